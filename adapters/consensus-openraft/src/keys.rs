@@ -1,0 +1,53 @@
+//! The key layout of the raft store inside the KV port.
+//!
+//! | prefix            | holds                                                     |
+//! |-------------------|-----------------------------------------------------------|
+//! | `raft/vote`       | the vote                                                  |
+//! | `raft/committed`  | the last committed log id                                 |
+//! | `raft/purged`     | the last purged log id                                    |
+//! | `raft/log/` + u64 | log entries, big-endian index so key order is log order   |
+//! | `sm/applied`      | last applied log id (written with the data it covers)     |
+//! | `sm/membership`   | the last applied membership                               |
+//! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |
+//! | `snap/current`    | the latest built or installed snapshot                    |
+
+use ports::kv::KeyRange;
+
+pub(crate) const VOTE: &[u8] = b"raft/vote";
+pub(crate) const COMMITTED: &[u8] = b"raft/committed";
+pub(crate) const PURGED: &[u8] = b"raft/purged";
+pub(crate) const LOG_PREFIX: &[u8] = b"raft/log/";
+pub(crate) const APPLIED: &[u8] = b"sm/applied";
+pub(crate) const MEMBERSHIP: &[u8] = b"sm/membership";
+pub(crate) const CONFIG_PREFIX: &[u8] = b"sm/cfg/";
+pub(crate) const SNAPSHOT: &[u8] = b"snap/current";
+
+pub(crate) fn log_key(index: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(LOG_PREFIX.len() + 8);
+    key.extend_from_slice(LOG_PREFIX);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// Log keys from `start` (inclusive) to `end` (exclusive; `None` = the end of the log).
+pub(crate) fn log_range(start: u64, end: Option<u64>) -> KeyRange {
+    match end {
+        Some(end) => KeyRange::new(log_key(start), log_key(end)),
+        None => KeyRange {
+            start: log_key(start),
+            end: KeyRange::prefix(LOG_PREFIX).end,
+        },
+    }
+}
+
+/// The row key of one config: parts separated by NUL, which no valid name contains.
+pub(crate) fn config_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
+    let mut key = CONFIG_PREFIX.to_vec();
+    for (i, part) in [namespace, group, data_id].into_iter().enumerate() {
+        if i > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}

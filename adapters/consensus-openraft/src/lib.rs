@@ -1,0 +1,25 @@
+//! The consensus port on openraft 0.9.
+//!
+//! The raft log, the vote and the state machine are implemented once, over the KV port
+//! ([`log_store::LogStore`], [`state_machine::StateMachine`]), so every storage engine is a
+//! complete raft store. Raft RPCs are encoded here and carried as bytes by whatever
+//! [`ports::peer::PeerTransport`] the node was given.
+
+mod keys;
+mod log_store;
+mod network;
+mod node;
+mod record;
+mod rpc;
+mod state_machine;
+mod types;
+
+pub use log_store::LogStore;
+pub use network::NetworkFactory;
+pub use node::{RaftNode, RaftSettings, StartError};
+pub use rpc::RaftRpcServer;
+pub use state_machine::StateMachine;
+pub use types::TypeConfig;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! The KV port on sled, the optional pure-Rust engine (Cargo feature `sled` on `app`).
+//!
+//! sled applies a batch atomically but its iterators are not point-in-time views, so this
+//! adapter serializes batches against scans with a lock: a scan never sees half a batch.
+//! `Durability::Sync` maps to `flush()`, which makes every earlier write durable too.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
+
+/// A sled database opened in a directory it owns.
+pub struct SledStore {
+    db: sled::Db,
+    /// Held for reading by scans and snapshots, for writing while a batch is applied, so
+    /// that readers see batches whole. Never held across an fsync.
+    batches: RwLock<()>,
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> Result<Self, KvError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(KvError::backend)?;
+        Ok(Self {
+            db,
+            batches: RwLock::new(()),
+        })
+    }
+
+    fn readers(&self) -> RwLockReadGuard<'_, ()> {
+        // The guarded value is `()`: poisoning carries no broken invariant.
+        self.batches
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn writer(&self) -> RwLockWriteGuard<'_, ()> {
+        self.batches
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl KvStore for SledStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self
+            .db
+            .get(key)
+            .map_err(KvError::backend)?
+            .map(|value| value.to_vec()))
+    }
+
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
+        {
+            let _whole = self.writer();
+            let mut sled_batch = sled::Batch::default();
+            // sled batches have no range delete; expand it against the current keys (stable
+            // here, since we hold the writer lock) and keep the ops in order.
+            let mut pending_deletes: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
+            for op in batch.into_ops() {
+                match op {
+                    WriteOp::Put { key, value } => {
+                        pending_deletes.insert(key.clone(), false);
+                        sled_batch.insert(key, value);
+                    }
+                    WriteOp::Delete { key } => {
+                        pending_deletes.insert(key.clone(), true);
+                        sled_batch.remove(key);
+                    }
+                    WriteOp::DeleteRange(range) => {
+                        for item in self.db.range(bounds(&range)) {
+                            let (key, _) = item.map_err(KvError::backend)?;
+                            sled_batch.remove(key.to_vec());
+                        }
+                        let written: Vec<Vec<u8>> = pending_deletes
+                            .iter()
+                            .filter(|(key, deleted)| !**deleted && range.contains(key))
+                            .map(|(key, _)| key.clone())
+                            .collect();
+                        for key in written {
+                            pending_deletes.insert(key.clone(), true);
+                            sled_batch.remove(key);
+                        }
+                    }
+                }
+            }
+            self.db.apply_batch(sled_batch).map_err(KvError::backend)?;
+        }
+        if durability == Durability::Sync {
+            self.db.flush().map_err(KvError::backend)?;
+        }
+        Ok(())
+    }
+
+    fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
+        let _whole = self.readers();
+        collect(self.db.range(bounds(range)))
+    }
+
+    fn last(&self, range: &KeyRange) -> Result<Option<KvPair>, KvError> {
+        let _whole = self.readers();
+        match self.db.range(bounds(range)).next_back() {
+            Some(item) => {
+                let (key, value) = item.map_err(KvError::backend)?;
+                Ok(Some((key.to_vec(), value.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// sled has no snapshots: this copies every pair under the reader lock. Fine for the
+    /// sizes a config center holds; the RocksDB engine is the one to use for large data.
+    fn snapshot(&self) -> Result<Box<dyn KvSnapshot + '_>, KvError> {
+        let pairs = self.scan(&KeyRange::all())?;
+        Ok(Box::new(SledSnapshot {
+            map: pairs.into_iter().collect(),
+        }))
+    }
+
+    fn flush(&self) -> Result<(), KvError> {
+        self.db.flush().map(|_| ()).map_err(KvError::backend)
+    }
+
+    fn engine(&self) -> &'static str {
+        "sled"
+    }
+}
+
+struct SledSnapshot {
+    map: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl KvSnapshot for SledSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.map.get(key).cloned())
+    }
+
+    fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
+        Ok(self
+            .map
+            .range::<Vec<u8>, _>(owned_bounds(range))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+fn collect(iter: sled::Iter) -> Result<Vec<KvPair>, KvError> {
+    iter.map(|item| {
+        item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .map_err(KvError::backend)
+    })
+    .collect()
+}
+
+fn bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    owned_bounds(range)
+}
+
+fn owned_bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let end = match &range.end {
+        Some(end) => Bound::Excluded(end.clone()),
+        None => Bound::Unbounded,
+    };
+    (Bound::Included(range.start.clone()), end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path) -> Box<dyn KvStore> {
+        Box::new(SledStore::open(dir).unwrap())
+    }
+
+    ports::kv_conformance_suite!(open, crash_safe);
+}

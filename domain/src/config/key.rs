@@ -1,0 +1,135 @@
+//! Config identity: namespace (the wire's `tenant`), group and data id, each validated.
+
+use std::fmt;
+
+use super::ConfigError;
+
+/// Longest data id or group Nacos accepts.
+const MAX_NAME_LEN: usize = 256;
+/// Longest namespace id Nacos accepts.
+const MAX_NAMESPACE_LEN: usize = 128;
+/// The canonical spelling of the default namespace.
+const PUBLIC: &str = "public";
+
+/// A namespace id. `""`, `"public"` and `"null"` (any case) all mean the default namespace
+/// and are stored as `"public"`, so the two spellings clients use never split one config
+/// into two.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Namespace(String);
+
+impl Namespace {
+    pub fn new(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.eq_ignore_ascii_case(PUBLIC) || raw.eq_ignore_ascii_case("null") {
+            return Ok(Self::public());
+        }
+        check_chars("tenant", raw, MAX_NAMESPACE_LEN)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn public() -> Self {
+        Self(PUBLIC.to_owned())
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.0 == PUBLIC
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A config group, e.g. `DEFAULT_GROUP`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Group(String);
+
+impl Group {
+    pub fn new(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(ConfigError::Missing("group"));
+        }
+        check_chars("group", raw, MAX_NAME_LEN)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A config's data id, e.g. `application.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DataId(String);
+
+impl DataId {
+    pub fn new(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(ConfigError::Missing("dataId"));
+        }
+        check_chars("dataId", raw, MAX_NAME_LEN)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The identity of one config.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConfigKey {
+    pub namespace: Namespace,
+    pub group: Group,
+    pub data_id: DataId,
+}
+
+impl ConfigKey {
+    /// Validates the three wire parameters; a missing namespace is the default one.
+    pub fn parse(
+        namespace: Option<&str>,
+        group: Option<&str>,
+        data_id: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let data_id = DataId::new(data_id.ok_or(ConfigError::Missing("dataId"))?)?;
+        let group = Group::new(group.ok_or(ConfigError::Missing("group"))?)?;
+        let namespace = Namespace::new(namespace.unwrap_or(""))?;
+        Ok(Self {
+            namespace,
+            group,
+            data_id,
+        })
+    }
+}
+
+impl fmt::Display for ConfigKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}+{}+{}",
+            self.data_id.0, self.group.0, self.namespace.0
+        )
+    }
+}
+
+/// Nacos's `ParamUtils.isValid`: letters, digits and `_ - . :` only.
+fn check_chars(param: &'static str, raw: &str, max_len: usize) -> Result<(), ConfigError> {
+    if raw.len() > max_len {
+        return Err(ConfigError::Invalid {
+            param,
+            reason: "too long",
+        });
+    }
+    let valid = raw
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if !valid {
+        return Err(ConfigError::Invalid {
+            param,
+            reason: "only letters, digits and _ - . : are allowed",
+        });
+    }
+    Ok(())
+}

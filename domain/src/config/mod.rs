@@ -1,0 +1,33 @@
+//! The config center's model: identity, validation, the stored item and the table of items.
+
+mod item;
+mod key;
+mod md5;
+mod publish;
+mod table;
+
+pub use item::{Config, ConfigType};
+pub use key::{ConfigKey, DataId, Group, Namespace};
+pub use md5::md5_hex;
+pub use publish::{
+    ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES,
+};
+pub use table::{ConfigChange, ConfigCommand, ConfigTable};
+
+/// A request that breaks a config rule. The message names the offending parameter the way
+/// Nacos spells it on the wire, so adapters can pass it to clients unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("Required parameter '{0}' is missing")]
+    Missing(&'static str),
+    #[error("invalid {param}: {reason}")]
+    Invalid {
+        param: &'static str,
+        reason: &'static str,
+    },
+    #[error("content is too large: {size} bytes, the limit is {limit} bytes")]
+    ContentTooLarge { size: usize, limit: usize },
+}
+
+#[cfg(test)]
+mod tests;

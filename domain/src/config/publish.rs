@@ -1,0 +1,133 @@
+//! Turning a publish request's raw parameters into a validated [`PublishConfig`].
+
+use super::{ConfigError, ConfigKey, ConfigType};
+
+/// The default maximum content size, 10 MiB, as Nacos's `maxContent`.
+pub const DEFAULT_MAX_CONTENT_BYTES: usize = 10 * 1024 * 1024;
+const MAX_TAGS: usize = 5;
+const MAX_TAG_LEN: usize = 64;
+const MAX_DESC_LEN: usize = 128;
+const MAX_APP_NAME_LEN: usize = 128;
+const MAX_CAS_MD5_LEN: usize = 32;
+
+/// Operator-configurable bounds on what a publish may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigLimits {
+    pub max_content_bytes: usize,
+}
+
+impl Default for ConfigLimits {
+    fn default() -> Self {
+        Self {
+            max_content_bytes: DEFAULT_MAX_CONTENT_BYTES,
+        }
+    }
+}
+
+/// A publish request as it arrives from any protocol: raw, optional strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishParams<'a> {
+    pub namespace: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub data_id: Option<&'a str>,
+    pub content: Option<&'a str>,
+    pub config_type: Option<&'a str>,
+    pub desc: Option<&'a str>,
+    pub app_name: Option<&'a str>,
+    pub tags: Option<&'a str>,
+    pub cas_md5: Option<&'a str>,
+}
+
+/// Descriptive fields stored beside the content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigMeta {
+    pub config_type: ConfigType,
+    pub desc: String,
+    pub app_name: String,
+    pub tags: String,
+}
+
+/// A publish that passed every rule that does not depend on the stored state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishConfig {
+    pub key: ConfigKey,
+    pub content: String,
+    pub meta: ConfigMeta,
+    /// Compare-and-swap: publish only if the stored md5 equals this (`""` = absent).
+    pub cas_md5: Option<String>,
+}
+
+impl PublishConfig {
+    pub fn parse(params: &PublishParams<'_>, limits: ConfigLimits) -> Result<Self, ConfigError> {
+        let key = ConfigKey::parse(params.namespace, params.group, params.data_id)?;
+        let content = params.content.ok_or(ConfigError::Missing("content"))?;
+        if content.trim().is_empty() {
+            return Err(ConfigError::Missing("content"));
+        }
+        if content.len() > limits.max_content_bytes {
+            return Err(ConfigError::ContentTooLarge {
+                size: content.len(),
+                limit: limits.max_content_bytes,
+            });
+        }
+        let meta = ConfigMeta {
+            config_type: params
+                .config_type
+                .map(ConfigType::parse)
+                .unwrap_or_default(),
+            desc: bounded("desc", params.desc, MAX_DESC_LEN)?,
+            app_name: bounded("appName", params.app_name, MAX_APP_NAME_LEN)?,
+            tags: parse_tags(params.tags)?,
+        };
+        let cas_md5 = match params.cas_md5.map(str::trim) {
+            None | Some("") => None,
+            Some(md5) if md5.len() <= MAX_CAS_MD5_LEN => Some(md5.to_owned()),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    param: "casMd5",
+                    reason: "not an md5",
+                })
+            }
+        };
+        Ok(Self {
+            key,
+            content: content.to_owned(),
+            meta,
+            cas_md5,
+        })
+    }
+}
+
+fn bounded(param: &'static str, raw: Option<&str>, max_len: usize) -> Result<String, ConfigError> {
+    let value = raw.unwrap_or("").trim();
+    if value.chars().count() > max_len {
+        return Err(ConfigError::Invalid {
+            param,
+            reason: "too long",
+        });
+    }
+    Ok(value.to_owned())
+}
+
+/// `config_tags`: at most five comma-separated tags of at most 64 characters each.
+fn parse_tags(raw: Option<&str>) -> Result<String, ConfigError> {
+    let tags: Vec<&str> = raw
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    if tags.len() > MAX_TAGS {
+        return Err(ConfigError::Invalid {
+            param: "config_tags",
+            reason: "more than 5 tags",
+        });
+    }
+    if tags.iter().any(|tag| tag.chars().count() > MAX_TAG_LEN) {
+        return Err(ConfigError::Invalid {
+            param: "config_tags",
+            reason: "a tag is longer than 64 characters",
+        });
+    }
+    Ok(tags.join(","))
+}

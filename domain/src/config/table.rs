@@ -1,0 +1,110 @@
+//! The config table and the one function that changes it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{md5_hex, Config, ConfigKey, PublishConfig};
+use crate::{Millis, Rejection};
+
+/// A replicated change to the config table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigCommand {
+    Publish { publish: PublishConfig, now: Millis },
+    Remove { key: ConfigKey, now: Millis },
+}
+
+/// What a config command did to the table: the data the state machine persists and the
+/// listeners are told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChange {
+    Upserted {
+        key: ConfigKey,
+        config: Arc<Config>,
+        previous: Option<Arc<Config>>,
+    },
+    Removed {
+        key: ConfigKey,
+        previous: Option<Arc<Config>>,
+    },
+}
+
+impl ConfigChange {
+    pub fn key(&self) -> &ConfigKey {
+        match self {
+            Self::Upserted { key, .. } | Self::Removed { key, .. } => key,
+        }
+    }
+}
+
+/// Every config, ordered by key so scans and snapshots are deterministic.
+///
+/// Items are `Arc`ed: a read hands out a pointer, never a copy of the content.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigTable {
+    items: BTreeMap<ConfigKey, Arc<Config>>,
+}
+
+impl ConfigTable {
+    pub fn get(&self, key: &ConfigKey) -> Option<&Arc<Config>> {
+        self.items.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ConfigKey, &Arc<Config>)> {
+        self.items.iter()
+    }
+
+    /// Puts back an item read from storage, as it was; used when a node restarts or
+    /// installs a snapshot.
+    pub fn restore(&mut self, key: ConfigKey, config: Config) {
+        self.items.insert(key, Arc::new(config));
+    }
+
+    /// Applies one command. Deterministic: the outcome depends only on the table and the
+    /// command, so every replica agrees.
+    pub fn apply(&mut self, command: &ConfigCommand) -> Result<ConfigChange, Rejection> {
+        match command {
+            ConfigCommand::Publish { publish, now } => self.publish(publish, *now),
+            ConfigCommand::Remove { key, .. } => {
+                let previous = self.items.remove(key);
+                Ok(ConfigChange::Removed {
+                    key: key.clone(),
+                    previous,
+                })
+            }
+        }
+    }
+
+    fn publish(&mut self, publish: &PublishConfig, now: Millis) -> Result<ConfigChange, Rejection> {
+        let previous = self.items.get(&publish.key).cloned();
+        if let Some(expected) = &publish.cas_md5 {
+            let current = previous.as_ref().map_or("", |config| config.md5.as_str());
+            if current != expected {
+                return Err(Rejection::CasMismatch);
+            }
+        }
+        let config = Arc::new(Config {
+            md5: md5_hex(&publish.content),
+            content: publish.content.clone(),
+            config_type: publish.meta.config_type,
+            desc: publish.meta.desc.clone(),
+            app_name: publish.meta.app_name.clone(),
+            tags: publish.meta.tags.clone(),
+            created: previous.as_ref().map_or(now, |config| config.created),
+            last_modified: now,
+        });
+        self.items.insert(publish.key.clone(), Arc::clone(&config));
+        Ok(ConfigChange::Upserted {
+            key: publish.key.clone(),
+            config,
+            previous,
+        })
+    }
+}

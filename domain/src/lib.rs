@@ -1,0 +1,18 @@
+//! The pure model and rules of nacosd.
+//!
+//! Everything here is synchronous and deterministic: no async, no I/O, no clock reads, no
+//! logging. Time arrives as an argument ([`Millis`]) and every outcome comes back as data, so
+//! each rule is testable with a plain `#[test]` and every raft replica that applies the same
+//! command to the same state reaches the same state.
+//!
+//! Domain types are deliberately not `Serialize`: wire formats and the raft log format are
+//! explicit, versioned types owned by the adapters.
+
+pub mod command;
+pub mod config;
+pub mod state;
+pub mod time;
+
+pub use command::{Command, Outcome, Rejection, Verdict};
+pub use state::State;
+pub use time::Millis;

@@ -1,0 +1,37 @@
+//! The consensus port: a replicated log of [`domain::Command`]s.
+
+use async_trait::async_trait;
+use domain::{Command, Verdict};
+
+/// Proposes commands to the replicated log and reports what applying them did.
+///
+/// ### To ensure correctness
+/// - `propose` answers only after the command is committed (on a majority's stable storage)
+///   and applied to this node's state, so a read on this node that follows sees it.
+/// - An error means the command may or may not have been applied; callers report it as
+///   a failure and never as success.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ConsensusLog: Send + Sync {
+    async fn propose(&self, command: Command) -> Result<Verdict, ConsensusError>;
+
+    /// Who this node believes leads the cluster, for health checks and forwarding.
+    fn leader(&self) -> Option<u64>;
+}
+
+/// Why a proposal did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// No leader is known right now (election in progress); the client may retry.
+    #[error("no raft leader is available, retry later")]
+    NoLeader,
+    /// Another node leads; the caller may forward there.
+    #[error("node {leader} is the raft leader")]
+    ForwardToLeader { leader: u64 },
+    /// The node is shutting down.
+    #[error("raft is shutting down")]
+    ShuttingDown,
+    /// Storage or another internal failure; the detail is logged, not shown to clients.
+    #[error("raft failure: {0}")]
+    Internal(String),
+}

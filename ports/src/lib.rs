@@ -1,0 +1,18 @@
+//! The API boundary of nacosd: port traits, their errors, and the application services.
+//!
+//! Driven ports (the core calls out): [`kv::KvStore`], [`consensus::ConsensusLog`],
+//! [`peer::PeerTransport`], [`clock::Clock`]. Driving ports (the outside calls in):
+//! [`config::ConfigService`] and [`peer::RaftRpcHandler`].
+//!
+//! Services live here rather than in `domain` because they are async and talk to ports; the
+//! rules they enforce still live in `domain`.
+
+pub mod applied;
+pub mod clock;
+pub mod config;
+pub mod consensus;
+pub mod kv;
+pub mod peer;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

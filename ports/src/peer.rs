@@ -1,0 +1,43 @@
+//! The peer ports: how nodes talk to each other, and what a node does with what it hears.
+//!
+//! Raft RPCs cross this port as opaque bytes: the consensus adapter encodes them and the
+//! transport adapter only carries them, so neither knows the other.
+
+use async_trait::async_trait;
+
+/// The kinds of raft RPC a peer can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaftRpcKind {
+    AppendEntries,
+    Vote,
+    InstallSnapshot,
+}
+
+/// Sends raft RPCs to other nodes (driven port).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PeerTransport: Send + Sync {
+    async fn raft_rpc(
+        &self,
+        addr: &str,
+        kind: RaftRpcKind,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, PeerError>;
+}
+
+/// Handles raft RPCs that arrive from other nodes (driving port).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait RaftRpcHandler: Send + Sync {
+    async fn handle(&self, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("peer {addr} is unreachable: {reason}")]
+    Unreachable { addr: String, reason: String },
+    #[error("peer rejected the request: {0}")]
+    Remote(String),
+    #[error("malformed peer message: {0}")]
+    Malformed(String),
+}

@@ -1,0 +1,3 @@
+//! Test kits shared by adapters: the KV conformance suite every store runs.
+
+pub mod kv;
