@@ -1,1 +1,47 @@
-//! placeholder
+//! The Nacos HTTP Open API on warp.
+//!
+//! Handlers translate: wire parameters in, a port call, Nacos-shaped responses out. Every
+//! rule about what is valid lives in `domain`; every decision about what happens lives in
+//! the services behind [`ports`].
+
+mod configs;
+mod error;
+mod health;
+mod params;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use ports::config::ConfigService;
+use tokio::net::TcpListener;
+use warp::Filter;
+
+pub use error::ApiError;
+
+/// What the HTTP API serves and how.
+#[derive(Clone)]
+pub struct HttpApi {
+    pub config: Arc<dyn ConfigService>,
+    /// Largest request body accepted, in bytes (form encoding can triple a config's size).
+    pub max_body_bytes: u64,
+}
+
+impl HttpApi {
+    /// Every route, with Nacos-shaped answers for requests no route takes.
+    pub fn routes(self) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+        let api = Arc::new(self);
+        configs::routes(Arc::clone(&api))
+            .or(health::routes())
+            .recover(error::recover)
+            .with(warp::trace::request())
+    }
+}
+
+/// Serves `api` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, api: HttpApi, shutdown: impl Future<Output = ()> + Send + 'static) {
+    warp::serve(api.routes()).incoming(listener).graceful(shutdown).run().await;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! The one place where failures become HTTP answers in Nacos's shape.
+//!
+//! Nacos v1 answers errors with the status code and a plain-text message; clients look only
+//! at the status. Internal causes are logged here and never sent to clients.
+
+use std::convert::Infallible;
+
+use domain::config::ConfigError;
+use ports::config::ConfigServiceError;
+use ports::consensus::ConsensusError;
+use warp::http::StatusCode;
+use warp::reject::Rejection;
+use warp::reply::{Reply, Response};
+
+/// Why a request failed, as the HTTP API reports it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    #[error("parameter '{0}' is not valid UTF-8")]
+    NotUtf8(String),
+    #[error("request body is larger than the {limit} byte limit")]
+    BodyTooLarge { limit: u64 },
+    #[error("request body could not be read")]
+    BadBody,
+    #[error("config data not exist")]
+    ConfigNotFound,
+    #[error("Cas publish fail, server md5 may have changed.")]
+    CasMismatch,
+    #[error("server is not ready: {0}")]
+    Unavailable(String),
+    #[error("server error")]
+    Internal,
+}
+
+impl warp::reject::Reject for ApiError {}
+
+impl From<ConfigServiceError> for ApiError {
+    fn from(err: ConfigServiceError) -> Self {
+        match err {
+            ConfigServiceError::Invalid(err) => Self::Invalid(err),
+            ConfigServiceError::Rejected(domain::Rejection::CasMismatch) => Self::CasMismatch,
+            ConfigServiceError::Unavailable(err) => err.into(),
+        }
+    }
+}
+
+impl From<ConsensusError> for ApiError {
+    fn from(err: ConsensusError) -> Self {
+        match err {
+            ConsensusError::NoLeader | ConsensusError::ShuttingDown | ConsensusError::ForwardToLeader { .. } => {
+                Self::Unavailable(err.to_string())
+            }
+            ConsensusError::Internal(cause) => {
+                tracing::error!(%cause, "write failed inside raft");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl ApiError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(ConfigError::ContentTooLarge { .. }) | Self::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::Invalid(_) | Self::NotUtf8(_) | Self::BadBody => StatusCode::BAD_REQUEST,
+            Self::ConfigNotFound => StatusCode::NOT_FOUND,
+            // Java Nacos answers a failed CAS with 500; clients key on it.
+            Self::CasMismatch | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl Reply for ApiError {
+    fn into_response(self) -> Response {
+        let body = match &self {
+            // Nacos ends this one with a newline; 1.x clients compare the text.
+            Self::ConfigNotFound => "config data not exist\n".to_owned(),
+            other => other.to_string(),
+        };
+        warp::reply::with_status(text(body), self.status()).into_response()
+    }
+}
+
+/// A plain-text UTF-8 body.
+pub(crate) fn text(body: String) -> impl Reply {
+    warp::reply::with_header(body, "content-type", "text/plain;charset=UTF-8")
+}
+
+/// Turns every rejection into a Nacos-style answer; nothing reaches warp's default page.
+pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    if let Some(err) = rejection.find::<ApiError>() {
+        return Ok(err.clone().into_response());
+    }
+    let (status, message) = if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "no such api".to_owned())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_owned())
+    } else if rejection.find::<warp::reject::InvalidHeader>().is_some() {
+        (StatusCode::BAD_REQUEST, "invalid header".to_owned())
+    } else {
+        tracing::warn!(?rejection, "unhandled rejection");
+        (StatusCode::BAD_REQUEST, "bad request".to_owned())
+    };
+    Ok(warp::reply::with_status(text(message), status).into_response())
+}
