@@ -1,1 +1,10 @@
-//! placeholder
+//! nacosd's wiring: settings, storage choice, telemetry, and the node that ties the
+//! adapters to the services. The only crate that names concrete types.
+
+pub mod node;
+pub mod settings;
+pub mod storage;
+pub mod telemetry;
+
+pub use node::{Listeners, Node};
+pub use settings::Settings;

@@ -43,10 +43,7 @@ impl WriteBatch {
     }
 
     pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(WriteOp::Put {
-            key: key.into(),
-            value: value.into(),
-        });
+        self.ops.push(WriteOp::Put { key: key.into(), value: value.into() });
         self
     }
 
@@ -82,25 +79,16 @@ pub struct KeyRange {
 
 impl KeyRange {
     pub fn new(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
-        Self {
-            start: start.into(),
-            end: Some(end.into()),
-        }
+        Self { start: start.into(), end: Some(end.into()) }
     }
 
     /// Every key that starts with `prefix`.
     pub fn prefix(prefix: &[u8]) -> Self {
-        Self {
-            start: prefix.to_vec(),
-            end: prefix_successor(prefix),
-        }
+        Self { start: prefix.to_vec(), end: prefix_successor(prefix) }
     }
 
     pub fn all() -> Self {
-        Self {
-            start: Vec::new(),
-            end: None,
-        }
+        Self { start: Vec::new(), end: None }
     }
 
     pub fn contains(&self, key: &[u8]) -> bool {

@@ -17,12 +17,7 @@ pub enum RaftRpcKind {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PeerTransport: Send + Sync {
-    async fn raft_rpc(
-        &self,
-        addr: &str,
-        kind: RaftRpcKind,
-        payload: Vec<u8>,
-    ) -> Result<Vec<u8>, PeerError>;
+    async fn raft_rpc(&self, addr: &str, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError>;
 }
 
 /// Handles raft RPCs that arrive from other nodes (driving port).

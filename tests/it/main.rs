@@ -1,1 +1,8 @@
+//! One integration-test binary; modules are numbered by layer, as in openraft's tests.
 
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+
+mod t10_dependency_direction;
+mod t20_openraft_suite;
+mod t30_config_http;
+mod t40_durability;

@@ -1,1 +1,8 @@
-//! placeholder
+//! The black-box test harness: start real `nacosd` processes, talk to them over real
+//! sockets, kill them, restart them.
+
+#![allow(clippy::unwrap_used, reason = "test harness: a failed unwrap is a failed test")]
+
+pub mod process;
+
+pub use process::Nacosd;

@@ -37,7 +37,11 @@ async fn get_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp:
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-async fn publish_config(api: Arc<HttpApi>, params: Params, cas_md5: Option<String>) -> Result<Response, warp::Rejection> {
+async fn publish_config(
+    api: Arc<HttpApi>,
+    params: Params,
+    cas_md5: Option<String>,
+) -> Result<Response, warp::Rejection> {
     let raw = PublishParams {
         namespace: params.get("tenant"),
         group: params.get("group"),

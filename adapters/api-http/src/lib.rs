@@ -31,10 +31,7 @@ impl HttpApi {
     /// Every route, with Nacos-shaped answers for requests no route takes.
     pub fn routes(self) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
         let api = Arc::new(self);
-        configs::routes(Arc::clone(&api))
-            .or(health::routes())
-            .recover(error::recover)
-            .with(warp::trace::request())
+        configs::routes(Arc::clone(&api)).or(health::routes()).recover(error::recover).with(warp::trace::request())
     }
 }
 

@@ -33,10 +33,7 @@ pub(crate) fn log_key(index: u64) -> Vec<u8> {
 pub(crate) fn log_range(start: u64, end: Option<u64>) -> KeyRange {
     match end {
         Some(end) => KeyRange::new(log_key(start), log_key(end)),
-        None => KeyRange {
-            start: log_key(start),
-            end: KeyRange::prefix(LOG_PREFIX).end,
-        },
+        None => KeyRange { start: log_key(start), end: KeyRange::prefix(LOG_PREFIX).end },
     }
 }
 

@@ -31,9 +31,7 @@ impl LogStore {
     /// Writes `batch` on a blocking thread, so an fsync never stalls the async runtime.
     async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
         let kv = Arc::clone(&self.kv);
-        tokio::task::spawn_blocking(move || kv.write(batch, durability))
-            .await
-            .map_err(|_| KvError::Closed)?
+        tokio::task::spawn_blocking(move || kv.write(batch, durability)).await.map_err(|_| KvError::Closed)?
     }
 }
 
@@ -52,13 +50,8 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(index) => Some(*index),
             Bound::Unbounded => None,
         };
-        let rows = self
-            .kv
-            .scan(&keys::log_range(start, end))
-            .map_err(read_logs)?;
-        rows.iter()
-            .map(|(_, value)| decode(value).map_err(read_logs))
-            .collect()
+        let rows = self.kv.scan(&keys::log_range(start, end)).map_err(read_logs)?;
+        rows.iter().map(|(_, value)| decode(value).map_err(read_logs)).collect()
     }
 }
 
@@ -66,20 +59,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_purged_log_id: Option<LogId> =
-            read_json(&*self.kv, keys::PURGED).map_err(read_logs)?;
-        let last = self
-            .kv
-            .last(&KeyRange::prefix(keys::LOG_PREFIX))
-            .map_err(read_logs)?;
+        let last_purged_log_id: Option<LogId> = read_json(&*self.kv, keys::PURGED).map_err(read_logs)?;
+        let last = self.kv.last(&KeyRange::prefix(keys::LOG_PREFIX)).map_err(read_logs)?;
         let last_log_id = match last {
             Some((_, value)) => Some(decode::<Entry>(&value).map_err(read_logs)?.log_id),
             None => last_purged_log_id,
         };
-        Ok(LogState {
-            last_purged_log_id,
-            last_log_id,
-        })
+        Ok(LogState { last_purged_log_id, last_log_id })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -89,9 +75,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError> {
         let mut batch = WriteBatch::new();
         batch.put(keys::VOTE, encode(vote).map_err(write_vote)?);
-        self.write(batch, Durability::Sync)
-            .await
-            .map_err(write_vote)
+        self.write(batch, Durability::Sync).await.map_err(write_vote)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError> {
@@ -105,38 +89,26 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Some(log_id) => batch.put(keys::COMMITTED, encode(&log_id).map_err(write_logs)?),
             None => batch.delete(keys::COMMITTED),
         };
-        self.write(batch, Durability::Buffered)
-            .await
-            .map_err(write_logs)
+        self.write(batch, Durability::Buffered).await.map_err(write_logs)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
         read_json(&*self.kv, keys::COMMITTED).map_err(read_logs)
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError>
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
         let mut batch = WriteBatch::new();
         for entry in entries {
-            batch.put(
-                keys::log_key(entry.log_id.index),
-                encode(&entry).map_err(write_logs)?,
-            );
+            batch.put(keys::log_key(entry.log_id.index), encode(&entry).map_err(write_logs)?);
         }
         // One synced batch for everything openraft handed us: many client writes share one
         // fsync, and none is reported durable before it.
         let result = self.write(batch, Durability::Sync).await;
-        let reported = result
-            .as_ref()
-            .map(|_| ())
-            .map_err(|err| std::io::Error::other(err.to_string()));
+        let reported = result.as_ref().map(|_| ()).map_err(|err| std::io::Error::other(err.to_string()));
         callback.log_io_completed(reported);
         result.map_err(write_logs)
     }
@@ -144,18 +116,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let mut batch = WriteBatch::new();
         batch.delete_range(keys::log_range(log_id.index, None));
-        self.write(batch, Durability::Sync)
-            .await
-            .map_err(write_logs)
+        self.write(batch, Durability::Sync).await.map_err(write_logs)
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let mut batch = WriteBatch::new();
         batch.put(keys::PURGED, encode(&log_id).map_err(write_logs)?);
         batch.delete_range(keys::log_range(0, log_id.index.checked_add(1)));
-        self.write(batch, Durability::Sync)
-            .await
-            .map_err(write_logs)
+        self.write(batch, Durability::Sync).await.map_err(write_logs)
     }
 }
 
@@ -176,10 +144,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
     Ok(serde_json::from_slice(bytes)?)
 }
 
-pub(crate) fn read_json<T: DeserializeOwned>(
-    kv: &dyn KvStore,
-    key: &[u8],
-) -> Result<Option<T>, CodecError> {
+pub(crate) fn read_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Result<Option<T>, CodecError> {
     match kv.get(key)? {
         Some(bytes) => Ok(Some(decode(&bytes)?)),
         None => Ok(None),
@@ -187,25 +152,17 @@ pub(crate) fn read_json<T: DeserializeOwned>(
 }
 
 fn read_logs(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::read_logs(&err),
-    }
+    StorageError::IO { source: StorageIOError::read_logs(&err) }
 }
 
 fn write_logs(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::write_logs(&err),
-    }
+    StorageError::IO { source: StorageIOError::write_logs(&err) }
 }
 
 fn read_vote(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::read_vote(&err),
-    }
+    StorageError::IO { source: StorageIOError::read_vote(&err) }
 }
 
 fn write_vote(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::write_vote(&err),
-    }
+    StorageError::IO { source: StorageIOError::write_vote(&err) }
 }

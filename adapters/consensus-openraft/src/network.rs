@@ -2,13 +2,11 @@
 
 use std::sync::Arc;
 
-use openraft::error::{
-    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
-};
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
 };
 use ports::peer::{PeerError, PeerTransport, RaftRpcKind};
 use serde::de::DeserializeOwned;
@@ -32,11 +30,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
-        PeerClient {
-            target,
-            addr: node.addr.clone(),
-            transport: Arc::clone(&self.transport),
-        }
+        PeerClient { target, addr: node.addr.clone(), transport: Arc::clone(&self.transport) }
     }
 }
 
@@ -57,20 +51,13 @@ impl PeerClient {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let payload = serde_json::to_vec(request)
-            .map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
-        let reply = self
-            .transport
-            .raft_rpc(&self.addr, kind, payload)
-            .await
-            .map_err(|err| match err {
-                PeerError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&err)),
-                PeerError::Remote(_) | PeerError::Malformed(_) => {
-                    RPCError::Network(NetworkError::new(&err))
-                }
-            })?;
-        let result: Result<Resp, RaftError<NodeId, E>> = serde_json::from_slice(&reply)
-            .map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
+        let payload = serde_json::to_vec(request).map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
+        let reply = self.transport.raft_rpc(&self.addr, kind, payload).await.map_err(|err| match err {
+            PeerError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&err)),
+            PeerError::Remote(_) | PeerError::Malformed(_) => RPCError::Network(NetworkError::new(&err)),
+        })?;
+        let result: Result<Resp, RaftError<NodeId, E>> =
+            serde_json::from_slice(&reply).map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
         result.map_err(|err| RPCError::RemoteError(RemoteError::new(self.target, err)))
     }
 }

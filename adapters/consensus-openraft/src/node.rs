@@ -76,42 +76,19 @@ impl RaftNode {
         .map_err(|err| StartError::Settings(err.to_string()))?;
 
         let log_store = LogStore::new(Arc::clone(&kv));
-        let state_machine =
-            StateMachine::open(kv, state).map_err(|err| StartError::Storage(err.to_string()))?;
+        let state_machine = StateMachine::open(kv, state).map_err(|err| StartError::Storage(err.to_string()))?;
         let network = NetworkFactory::new(transport);
-        let raft = Raft::new(
-            settings.node_id,
-            Arc::new(config),
-            network,
-            log_store,
-            state_machine,
-        )
-        .await
-        .map_err(|err| StartError::Raft(err.to_string()))?;
-
-        let initialized = raft
-            .is_initialized()
+        let raft = Raft::new(settings.node_id, Arc::new(config), network, log_store, state_machine)
             .await
             .map_err(|err| StartError::Raft(err.to_string()))?;
+
+        let initialized = raft.is_initialized().await.map_err(|err| StartError::Raft(err.to_string()))?;
         if !initialized {
-            let members = BTreeMap::from([(
-                settings.node_id,
-                BasicNode {
-                    addr: settings.advertise_addr.clone(),
-                },
-            )]);
-            tracing::info!(
-                node_id = settings.node_id,
-                "initialising a new one-member raft cluster"
-            );
-            raft.initialize(members)
-                .await
-                .map_err(|err| StartError::Raft(err.to_string()))?;
+            let members = BTreeMap::from([(settings.node_id, BasicNode { addr: settings.advertise_addr.clone() })]);
+            tracing::info!(node_id = settings.node_id, "initialising a new one-member raft cluster");
+            raft.initialize(members).await.map_err(|err| StartError::Raft(err.to_string()))?;
         }
-        Ok(Self {
-            raft,
-            node_id: settings.node_id,
-        })
+        Ok(Self { raft, node_id: settings.node_id })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -119,10 +96,7 @@ impl RaftNode {
         let metrics = self
             .raft
             .wait(Some(timeout))
-            .metrics(
-                |metrics| metrics.current_leader.is_some(),
-                "a leader is known",
-            )
+            .metrics(|metrics| metrics.current_leader.is_some(), "a leader is known")
             .await
             .map_err(|_| StartError::NoLeader(timeout))?;
         metrics.current_leader.ok_or(StartError::NoLeader(timeout))
@@ -151,18 +125,14 @@ impl ConsensusLog for RaftNode {
     async fn propose(&self, command: Command) -> Result<Verdict, ConsensusError> {
         match self.raft.client_write(LogRecord::from(&command)).await {
             Ok(response) => Ok(response.data.verdict()),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                match forward.leader_id {
-                    Some(leader) => Err(ConsensusError::ForwardToLeader { leader }),
-                    None => Err(ConsensusError::NoLeader),
-                }
-            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => match forward.leader_id {
+                Some(leader) => Err(ConsensusError::ForwardToLeader { leader }),
+                None => Err(ConsensusError::NoLeader),
+            },
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(err))) => {
                 Err(ConsensusError::Internal(err.to_string()))
             }
-            Err(RaftError::Fatal(openraft::error::Fatal::Stopped)) => {
-                Err(ConsensusError::ShuttingDown)
-            }
+            Err(RaftError::Fatal(openraft::error::Fatal::Stopped)) => Err(ConsensusError::ShuttingDown),
             Err(RaftError::Fatal(fatal)) => Err(ConsensusError::Internal(fatal.to_string())),
         }
     }

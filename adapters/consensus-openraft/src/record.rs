@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use domain::config::{
-    Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, Namespace,
-    PublishConfig,
+    Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, Namespace, PublishConfig,
 };
 use domain::{Command, Millis, Rejection, Verdict};
 use serde::{Deserialize, Serialize};
@@ -60,28 +59,24 @@ pub struct RecordError(pub String);
 impl From<&Command> for LogRecord {
     fn from(command: &Command) -> Self {
         match command {
-            Command::Config(ConfigCommand::Publish { publish, now }) => {
-                LogRecord::V1(CommandV1::ConfigPublish {
-                    namespace: publish.key.namespace.as_str().to_owned(),
-                    group: publish.key.group.as_str().to_owned(),
-                    data_id: publish.key.data_id.as_str().to_owned(),
-                    content: publish.content.clone(),
-                    config_type: publish.meta.config_type.as_str().to_owned(),
-                    desc: publish.meta.desc.clone(),
-                    app_name: publish.meta.app_name.clone(),
-                    tags: publish.meta.tags.clone(),
-                    cas_md5: publish.cas_md5.clone(),
-                    now: now.as_u64(),
-                })
-            }
-            Command::Config(ConfigCommand::Remove { key, now }) => {
-                LogRecord::V1(CommandV1::ConfigRemove {
-                    namespace: key.namespace.as_str().to_owned(),
-                    group: key.group.as_str().to_owned(),
-                    data_id: key.data_id.as_str().to_owned(),
-                    now: now.as_u64(),
-                })
-            }
+            Command::Config(ConfigCommand::Publish { publish, now }) => LogRecord::V1(CommandV1::ConfigPublish {
+                namespace: publish.key.namespace.as_str().to_owned(),
+                group: publish.key.group.as_str().to_owned(),
+                data_id: publish.key.data_id.as_str().to_owned(),
+                content: publish.content.clone(),
+                config_type: publish.meta.config_type.as_str().to_owned(),
+                desc: publish.meta.desc.clone(),
+                app_name: publish.meta.app_name.clone(),
+                tags: publish.meta.tags.clone(),
+                cas_md5: publish.cas_md5.clone(),
+                now: now.as_u64(),
+            }),
+            Command::Config(ConfigCommand::Remove { key, now }) => LogRecord::V1(CommandV1::ConfigRemove {
+                namespace: key.namespace.as_str().to_owned(),
+                group: key.group.as_str().to_owned(),
+                data_id: key.data_id.as_str().to_owned(),
+                now: now.as_u64(),
+            }),
         }
     }
 }
@@ -117,12 +112,7 @@ impl TryFrom<&LogRecord> for Command {
                 },
                 now: Millis(*now),
             }),
-            CommandV1::ConfigRemove {
-                namespace,
-                group,
-                data_id,
-                now,
-            } => Command::Config(ConfigCommand::Remove {
+            CommandV1::ConfigRemove { namespace, group, data_id, now } => Command::Config(ConfigCommand::Remove {
                 key: config_key(namespace, group, data_id)?,
                 now: Millis(*now),
             }),

@@ -23,13 +23,9 @@ impl RaftRpcServer {
 impl RaftRpcHandler for RaftRpcServer {
     async fn handle(&self, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError> {
         let reply = match kind {
-            RaftRpcKind::AppendEntries => {
-                serde_json::to_vec(&self.raft.append_entries(parse(&payload)?).await)
-            }
+            RaftRpcKind::AppendEntries => serde_json::to_vec(&self.raft.append_entries(parse(&payload)?).await),
             RaftRpcKind::Vote => serde_json::to_vec(&self.raft.vote(parse(&payload)?).await),
-            RaftRpcKind::InstallSnapshot => {
-                serde_json::to_vec(&self.raft.install_snapshot(parse(&payload)?).await)
-            }
+            RaftRpcKind::InstallSnapshot => serde_json::to_vec(&self.raft.install_snapshot(parse(&payload)?).await),
         };
         reply.map_err(|err| PeerError::Malformed(err.to_string()))
     }

@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
 use crate::record::{ApplyResult, ConfigRow};
-use crate::types::{
-    Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
-};
+use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
 /// its durable face is the `sm/` rows of the KV store.
@@ -40,23 +38,10 @@ impl StateMachine {
     /// Loads the persisted state into `state` and resumes from it.
     pub fn open(kv: Arc<dyn KvStore>, state: AppliedState) -> Result<Self, StorageError> {
         let last_applied = read_json(&*kv, keys::APPLIED).map_err(read_sm)?;
-        let membership = read_json(&*kv, keys::MEMBERSHIP)
-            .map_err(read_sm)?
-            .unwrap_or_default();
-        let rows = kv
-            .scan(&KeyRange::prefix(keys::CONFIG_PREFIX))
-            .map_err(read_sm)?;
-        state.replace(state_from_rows(
-            rows.iter()
-                .map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm)),
-        )?);
-        Ok(Self {
-            kv,
-            state,
-            last_applied,
-            membership,
-            snapshot_seq: 0,
-        })
+        let membership = read_json(&*kv, keys::MEMBERSHIP).map_err(read_sm)?.unwrap_or_default();
+        let rows = kv.scan(&KeyRange::prefix(keys::CONFIG_PREFIX)).map_err(read_sm)?;
+        state.replace(state_from_rows(rows.iter().map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm)))?);
+        Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0 })
     }
 
     /// Adds the rows an outcome changed to `batch`.
@@ -64,19 +49,11 @@ impl StateMachine {
         match outcome {
             Outcome::Config(ConfigChange::Upserted { key, config, .. }) => {
                 let row = ConfigRow::new(key, config);
-                let row_key = keys::config_key(
-                    key.namespace.as_str(),
-                    key.group.as_str(),
-                    key.data_id.as_str(),
-                );
+                let row_key = keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str());
                 batch.put(row_key, encode(&row).map_err(write_sm)?);
             }
             Outcome::Config(ConfigChange::Removed { key, .. }) => {
-                batch.delete(keys::config_key(
-                    key.namespace.as_str(),
-                    key.group.as_str(),
-                    key.data_id.as_str(),
-                ));
+                batch.delete(keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str()));
             }
             Outcome::Rejected(_) => {}
         }
@@ -85,10 +62,7 @@ impl StateMachine {
 
     fn write_meta(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
         batch.put(keys::APPLIED, encode(&self.last_applied).map_err(write_sm)?);
-        batch.put(
-            keys::MEMBERSHIP,
-            encode(&self.membership).map_err(write_sm)?,
-        );
+        batch.put(keys::MEMBERSHIP, encode(&self.membership).map_err(write_sm)?);
         Ok(())
     }
 }
@@ -112,9 +86,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let result = match entry.payload {
                 EntryPayload::Blank => ApplyResult::Empty,
                 EntryPayload::Normal(record) => {
-                    let command = Command::try_from(&record).map_err(|err| StorageError::IO {
-                        source: StorageIOError::apply(entry.log_id, &err),
-                    })?;
+                    let command = Command::try_from(&record)
+                        .map_err(|err| StorageError::IO { source: StorageIOError::apply(entry.log_id, &err) })?;
                     let outcome = self.state.apply(&command);
                     Self::persist(&mut batch, &outcome)?;
                     ApplyResult::from(outcome.verdict())
@@ -127,9 +100,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             results.push(result);
         }
         self.write_meta(&mut batch)?;
-        self.kv
-            .write(batch, Durability::Buffered)
-            .map_err(write_sm)?;
+        self.kv.write(batch, Durability::Buffered).map_err(write_sm)?;
         Ok(results)
     }
 
@@ -150,11 +121,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta,
-        snapshot: Box<SnapshotData>,
-    ) -> Result<(), StorageError> {
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotData>) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let file: SnapshotFile = decode(&data).map_err(|err| read_snapshot(meta, err))?;
         let SnapshotFile::V1 { configs } = file;
@@ -162,39 +129,24 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut batch = WriteBatch::new();
         batch.delete_range(KeyRange::prefix(keys::CONFIG_PREFIX));
         for row in &configs {
-            let ConfigRow::V1 {
-                namespace,
-                group,
-                data_id,
-                ..
-            } = row;
-            batch.put(
-                keys::config_key(namespace, group, data_id),
-                encode(row).map_err(write_sm)?,
-            );
+            let ConfigRow::V1 { namespace, group, data_id, .. } = row;
+            batch.put(keys::config_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
         }
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.write_meta(&mut batch)?;
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data: String::from_utf8_lossy(&data).into_owned(),
-        };
+        let stored = StoredSnapshot { meta: meta.clone(), data: String::from_utf8_lossy(&data).into_owned() };
         batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
         self.kv.write(batch, Durability::Sync).map_err(write_sm)?;
 
-        self.state
-            .replace(state_from_rows(configs.into_iter().map(Ok))?);
+        self.state.replace(state_from_rows(configs.into_iter().map(Ok))?);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let stored: Option<StoredSnapshot> =
-            read_json(&*self.kv, keys::SNAPSHOT).map_err(read_sm)?;
-        Ok(stored.map(|stored| Snapshot {
-            meta: stored.meta,
-            snapshot: Box::new(Cursor::new(stored.data.into_bytes())),
-        }))
+        let stored: Option<StoredSnapshot> = read_json(&*self.kv, keys::SNAPSHOT).map_err(read_sm)?;
+        Ok(stored
+            .map(|stored| Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data.into_bytes())) }))
     }
 }
 
@@ -210,33 +162,22 @@ pub struct SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let rows = std::mem::replace(&mut self.rows, Ok(Vec::new())).map_err(read_sm)?;
-        let configs = rows
-            .iter()
-            .map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm))
-            .collect::<Result<_, _>>()?;
+        let configs =
+            rows.iter().map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm)).collect::<Result<_, _>>()?;
         let data = encode(&SnapshotFile::V1 { configs }).map_err(write_sm)?;
         let snapshot_id = match self.last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.seq),
             None => format!("0-0-{}", self.seq),
         };
-        let meta = SnapshotMeta {
-            last_log_id: self.last_applied,
-            last_membership: self.membership.clone(),
-            snapshot_id,
-        };
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data: String::from_utf8_lossy(&data).into_owned(),
-        };
+        let meta =
+            SnapshotMeta { last_log_id: self.last_applied, last_membership: self.membership.clone(), snapshot_id };
+        let stored = StoredSnapshot { meta: meta.clone(), data: String::from_utf8_lossy(&data).into_owned() };
         let mut batch = WriteBatch::new();
         batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
         // Synced: the log is purged after this returns, and this write also makes every
         // buffered state machine write before it durable.
         self.kv.write(batch, Durability::Sync).map_err(write_sm)?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
-        })
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
 }
 
@@ -253,9 +194,7 @@ struct StoredSnapshot {
     data: String,
 }
 
-fn state_from_rows(
-    rows: impl Iterator<Item = Result<ConfigRow, StorageError>>,
-) -> Result<State, StorageError> {
+fn state_from_rows(rows: impl Iterator<Item = Result<ConfigRow, StorageError>>) -> Result<State, StorageError> {
     let mut state = State::default();
     for row in rows {
         let (key, config) = row?.into_domain().map_err(read_sm)?;
@@ -265,19 +204,13 @@ fn state_from_rows(
 }
 
 fn read_sm(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::read_state_machine(&err),
-    }
+    StorageError::IO { source: StorageIOError::read_state_machine(&err) }
 }
 
 fn write_sm(err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::write_state_machine(&err),
-    }
+    StorageError::IO { source: StorageIOError::write_state_machine(&err) }
 }
 
 fn read_snapshot(meta: &SnapshotMeta, err: impl std::error::Error + 'static) -> StorageError {
-    StorageError::IO {
-        source: StorageIOError::read_snapshot(Some(meta.signature()), &err),
-    }
+    StorageError::IO { source: StorageIOError::read_snapshot(Some(meta.signature()), &err) }
 }

@@ -26,15 +26,11 @@ impl MemStore {
     fn read(&self) -> RwLockReadGuard<'_, Map> {
         // Batches are applied to a copy-free map one op at a time under the write lock, and
         // no op panics midway, so a poisoned lock still guards consistent data.
-        self.map
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.map.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write_lock(&self) -> RwLockWriteGuard<'_, Map> {
-        self.map
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.map.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -54,10 +50,7 @@ impl KvStore for MemStore {
                     map.remove(&key);
                 }
                 WriteOp::DeleteRange(range) => {
-                    let doomed: Vec<Vec<u8>> = map
-                        .range(bounds(&range))
-                        .map(|(key, _)| key.clone())
-                        .collect();
+                    let doomed: Vec<Vec<u8>> = map.range(bounds(&range)).map(|(key, _)| key.clone()).collect();
                     for key in doomed {
                         map.remove(&key);
                     }
@@ -72,17 +65,11 @@ impl KvStore for MemStore {
     }
 
     fn last(&self, range: &KeyRange) -> Result<Option<KvPair>, KvError> {
-        Ok(self
-            .read()
-            .range(bounds(range))
-            .next_back()
-            .map(|(k, v)| (k.clone(), v.clone())))
+        Ok(self.read().range(bounds(range)).next_back().map(|(k, v)| (k.clone(), v.clone())))
     }
 
     fn snapshot(&self) -> Result<Box<dyn KvSnapshot + '_>, KvError> {
-        Ok(Box::new(MemSnapshot {
-            map: self.read().clone(),
-        }))
+        Ok(Box::new(MemSnapshot { map: self.read().clone() }))
     }
 
     fn flush(&self) -> Result<(), KvError> {
@@ -110,9 +97,7 @@ impl KvSnapshot for MemSnapshot {
 }
 
 fn scan_map(map: &Map, range: &KeyRange) -> Vec<KvPair> {
-    map.range(bounds(range))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    map.range(bounds(range)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
@@ -135,11 +120,7 @@ mod tests {
     fn open(path: &Path) -> Box<dyn KvStore> {
         static STORES: Mutex<Option<HashMap<PathBuf, MemStore>>> = Mutex::new(None);
         let mut stores = STORES.lock().unwrap();
-        let store = stores
-            .get_or_insert_with(HashMap::new)
-            .entry(path.to_owned())
-            .or_default()
-            .clone();
+        let store = stores.get_or_insert_with(HashMap::new).entry(path.to_owned()).or_default().clone();
         Box::new(store)
     }
 

@@ -6,9 +6,7 @@
 use std::path::Path;
 
 use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
-use rocksdb::{
-    Direction, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteOptions, DB,
-};
+use rocksdb::{Direction, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteOptions, DB};
 
 /// A RocksDB database opened in a directory it owns.
 pub struct RocksStore {
@@ -52,9 +50,7 @@ impl KvStore for RocksStore {
         }
         let mut options = WriteOptions::default();
         options.set_sync(durability == Durability::Sync);
-        self.db
-            .write_opt(rocks_batch, &options)
-            .map_err(KvError::backend)
+        self.db.write_opt(rocks_batch, &options).map_err(KvError::backend)
     }
 
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
@@ -83,10 +79,7 @@ impl KvStore for RocksStore {
     }
 
     fn snapshot(&self) -> Result<Box<dyn KvSnapshot + '_>, KvError> {
-        Ok(Box::new(RocksSnapshot {
-            db: &self.db,
-            snapshot: self.db.snapshot(),
-        }))
+        Ok(Box::new(RocksSnapshot { db: &self.db, snapshot: self.db.snapshot() }))
     }
 
     fn flush(&self) -> Result<(), KvError> {
@@ -127,10 +120,7 @@ fn scan_iter(
     if let Some(snapshot) = snapshot {
         options.set_snapshot(snapshot);
     }
-    let iter = db.iterator_opt(
-        IteratorMode::From(&range.start, Direction::Forward),
-        options,
-    );
+    let iter = db.iterator_opt(IteratorMode::From(&range.start, Direction::Forward), options);
     let mut out = Vec::new();
     for item in iter {
         let (key, value) = item.map_err(KvError::backend)?;

@@ -21,37 +21,23 @@ pub struct SledStore {
 
 impl SledStore {
     pub fn open(dir: &Path) -> Result<Self, KvError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(KvError::backend)?;
-        Ok(Self {
-            db,
-            batches: RwLock::new(()),
-        })
+        let db = sled::Config::new().path(dir).open().map_err(KvError::backend)?;
+        Ok(Self { db, batches: RwLock::new(()) })
     }
 
     fn readers(&self) -> RwLockReadGuard<'_, ()> {
         // The guarded value is `()`: poisoning carries no broken invariant.
-        self.batches
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.batches.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn writer(&self) -> RwLockWriteGuard<'_, ()> {
-        self.batches
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.batches.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl KvStore for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self
-            .db
-            .get(key)
-            .map_err(KvError::backend)?
-            .map(|value| value.to_vec()))
+        Ok(self.db.get(key).map_err(KvError::backend)?.map(|value| value.to_vec()))
     }
 
     fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
@@ -116,9 +102,7 @@ impl KvStore for SledStore {
     /// sizes a config center holds; the RocksDB engine is the one to use for large data.
     fn snapshot(&self) -> Result<Box<dyn KvSnapshot + '_>, KvError> {
         let pairs = self.scan(&KeyRange::all())?;
-        Ok(Box::new(SledSnapshot {
-            map: pairs.into_iter().collect(),
-        }))
+        Ok(Box::new(SledSnapshot { map: pairs.into_iter().collect() }))
     }
 
     fn flush(&self) -> Result<(), KvError> {
@@ -140,20 +124,12 @@ impl KvSnapshot for SledSnapshot {
     }
 
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
-        Ok(self
-            .map
-            .range::<Vec<u8>, _>(owned_bounds(range))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(self.map.range::<Vec<u8>, _>(owned_bounds(range)).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }
 
 fn collect(iter: sled::Iter) -> Result<Vec<KvPair>, KvError> {
-    iter.map(|item| {
-        item.map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .map_err(KvError::backend)
-    })
-    .collect()
+    iter.map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(KvError::backend)).collect()
 }
 
 fn bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {

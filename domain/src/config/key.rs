@@ -88,48 +88,28 @@ pub struct ConfigKey {
 
 impl ConfigKey {
     /// Validates the three wire parameters; a missing namespace is the default one.
-    pub fn parse(
-        namespace: Option<&str>,
-        group: Option<&str>,
-        data_id: Option<&str>,
-    ) -> Result<Self, ConfigError> {
+    pub fn parse(namespace: Option<&str>, group: Option<&str>, data_id: Option<&str>) -> Result<Self, ConfigError> {
         let data_id = DataId::new(data_id.ok_or(ConfigError::Missing("dataId"))?)?;
         let group = Group::new(group.ok_or(ConfigError::Missing("group"))?)?;
         let namespace = Namespace::new(namespace.unwrap_or(""))?;
-        Ok(Self {
-            namespace,
-            group,
-            data_id,
-        })
+        Ok(Self { namespace, group, data_id })
     }
 }
 
 impl fmt::Display for ConfigKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}+{}+{}",
-            self.data_id.0, self.group.0, self.namespace.0
-        )
+        write!(f, "{}+{}+{}", self.data_id.0, self.group.0, self.namespace.0)
     }
 }
 
 /// Nacos's `ParamUtils.isValid`: letters, digits and `_ - . :` only.
 fn check_chars(param: &'static str, raw: &str, max_len: usize) -> Result<(), ConfigError> {
     if raw.len() > max_len {
-        return Err(ConfigError::Invalid {
-            param,
-            reason: "too long",
-        });
+        return Err(ConfigError::Invalid { param, reason: "too long" });
     }
-    let valid = raw
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    let valid = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
     if !valid {
-        return Err(ConfigError::Invalid {
-            param,
-            reason: "only letters, digits and _ - . : are allowed",
-        });
+        return Err(ConfigError::Invalid { param, reason: "only letters, digits and _ - . : are allowed" });
     }
     Ok(())
 }

@@ -9,9 +9,7 @@ mod table;
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, Namespace};
 pub use md5::md5_hex;
-pub use publish::{
-    ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES,
-};
+pub use publish::{ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
 pub use table::{ConfigChange, ConfigCommand, ConfigTable};
 
 /// A request that breaks a config rule. The message names the offending parameter the way
@@ -21,10 +19,7 @@ pub enum ConfigError {
     #[error("Required parameter '{0}' is missing")]
     Missing(&'static str),
     #[error("invalid {param}: {reason}")]
-    Invalid {
-        param: &'static str,
-        reason: &'static str,
-    },
+    Invalid { param: &'static str, reason: &'static str },
     #[error("content is too large: {size} bytes, the limit is {limit} bytes")]
     ContentTooLarge { size: usize, limit: usize },
 }

@@ -18,9 +18,7 @@ pub struct ConfigLimits {
 
 impl Default for ConfigLimits {
     fn default() -> Self {
-        Self {
-            max_content_bytes: DEFAULT_MAX_CONTENT_BYTES,
-        }
+        Self { max_content_bytes: DEFAULT_MAX_CONTENT_BYTES }
     }
 }
 
@@ -65,16 +63,10 @@ impl PublishConfig {
             return Err(ConfigError::Missing("content"));
         }
         if content.len() > limits.max_content_bytes {
-            return Err(ConfigError::ContentTooLarge {
-                size: content.len(),
-                limit: limits.max_content_bytes,
-            });
+            return Err(ConfigError::ContentTooLarge { size: content.len(), limit: limits.max_content_bytes });
         }
         let meta = ConfigMeta {
-            config_type: params
-                .config_type
-                .map(ConfigType::parse)
-                .unwrap_or_default(),
+            config_type: params.config_type.map(ConfigType::parse).unwrap_or_default(),
             desc: bounded("desc", params.desc, MAX_DESC_LEN)?,
             app_name: bounded("appName", params.app_name, MAX_APP_NAME_LEN)?,
             tags: parse_tags(params.tags)?,
@@ -82,52 +74,28 @@ impl PublishConfig {
         let cas_md5 = match params.cas_md5.map(str::trim) {
             None | Some("") => None,
             Some(md5) if md5.len() <= MAX_CAS_MD5_LEN => Some(md5.to_owned()),
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    param: "casMd5",
-                    reason: "not an md5",
-                })
-            }
+            Some(_) => return Err(ConfigError::Invalid { param: "casMd5", reason: "not an md5" }),
         };
-        Ok(Self {
-            key,
-            content: content.to_owned(),
-            meta,
-            cas_md5,
-        })
+        Ok(Self { key, content: content.to_owned(), meta, cas_md5 })
     }
 }
 
 fn bounded(param: &'static str, raw: Option<&str>, max_len: usize) -> Result<String, ConfigError> {
     let value = raw.unwrap_or("").trim();
     if value.chars().count() > max_len {
-        return Err(ConfigError::Invalid {
-            param,
-            reason: "too long",
-        });
+        return Err(ConfigError::Invalid { param, reason: "too long" });
     }
     Ok(value.to_owned())
 }
 
 /// `config_tags`: at most five comma-separated tags of at most 64 characters each.
 fn parse_tags(raw: Option<&str>) -> Result<String, ConfigError> {
-    let tags: Vec<&str> = raw
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty())
-        .collect();
+    let tags: Vec<&str> = raw.unwrap_or("").split(',').map(str::trim).filter(|tag| !tag.is_empty()).collect();
     if tags.len() > MAX_TAGS {
-        return Err(ConfigError::Invalid {
-            param: "config_tags",
-            reason: "more than 5 tags",
-        });
+        return Err(ConfigError::Invalid { param: "config_tags", reason: "more than 5 tags" });
     }
     if tags.iter().any(|tag| tag.chars().count() > MAX_TAG_LEN) {
-        return Err(ConfigError::Invalid {
-            param: "config_tags",
-            reason: "a tag is longer than 64 characters",
-        });
+        return Err(ConfigError::Invalid { param: "config_tags", reason: "a tag is longer than 64 characters" });
     }
     Ok(tags.join(","))
 }

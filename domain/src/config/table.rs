@@ -17,15 +17,8 @@ pub enum ConfigCommand {
 /// listeners are told about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigChange {
-    Upserted {
-        key: ConfigKey,
-        config: Arc<Config>,
-        previous: Option<Arc<Config>>,
-    },
-    Removed {
-        key: ConfigKey,
-        previous: Option<Arc<Config>>,
-    },
+    Upserted { key: ConfigKey, config: Arc<Config>, previous: Option<Arc<Config>> },
+    Removed { key: ConfigKey, previous: Option<Arc<Config>> },
 }
 
 impl ConfigChange {
@@ -74,10 +67,7 @@ impl ConfigTable {
             ConfigCommand::Publish { publish, now } => self.publish(publish, *now),
             ConfigCommand::Remove { key, .. } => {
                 let previous = self.items.remove(key);
-                Ok(ConfigChange::Removed {
-                    key: key.clone(),
-                    previous,
-                })
+                Ok(ConfigChange::Removed { key: key.clone(), previous })
             }
         }
     }
@@ -101,10 +91,6 @@ impl ConfigTable {
             last_modified: now,
         });
         self.items.insert(publish.key.clone(), Arc::clone(&config));
-        Ok(ConfigChange::Upserted {
-            key: publish.key.clone(),
-            config,
-            previous,
-        })
+        Ok(ConfigChange::Upserted { key: publish.key.clone(), config, previous })
     }
 }

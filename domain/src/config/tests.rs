@@ -2,12 +2,7 @@ use super::*;
 use crate::{Command, Millis, Outcome, Rejection, State};
 
 fn params<'a>(data_id: &'a str, content: &'a str) -> PublishParams<'a> {
-    PublishParams {
-        data_id: Some(data_id),
-        group: Some("DEFAULT_GROUP"),
-        content: Some(content),
-        ..Default::default()
-    }
+    PublishParams { data_id: Some(data_id), group: Some("DEFAULT_GROUP"), content: Some(content), ..Default::default() }
 }
 
 fn publish(data_id: &str, content: &str) -> PublishConfig {
@@ -15,10 +10,7 @@ fn publish(data_id: &str, content: &str) -> PublishConfig {
 }
 
 fn apply_publish(state: &mut State, publish: PublishConfig, now: u64) -> Outcome {
-    state.apply(&Command::Config(ConfigCommand::Publish {
-        publish,
-        now: Millis(now),
-    }))
+    state.apply(&Command::Config(ConfigCommand::Publish { publish, now: Millis(now) }))
 }
 
 #[test]
@@ -41,84 +33,29 @@ fn names_follow_nacos_character_rules() {
     assert!(DataId::new("app.yaml").is_ok());
     assert!(DataId::new("a_b-c.d:e").is_ok());
     for bad in ["a b", "a/b", "a*b", "中文", "a\u{0}b"] {
-        assert!(
-            matches!(
-                DataId::new(bad),
-                Err(ConfigError::Invalid {
-                    param: "dataId",
-                    ..
-                })
-            ),
-            "{bad:?}"
-        );
-        assert!(
-            matches!(
-                Group::new(bad),
-                Err(ConfigError::Invalid { param: "group", .. })
-            ),
-            "{bad:?}"
-        );
+        assert!(matches!(DataId::new(bad), Err(ConfigError::Invalid { param: "dataId", .. })), "{bad:?}");
+        assert!(matches!(Group::new(bad), Err(ConfigError::Invalid { param: "group", .. })), "{bad:?}");
     }
     assert!(DataId::new(&"x".repeat(256)).is_ok());
-    assert!(matches!(
-        DataId::new(&"x".repeat(257)),
-        Err(ConfigError::Invalid {
-            param: "dataId",
-            ..
-        })
-    ));
-    assert!(matches!(
-        Namespace::new(&"n".repeat(129)),
-        Err(ConfigError::Invalid {
-            param: "tenant",
-            ..
-        })
-    ));
+    assert!(matches!(DataId::new(&"x".repeat(257)), Err(ConfigError::Invalid { param: "dataId", .. })));
+    assert!(matches!(Namespace::new(&"n".repeat(129)), Err(ConfigError::Invalid { param: "tenant", .. })));
 }
 
 #[test]
 fn missing_parameters_are_named() {
     let limits = ConfigLimits::default();
     let missing = |params: PublishParams<'_>| PublishConfig::parse(&params, limits).unwrap_err();
-    assert_eq!(
-        missing(PublishParams {
-            data_id: None,
-            ..params("d", "c")
-        }),
-        ConfigError::Missing("dataId")
-    );
-    assert_eq!(
-        missing(PublishParams {
-            group: None,
-            ..params("d", "c")
-        }),
-        ConfigError::Missing("group")
-    );
-    assert_eq!(
-        missing(PublishParams {
-            content: None,
-            ..params("d", "c")
-        }),
-        ConfigError::Missing("content")
-    );
-    assert_eq!(
-        missing(params("d", "  \n")),
-        ConfigError::Missing("content")
-    );
+    assert_eq!(missing(PublishParams { data_id: None, ..params("d", "c") }), ConfigError::Missing("dataId"));
+    assert_eq!(missing(PublishParams { group: None, ..params("d", "c") }), ConfigError::Missing("group"));
+    assert_eq!(missing(PublishParams { content: None, ..params("d", "c") }), ConfigError::Missing("content"));
+    assert_eq!(missing(params("d", "  \n")), ConfigError::Missing("content"));
     assert_eq!(missing(params("", "c")), ConfigError::Missing("dataId"));
-    assert!(missing(PublishParams {
-        data_id: None,
-        ..params("d", "c")
-    })
-    .to_string()
-    .contains("'dataId'"));
+    assert!(missing(PublishParams { data_id: None, ..params("d", "c") }).to_string().contains("'dataId'"));
 }
 
 #[test]
 fn content_size_is_bounded() {
-    let limits = ConfigLimits {
-        max_content_bytes: 8,
-    };
+    let limits = ConfigLimits { max_content_bytes: 8 };
     assert!(PublishConfig::parse(&params("d", "12345678"), limits).is_ok());
     assert_eq!(
         PublishConfig::parse(&params("d", "123456789"), limits).unwrap_err(),
@@ -130,114 +67,52 @@ fn content_size_is_bounded() {
 fn metadata_is_validated_and_normalised() {
     let limits = ConfigLimits::default();
     let parsed = PublishConfig::parse(
-        &PublishParams {
-            config_type: Some("YAML"),
-            tags: Some(" a, b ,,c"),
-            desc: Some("d"),
-            ..params("d", "c")
-        },
+        &PublishParams { config_type: Some("YAML"), tags: Some(" a, b ,,c"), desc: Some("d"), ..params("d", "c") },
         limits,
     )
     .unwrap();
     assert_eq!(parsed.meta.config_type, ConfigType::Yaml);
     assert_eq!(parsed.meta.tags, "a,b,c");
-    let unknown = PublishConfig::parse(
-        &PublishParams {
-            config_type: Some("exe"),
-            ..params("d", "c")
-        },
-        limits,
-    )
-    .unwrap();
+    let unknown =
+        PublishConfig::parse(&PublishParams { config_type: Some("exe"), ..params("d", "c") }, limits).unwrap();
     assert_eq!(unknown.meta.config_type, ConfigType::Text);
-    let too_many = PublishParams {
-        tags: Some("1,2,3,4,5,6"),
-        ..params("d", "c")
-    };
-    assert!(matches!(
-        PublishConfig::parse(&too_many, limits),
-        Err(ConfigError::Invalid {
-            param: "config_tags",
-            ..
-        })
-    ));
+    let too_many = PublishParams { tags: Some("1,2,3,4,5,6"), ..params("d", "c") };
+    assert!(matches!(PublishConfig::parse(&too_many, limits), Err(ConfigError::Invalid { param: "config_tags", .. })));
     let long_desc = "x".repeat(129);
-    let long = PublishParams {
-        desc: Some(&long_desc),
-        ..params("d", "c")
-    };
-    assert!(matches!(
-        PublishConfig::parse(&long, limits),
-        Err(ConfigError::Invalid { param: "desc", .. })
-    ));
+    let long = PublishParams { desc: Some(&long_desc), ..params("d", "c") };
+    assert!(matches!(PublishConfig::parse(&long, limits), Err(ConfigError::Invalid { param: "desc", .. })));
 }
 
 #[test]
 fn publish_stores_content_md5_and_times() {
     let mut state = State::default();
     let outcome = apply_publish(&mut state, publish("d", "v1"), 10);
-    let Outcome::Config(ConfigChange::Upserted {
-        config,
-        previous: None,
-        ..
-    }) = outcome
-    else {
+    let Outcome::Config(ConfigChange::Upserted { config, previous: None, .. }) = outcome else {
         panic!("unexpected {outcome:?}")
     };
     assert_eq!(config.md5, md5_hex("v1"));
-    assert_eq!(
-        (config.created, config.last_modified),
-        (Millis(10), Millis(10))
-    );
+    assert_eq!((config.created, config.last_modified), (Millis(10), Millis(10)));
 
     apply_publish(&mut state, publish("d", "v2"), 20);
     let stored = state.config.get(&publish("d", "x").key).unwrap();
     assert_eq!(stored.content, "v2");
-    assert_eq!(
-        (stored.created, stored.last_modified),
-        (Millis(10), Millis(20))
-    );
+    assert_eq!((stored.created, stored.last_modified), (Millis(10), Millis(20)));
 }
 
 #[test]
 fn cas_publish_checks_the_stored_md5() {
     let mut state = State::default();
     apply_publish(&mut state, publish("d", "v1"), 1);
-    let stale = PublishConfig {
-        cas_md5: Some(md5_hex("other")),
-        ..publish("d", "v2")
-    };
-    assert_eq!(
-        apply_publish(&mut state, stale, 2),
-        Outcome::Rejected(Rejection::CasMismatch)
-    );
-    assert_eq!(
-        state.config.get(&publish("d", "x").key).unwrap().content,
-        "v1",
-        "a refused cas changes nothing"
-    );
+    let stale = PublishConfig { cas_md5: Some(md5_hex("other")), ..publish("d", "v2") };
+    assert_eq!(apply_publish(&mut state, stale, 2), Outcome::Rejected(Rejection::CasMismatch));
+    assert_eq!(state.config.get(&publish("d", "x").key).unwrap().content, "v1", "a refused cas changes nothing");
 
-    let fresh = PublishConfig {
-        cas_md5: Some(md5_hex("v1")),
-        ..publish("d", "v2")
-    };
-    assert!(matches!(
-        apply_publish(&mut state, fresh, 3),
-        Outcome::Config(_)
-    ));
-    assert_eq!(
-        state.config.get(&publish("d", "x").key).unwrap().content,
-        "v2"
-    );
+    let fresh = PublishConfig { cas_md5: Some(md5_hex("v1")), ..publish("d", "v2") };
+    assert!(matches!(apply_publish(&mut state, fresh, 3), Outcome::Config(_)));
+    assert_eq!(state.config.get(&publish("d", "x").key).unwrap().content, "v2");
 
-    let create_expected_absent = PublishConfig {
-        cas_md5: Some(md5_hex("v1")),
-        ..publish("new", "v")
-    };
-    assert_eq!(
-        apply_publish(&mut state, create_expected_absent, 4),
-        Outcome::Rejected(Rejection::CasMismatch)
-    );
+    let create_expected_absent = PublishConfig { cas_md5: Some(md5_hex("v1")), ..publish("new", "v") };
+    assert_eq!(apply_publish(&mut state, create_expected_absent, 4), Outcome::Rejected(Rejection::CasMismatch));
 }
 
 #[test]
@@ -245,44 +120,20 @@ fn remove_reports_what_was_there() {
     let mut state = State::default();
     apply_publish(&mut state, publish("d", "v1"), 1);
     let key = publish("d", "x").key;
-    let outcome = state.apply(&Command::Config(ConfigCommand::Remove {
-        key: key.clone(),
-        now: Millis(2),
-    }));
-    assert!(matches!(
-        outcome,
-        Outcome::Config(ConfigChange::Removed {
-            previous: Some(_),
-            ..
-        })
-    ));
+    let outcome = state.apply(&Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(2) }));
+    assert!(matches!(outcome, Outcome::Config(ConfigChange::Removed { previous: Some(_), .. })));
     assert!(state.config.get(&key).is_none());
-    let again = state.apply(&Command::Config(ConfigCommand::Remove {
-        key,
-        now: Millis(3),
-    }));
-    assert!(matches!(
-        again,
-        Outcome::Config(ConfigChange::Removed { previous: None, .. })
-    ));
+    let again = state.apply(&Command::Config(ConfigCommand::Remove { key, now: Millis(3) }));
+    assert!(matches!(again, Outcome::Config(ConfigChange::Removed { previous: None, .. })));
 }
 
 #[test]
 fn namespaces_and_groups_isolate_configs() {
     let limits = ConfigLimits::default();
     let mut state = State::default();
-    let in_dev = PublishParams {
-        namespace: Some("dev"),
-        ..params("d", "dev")
-    };
-    let in_public = PublishParams {
-        namespace: Some(""),
-        ..params("d", "public")
-    };
-    let other_group = PublishParams {
-        group: Some("G2"),
-        ..params("d", "g2")
-    };
+    let in_dev = PublishParams { namespace: Some("dev"), ..params("d", "dev") };
+    let in_public = PublishParams { namespace: Some(""), ..params("d", "public") };
+    let other_group = PublishParams { group: Some("G2"), ..params("d", "g2") };
     for p in [in_dev, in_public, other_group] {
         apply_publish(&mut state, PublishConfig::parse(&p, limits).unwrap(), 1);
     }

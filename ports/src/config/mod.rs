@@ -54,12 +54,7 @@ impl ConfigApp {
         clock: Arc<dyn Clock>,
         limits: ConfigLimits,
     ) -> Self {
-        Self {
-            consensus,
-            state,
-            clock,
-            limits,
-        }
+        Self { consensus, state, clock, limits }
     }
 
     async fn propose(&self, command: ConfigCommand) -> Result<(), ConfigServiceError> {
@@ -74,10 +69,8 @@ impl ConfigApp {
 impl ConfigService for ConfigApp {
     async fn publish(&self, publish: PublishConfig) -> Result<(), ConfigServiceError> {
         if publish.content.len() > self.limits.max_content_bytes {
-            let err = ConfigError::ContentTooLarge {
-                size: publish.content.len(),
-                limit: self.limits.max_content_bytes,
-            };
+            let err =
+                ConfigError::ContentTooLarge { size: publish.content.len(), limit: self.limits.max_content_bytes };
             return Err(err.into());
         }
         let now = self.clock.now();

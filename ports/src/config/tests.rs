@@ -27,10 +27,7 @@ fn clock_at(now: u64) -> Arc<MockClock> {
 /// A consensus mock that applies what it is given to `state`, as a one-node raft would.
 fn applying_consensus(state: AppliedState, times: usize) -> MockConsensusLog {
     let mut consensus = MockConsensusLog::new();
-    consensus
-        .expect_propose()
-        .times(times)
-        .returning(move |command| Ok(state.apply(&command).verdict()));
+    consensus.expect_propose().times(times).returning(move |command| Ok(state.apply(&command).verdict()));
     consensus
 }
 
@@ -38,22 +35,14 @@ fn applying_consensus(state: AppliedState, times: usize) -> MockConsensusLog {
 async fn a_publish_proposes_exactly_one_stamped_command() {
     let state = AppliedState::new();
     let mut consensus = MockConsensusLog::new();
-    let expected = Command::Config(ConfigCommand::Publish {
-        publish: publish("a: 1"),
-        now: Millis(42),
-    });
+    let expected = Command::Config(ConfigCommand::Publish { publish: publish("a: 1"), now: Millis(42) });
     let applier = state.clone();
     consensus
         .expect_propose()
         .withf(move |command| *command == expected)
         .times(1)
         .returning(move |command| Ok(applier.apply(&command).verdict()));
-    let service = ConfigApp::new(
-        Arc::new(consensus),
-        state,
-        clock_at(42),
-        ConfigLimits::default(),
-    );
+    let service = ConfigApp::new(Arc::new(consensus), state, clock_at(42), ConfigLimits::default());
 
     service.publish(publish("a: 1")).await.unwrap();
 
@@ -66,47 +55,26 @@ async fn a_publish_proposes_exactly_one_stamped_command() {
 async fn a_failed_proposal_is_an_error_and_changes_nothing() {
     let state = AppliedState::new();
     let mut consensus = MockConsensusLog::new();
-    consensus
-        .expect_propose()
-        .times(1)
-        .returning(|_| Err(ConsensusError::NoLeader));
-    let service = ConfigApp::new(
-        Arc::new(consensus),
-        state.clone(),
-        clock_at(1),
-        ConfigLimits::default(),
-    );
+    consensus.expect_propose().times(1).returning(|_| Err(ConsensusError::NoLeader));
+    let service = ConfigApp::new(Arc::new(consensus), state.clone(), clock_at(1), ConfigLimits::default());
 
     let err = service.publish(publish("a: 1")).await.unwrap_err();
 
-    assert!(matches!(
-        err,
-        ConfigServiceError::Unavailable(ConsensusError::NoLeader)
-    ));
+    assert!(matches!(err, ConfigServiceError::Unavailable(ConsensusError::NoLeader)));
     assert_eq!(state.config_count(), 0);
 }
 
 #[tokio::test]
 async fn a_cas_rejection_reaches_the_caller() {
     let state = AppliedState::new();
-    let service = ConfigApp::new(
-        Arc::new(applying_consensus(state.clone(), 2)),
-        state,
-        clock_at(1),
-        ConfigLimits::default(),
-    );
+    let service =
+        ConfigApp::new(Arc::new(applying_consensus(state.clone(), 2)), state, clock_at(1), ConfigLimits::default());
     service.publish(publish("v1")).await.unwrap();
 
-    let stale = PublishConfig {
-        cas_md5: Some("0".repeat(32)),
-        ..publish("v2")
-    };
+    let stale = PublishConfig { cas_md5: Some("0".repeat(32)), ..publish("v2") };
     let err = service.publish(stale).await.unwrap_err();
 
-    assert!(matches!(
-        err,
-        ConfigServiceError::Rejected(Rejection::CasMismatch)
-    ));
+    assert!(matches!(err, ConfigServiceError::Rejected(Rejection::CasMismatch)));
     assert_eq!(service.get(&publish("x").key).unwrap().content, "v1");
 }
 
@@ -114,9 +82,7 @@ async fn a_cas_rejection_reaches_the_caller() {
 async fn content_over_the_service_limit_is_refused_before_raft() {
     let state = AppliedState::new();
     let consensus = MockConsensusLog::new(); // Any call would panic: none is expected.
-    let limits = ConfigLimits {
-        max_content_bytes: 4,
-    };
+    let limits = ConfigLimits { max_content_bytes: 4 };
     let service = ConfigApp::new(Arc::new(consensus), state, clock_at(1), limits);
 
     let err = service.publish(publish("too long")).await.unwrap_err();
@@ -127,12 +93,8 @@ async fn content_over_the_service_limit_is_refused_before_raft() {
 #[tokio::test]
 async fn remove_proposes_a_removal() {
     let state = AppliedState::new();
-    let service = ConfigApp::new(
-        Arc::new(applying_consensus(state.clone(), 2)),
-        state,
-        clock_at(5),
-        ConfigLimits::default(),
-    );
+    let service =
+        ConfigApp::new(Arc::new(applying_consensus(state.clone(), 2)), state, clock_at(5), ConfigLimits::default());
     service.publish(publish("v1")).await.unwrap();
     let key: ConfigKey = publish("x").key;
 

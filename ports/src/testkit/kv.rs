@@ -42,36 +42,21 @@ pub fn scans_are_ordered_by_unsigned_bytes(open: Open<'_>) {
         put(&*store, key, key);
     }
     let all = store.scan(&KeyRange::all()).unwrap();
-    let expected: Vec<Vec<u8>> = [&b"\x00"[..], b"a", b"a\x00", b"ab", b"b", b"\x80", b"\xff"]
-        .iter()
-        .map(|k| k.to_vec())
-        .collect();
+    let expected: Vec<Vec<u8>> =
+        [&b"\x00"[..], b"a", b"a\x00", b"ab", b"b", b"\x80", b"\xff"].iter().map(|k| k.to_vec()).collect();
     assert_eq!(keys(&all), expected);
     assert_eq!(
         keys(&store.scan(&KeyRange::prefix(b"a")).unwrap()),
         vec![b"a".to_vec(), b"a\x00".to_vec(), b"ab".to_vec()]
     );
     assert_eq!(
-        keys(
-            &store
-                .scan(&KeyRange::new(b"a\x00".to_vec(), b"b".to_vec()))
-                .unwrap()
-        ),
+        keys(&store.scan(&KeyRange::new(b"a\x00".to_vec(), b"b".to_vec())).unwrap()),
         vec![b"a\x00".to_vec(), b"ab".to_vec()]
     );
-    assert_eq!(
-        store.last(&KeyRange::prefix(b"a")).unwrap().map(|(k, _)| k),
-        Some(b"ab".to_vec())
-    );
-    assert_eq!(
-        store.last(&KeyRange::all()).unwrap().map(|(k, _)| k),
-        Some(b"\xff".to_vec())
-    );
+    assert_eq!(store.last(&KeyRange::prefix(b"a")).unwrap().map(|(k, _)| k), Some(b"ab".to_vec()));
+    assert_eq!(store.last(&KeyRange::all()).unwrap().map(|(k, _)| k), Some(b"\xff".to_vec()));
     assert_eq!(store.last(&KeyRange::prefix(b"zz")).unwrap(), None);
-    assert_eq!(
-        keys(&store.scan(&KeyRange::prefix(b"\xff")).unwrap()),
-        vec![b"\xff".to_vec()]
-    );
+    assert_eq!(keys(&store.scan(&KeyRange::prefix(b"\xff")).unwrap()), vec![b"\xff".to_vec()]);
 }
 
 pub fn big_endian_numbers_sort_numerically(open: Open<'_>) {
@@ -96,15 +81,8 @@ pub fn empty_and_odd_keys(open: Open<'_>) {
     put(&*store, b"\x00\x00", b"");
     put(&*store, "ключ/配置".as_bytes(), b"\x00\xff binary");
     assert_eq!(store.get(b"").unwrap().as_deref(), Some(&b"empty key"[..]));
-    assert_eq!(
-        store.get(b"\x00\x00").unwrap().as_deref(),
-        Some(&b""[..]),
-        "an empty value is not a missing one"
-    );
-    assert_eq!(
-        store.get("ключ/配置".as_bytes()).unwrap().as_deref(),
-        Some(&b"\x00\xff binary"[..])
-    );
+    assert_eq!(store.get(b"\x00\x00").unwrap().as_deref(), Some(&b""[..]), "an empty value is not a missing one");
+    assert_eq!(store.get("ключ/配置".as_bytes()).unwrap().as_deref(), Some(&b"\x00\xff binary"[..]));
     assert_eq!(store.scan(&KeyRange::all()).unwrap()[0].0, b"".to_vec());
 }
 
@@ -121,23 +99,10 @@ pub fn batches_apply_every_op_in_order(open: Open<'_>) {
         .delete_range(KeyRange::new(vec![b'r', 2], vec![b'r', 8]))
         .put(vec![b'r', 5], b"new".as_slice());
     store.write(batch, Durability::Sync).unwrap();
-    assert_eq!(
-        store.get(b"x").unwrap(),
-        None,
-        "a later delete wins over an earlier put"
-    );
+    assert_eq!(store.get(b"x").unwrap(), None, "a later delete wins over an earlier put");
     assert_eq!(store.get(b"y").unwrap().as_deref(), Some(&b"2"[..]));
-    let left: Vec<u8> = store
-        .scan(&KeyRange::prefix(b"r"))
-        .unwrap()
-        .iter()
-        .map(|(k, _)| k[1])
-        .collect();
-    assert_eq!(
-        left,
-        vec![0, 1, 5, 8, 9],
-        "a put after a range delete survives it"
-    );
+    let left: Vec<u8> = store.scan(&KeyRange::prefix(b"r")).unwrap().iter().map(|(k, _)| k[1]).collect();
+    assert_eq!(left, vec![0, 1, 5, 8, 9], "a put after a range delete survives it");
     assert_eq!(store.get(&[b'r', 5]).unwrap().as_deref(), Some(&b"new"[..]));
     store.write(WriteBatch::new(), Durability::Sync).unwrap();
 }
@@ -157,21 +122,13 @@ pub fn reopen_keeps_data(open: Open<'_>) {
 }
 
 pub fn ten_megabyte_values(open: Open<'_>) {
-    let value: Vec<u8> = (0..10 * 1024 * 1024)
-        .map(|i: u32| (i % 251) as u8)
-        .collect();
+    let value: Vec<u8> = (0..10 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect();
     {
         let store = open();
         put(&*store, b"big", &value);
-        assert_eq!(
-            store.get(b"big").unwrap().as_deref(),
-            Some(value.as_slice())
-        );
+        assert_eq!(store.get(b"big").unwrap().as_deref(), Some(value.as_slice()));
     }
-    assert_eq!(
-        open().get(b"big").unwrap().as_deref(),
-        Some(value.as_slice())
-    );
+    assert_eq!(open().get(b"big").unwrap().as_deref(), Some(value.as_slice()));
 }
 
 pub fn snapshots_do_not_see_later_writes(open: Open<'_>) {
@@ -188,10 +145,7 @@ pub fn snapshots_do_not_see_later_writes(open: Open<'_>) {
     assert_eq!(snapshot.get(b"s/1").unwrap().as_deref(), Some(&b"a"[..]));
     assert_eq!(snapshot.get(b"s/2").unwrap().as_deref(), Some(&b"b"[..]));
     assert_eq!(snapshot.get(b"s/3").unwrap(), None);
-    assert_eq!(
-        keys(&snapshot.scan(&KeyRange::prefix(b"s/")).unwrap()),
-        vec![b"s/1".to_vec(), b"s/2".to_vec()]
-    );
+    assert_eq!(keys(&snapshot.scan(&KeyRange::prefix(b"s/")).unwrap()), vec![b"s/1".to_vec(), b"s/2".to_vec()]);
 }
 
 /// Writers commit pairs of keys in one batch while readers scan: a scan must never see half
@@ -237,10 +191,7 @@ pub fn concurrent_writers_and_consistent_scans(open: Open<'_>) {
 pub fn write_synced_then_abort(store: Box<dyn KvStore>) -> ! {
     for i in 0..100u32 {
         let mut batch = WriteBatch::new();
-        batch.put(
-            [b"crash/".as_slice(), &i.to_be_bytes()].concat(),
-            i.to_be_bytes().to_vec(),
-        );
+        batch.put([b"crash/".as_slice(), &i.to_be_bytes()].concat(), i.to_be_bytes().to_vec());
         store.write(batch, Durability::Sync).unwrap();
     }
     std::process::abort()
@@ -249,11 +200,7 @@ pub fn write_synced_then_abort(store: Box<dyn KvStore>) -> ! {
 /// The parent half: every write the child was told was durable is there.
 pub fn check_synced_writes_survived(store: Box<dyn KvStore>) {
     let survived = store.scan(&KeyRange::prefix(b"crash/")).unwrap();
-    assert_eq!(
-        survived.len(),
-        100,
-        "a write acknowledged as Sync was lost in a crash"
-    );
+    assert_eq!(survived.len(), 100, "a write acknowledged as Sync was lost in a crash");
 }
 
 /// Runs the current test binary again, filtered to `test_name`, with `dir` in the
@@ -343,10 +290,7 @@ macro_rules! kv_conformance_suite {
                     suite::write_synced_then_abort(($open)(std::path::Path::new(&dir)));
                 }
                 let dir = tempfile::tempdir().unwrap();
-                let name = module_path!()
-                    .split_once("::")
-                    .map_or("", |(_, rest)| rest)
-                    .to_owned();
+                let name = module_path!().split_once("::").map_or("", |(_, rest)| rest).to_owned();
                 suite::run_crash_child(&format!("{name}::sync_writes_survive_a_crash"), dir.path());
                 suite::check_synced_writes_survived(($open)(dir.path()));
             }

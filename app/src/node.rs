@@ -1,0 +1,135 @@
+//! A whole nacosd node: storage, raft, services and servers, started and stopped together.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api_http::HttpApi;
+use consensus_openraft::{RaftNode, RaftSettings};
+use domain::config::ConfigLimits;
+use peer_grpc::GrpcPeerTransport;
+use ports::applied::AppliedState;
+use ports::clock::SystemClock;
+use ports::config::ConfigApp;
+use ports::kv::KvStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::settings::Settings;
+use crate::storage;
+
+/// How long a node waits for its first raft leader before giving up on start-up.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long in-flight work may take to drain on shutdown before the node stops anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// Form encoding can triple a config's size; leave room for the other parameters.
+const BODY_OVERHEAD_BYTES: u64 = 64 * 1024;
+
+/// The sockets a node serves on, bound by the caller (so tests can bind port 0).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub cluster: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the ports `settings` names.
+    pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {
+        let bind = |port: u16| {
+            let addr = SocketAddr::new(settings.bind, port);
+            async move { TcpListener::bind(addr).await.map_err(|err| anyhow::format_err!("cannot listen on {addr}: {err}")) }
+        };
+        Ok(Self { http: bind(settings.http_port).await?, cluster: bind(settings.cluster_port).await? })
+    }
+}
+
+/// A running node.
+pub struct Node {
+    kv: Arc<dyn KvStore>,
+    raft: RaftNode,
+    /// Flipped once to tell every server to stop accepting and drain.
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    pub http_addr: SocketAddr,
+    pub cluster_addr: SocketAddr,
+}
+
+impl Node {
+    /// Opens storage, starts raft (waiting for a leader) and starts serving.
+    pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<Self> {
+        let kv = storage::open(settings.storage, &settings.data_dir)?;
+        tracing::info!(engine = kv.engine(), data_dir = %settings.data_dir.display(), "storage opened");
+
+        let state = AppliedState::new();
+        let raft_settings = RaftSettings {
+            node_id: settings.node_id,
+            advertise_addr: settings.advertise_addr.clone(),
+            heartbeat: Duration::from_millis(100),
+            election_timeout_min: Duration::from_millis(300),
+            election_timeout_max: Duration::from_millis(600),
+            snapshot_after_logs: 10_000,
+        };
+        let transport = Arc::new(GrpcPeerTransport::new());
+        let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport).await?;
+
+        let (stop, stopped) = watch::channel(false);
+        let http_addr = listeners.http.local_addr()?;
+        let cluster_addr = listeners.cluster.local_addr()?;
+        let mut servers = Vec::new();
+
+        let rpc_handler = Arc::new(raft.rpc_handler());
+        let peer_stop = wait_for_stop(stopped.clone());
+        servers.push(tokio::spawn(async move {
+            if let Err(err) = peer_grpc::serve(listeners.cluster, rpc_handler, peer_stop).await {
+                tracing::error!(cause = %err, "cluster server stopped");
+            }
+        }));
+
+        let leader = raft.wait_for_leader(LEADER_TIMEOUT).await?;
+        tracing::info!(node_id = settings.node_id, leader, "raft is ready");
+
+        let limits = ConfigLimits { max_content_bytes: settings.max_content_bytes };
+        let config = Arc::new(ConfigApp::new(Arc::new(raft.clone()), state, Arc::new(SystemClock), limits));
+        let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
+        let api = HttpApi { config, max_body_bytes };
+        servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
+
+        tracing::info!(http = %http_addr, cluster = %cluster_addr, "nacosd is serving");
+        Ok(Self { kv, raft, stop, servers, http_addr, cluster_addr })
+    }
+
+    /// Serves until `shutdown` resolves, then stops: no new connections, in-flight requests
+    /// finish (for at most a few seconds), raft stops, storage is flushed.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        shutdown.await;
+        self.shutdown().await
+    }
+
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        tracing::info!("shutting down");
+        let _ = self.stop.send(true);
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures_join_all(self.servers)).await;
+        if drained.is_err() {
+            tracing::warn!("in-flight requests did not finish in time; stopping anyway");
+        }
+        self.raft.shutdown().await;
+        let kv = Arc::clone(&self.kv);
+        tokio::task::spawn_blocking(move || kv.flush()).await??;
+        tracing::info!("storage flushed; bye");
+        Ok(())
+    }
+}
+
+async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+fn wait_for_stop(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        // An error means the sender is gone, which also means "stop".
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }
+}

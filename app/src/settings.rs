@@ -1,0 +1,162 @@
+//! Settings: command-line flags, then `NACOSD_*` environment variables, then an optional
+//! TOML file (`--config`), then defaults, in that order of precedence.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::storage::Engine;
+
+const DEFAULT_HTTP_PORT: u16 = 8848;
+/// Nacos clients derive the gRPC port as HTTP + 1000 and the cluster port as HTTP + 1001.
+const GRPC_PORT_OFFSET: u16 = 1000;
+const CLUSTER_PORT_OFFSET: u16 = 1001;
+const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYTES;
+
+/// nacosd: a Nacos-compatible config center and service registry.
+///
+/// Started with no arguments it is a one-node cluster serving HTTP on 8848, client gRPC on
+/// 9848 and cluster gRPC on 9849, with its data in ./nacos_data.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "nacosd", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML file with any of the settings below (keys in kebab-case, e.g. `http-port = 8848`).
+    #[arg(long, env = "NACOSD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// HTTP port (Nacos Open API) [default: 8848].
+    #[arg(long, env = "NACOSD_HTTP_PORT")]
+    pub http_port: Option<u16>,
+
+    /// Client gRPC port (Nacos 2.x SDKs) [default: http-port + 1000].
+    #[arg(long, env = "NACOSD_GRPC_PORT")]
+    pub grpc_port: Option<u16>,
+
+    /// Cluster gRPC port (raft and peer sync) [default: http-port + 1001].
+    #[arg(long, env = "NACOSD_CLUSTER_PORT")]
+    pub cluster_port: Option<u16>,
+
+    /// Address to listen on [default: 0.0.0.0].
+    #[arg(long, env = "NACOSD_BIND")]
+    pub bind: Option<IpAddr>,
+
+    /// Address peers reach this node at, host:port of the cluster port
+    /// [default: 127.0.0.1:<cluster-port> when bound to all interfaces, else bind:cluster-port].
+    #[arg(long, env = "NACOSD_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
+
+    /// Directory for all persistent data [default: ./nacos_data].
+    #[arg(long, env = "NACOSD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// This node's raft id; unique in the cluster and stable across restarts [default: 1].
+    #[arg(long, env = "NACOSD_NODE_ID")]
+    pub node_id: Option<u64>,
+
+    /// Storage engine: rocksdb, sled or memory [default: rocksdb, or sled in a sled-only build].
+    #[arg(long, env = "NACOSD_STORAGE")]
+    pub storage: Option<Engine>,
+
+    /// Largest config content accepted, in bytes [default: 10485760].
+    #[arg(long, env = "NACOSD_MAX_CONTENT_BYTES")]
+    pub max_content_bytes: Option<usize>,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing directives [default: info].
+    #[arg(long, env = "NACOSD_LOG_LEVEL")]
+    pub log_level: Option<String>,
+}
+
+/// The same settings as read from a TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    http_port: Option<u16>,
+    grpc_port: Option<u16>,
+    cluster_port: Option<u16>,
+    bind: Option<IpAddr>,
+    advertise_addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    node_id: Option<u64>,
+    storage: Option<String>,
+    max_content_bytes: Option<usize>,
+    log_level: Option<String>,
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub http_port: u16,
+    pub grpc_port: u16,
+    pub cluster_port: u16,
+    pub bind: IpAddr,
+    pub advertise_addr: String,
+    pub data_dir: PathBuf,
+    pub node_id: u64,
+    pub storage: Engine,
+    pub max_content_bytes: usize,
+    pub log_level: String,
+}
+
+impl Settings {
+    /// Resolves settings from the process's arguments and environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::resolve(Cli::parse())
+    }
+
+    /// Fills what `cli` (flags and environment) left unset from its `--config` file, then
+    /// from defaults.
+    pub fn resolve(cli: Cli) -> anyhow::Result<Self> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let storage = match (cli.storage, file.storage.as_deref()) {
+            (Some(engine), _) => engine,
+            (None, Some(raw)) => raw.parse().map_err(|err: String| anyhow::format_err!("{err}"))?,
+            (None, None) => Engine::default_for_build(),
+        };
+        let http_port = cli.http_port.or(file.http_port).unwrap_or(DEFAULT_HTTP_PORT);
+        let grpc_port = match cli.grpc_port.or(file.grpc_port) {
+            Some(port) => port,
+            None => offset(http_port, GRPC_PORT_OFFSET, "grpc-port")?,
+        };
+        let cluster_port = match cli.cluster_port.or(file.cluster_port) {
+            Some(port) => port,
+            None => offset(http_port, CLUSTER_PORT_OFFSET, "cluster-port")?,
+        };
+        let bind = cli.bind.or(file.bind).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let advertise_addr = cli.advertise_addr.or(file.advertise_addr).unwrap_or_else(|| {
+            let host = if bind.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { bind };
+            std::net::SocketAddr::new(host, cluster_port).to_string()
+        });
+        Ok(Self {
+            http_port,
+            grpc_port,
+            cluster_port,
+            bind,
+            advertise_addr,
+            data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("nacos_data")),
+            node_id: cli.node_id.or(file.node_id).unwrap_or(1),
+            storage,
+            max_content_bytes: cli.max_content_bytes.or(file.max_content_bytes).unwrap_or(DEFAULT_MAX_CONTENT_BYTES),
+            log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| anyhow::format_err!("cannot read config file {}: {err}", path.display()))?;
+    toml::from_str(&text).map_err(|err| anyhow::format_err!("invalid config file {}: {err}", path.display()))
+}
+
+fn offset(http_port: u16, by: u16, name: &str) -> anyhow::Result<u16> {
+    http_port
+        .checked_add(by)
+        .ok_or_else(|| anyhow::format_err!("http-port {http_port} + {by} is not a port; set --{name} explicitly"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+use super::*;
+
+fn cli(args: &[&str]) -> Cli {
+    Cli::try_parse_from(std::iter::once("nacosd").chain(args.iter().copied())).unwrap()
+}
+
+#[test]
+fn defaults_are_nacos_ports_and_a_local_data_dir() {
+    let settings = Settings::resolve(Cli::default()).unwrap();
+    assert_eq!((settings.http_port, settings.grpc_port, settings.cluster_port), (8848, 9848, 9849));
+    assert_eq!(settings.data_dir, PathBuf::from("nacos_data"));
+    assert_eq!(settings.node_id, 1);
+    assert_eq!(settings.log_level, "info");
+    assert_eq!(settings.advertise_addr, "127.0.0.1:9849");
+}
+
+#[test]
+fn grpc_and_cluster_ports_follow_the_http_port() {
+    let settings = Settings::resolve(cli(&["--http-port", "18848"])).unwrap();
+    assert_eq!((settings.grpc_port, settings.cluster_port), (19848, 19849));
+    let settings = Settings::resolve(cli(&["--http-port", "18848", "--grpc-port", "7000"])).unwrap();
+    assert_eq!((settings.grpc_port, settings.cluster_port), (7000, 19849));
+    assert!(Settings::resolve(cli(&["--http-port", "65000"])).is_err(), "65000 + 1000 is not a port");
+}
+
+#[test]
+fn flags_beat_the_file_and_the_file_beats_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nacosd.toml");
+    std::fs::write(&path, "http-port = 7777\nnode-id = 9\ndata-dir = \"/srv/nacos\"\nstorage = \"memory\"\n").unwrap();
+    let path = path.to_str().unwrap();
+    let settings = Settings::resolve(cli(&["--config", path, "--node-id", "3"])).unwrap();
+    assert_eq!(settings.http_port, 7777);
+    assert_eq!(settings.node_id, 3);
+    assert_eq!(settings.data_dir, PathBuf::from("/srv/nacos"));
+    assert_eq!(settings.storage, Engine::Memory);
+}
+
+#[test]
+fn a_bad_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "http-prot = 1\n").unwrap();
+    let err = Settings::resolve(cli(&["--config", path.to_str().unwrap()])).unwrap_err().to_string();
+    assert!(err.contains("http-prot"), "{err}");
+    assert!(Settings::resolve(cli(&["--config", "/nonexistent/nacosd.toml"])).is_err());
+}
+
+#[test]
+fn unknown_engines_are_refused() {
+    assert!(Cli::try_parse_from(["nacosd", "--storage", "mysql"]).is_err());
+}

@@ -1,0 +1,179 @@
+//! A real `nacosd` process on free loopback ports with its own data directory.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a node may take to come up (raft election included).
+const START_DEADLINE: Duration = Duration::from_secs(30);
+/// SIGTERM must end the process within this, per the shutdown contract.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A running (or stopped) nacosd and everything needed to restart it as the same node.
+pub struct Nacosd {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    pub http_port: u16,
+    pub grpc_port: u16,
+    pub cluster_port: u16,
+    log_path: PathBuf,
+    extra_args: Vec<String>,
+    http: reqwest::blocking::Client,
+}
+
+impl Nacosd {
+    /// Starts a one-node nacosd with data in `data_dir` and waits until it serves.
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Self {
+        let [http_port, grpc_port, cluster_port] = free_ports();
+        let mut node = Self {
+            child: None,
+            data_dir: data_dir.to_owned(),
+            http_port,
+            grpc_port,
+            cluster_port,
+            log_path: data_dir.with_extension("log"),
+            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        };
+        // Another process may take a port between our probe and nacosd's bind: pick again.
+        for _ in 0..3 {
+            match node.try_spawn() {
+                Ok(()) => return node,
+                Err(log) if log.contains("cannot listen") => {
+                    [node.http_port, node.grpc_port, node.cluster_port] = free_ports();
+                }
+                Err(log) => panic!("nacosd exited during start-up; log:\n{log}"),
+            }
+        }
+        panic!("nacosd found no free ports; log:\n{}", node.log());
+    }
+
+    /// Starts the process again on the same ports and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the node before restarting it");
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("nacosd exited during start-up; log:\n{log}");
+        }
+    }
+
+    /// Starts the process and waits until it is ready; on early exit, its log.
+    fn try_spawn(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
+        let child = Command::new(binary())
+            .args(["--http-port", &self.http_port.to_string()])
+            .args(["--grpc-port", &self.grpc_port.to_string()])
+            .args(["--cluster-port", &self.cluster_port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .env_remove("NACOSD_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if self.child.as_mut().unwrap().try_wait().unwrap().is_some() {
+                self.child = None;
+                return Err(self.log());
+            }
+            let ready = self.http.get(self.url("/nacos/v1/console/health/readiness")).send();
+            if ready.is_ok_and(|response| response.status().is_success()) {
+                return Ok(());
+            }
+            assert!(Instant::now() < deadline, "nacosd did not become ready; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// `kill -9`: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit code and how long it took.
+    pub fn terminate(&mut self) -> (Option<i32>, Duration) {
+        let mut child = self.child.take().unwrap();
+        let started = Instant::now();
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(status.success(), "could not signal nacosd");
+        let deadline = started + STOP_DEADLINE * 2;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status.code(), started.elapsed());
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("nacosd ignored SIGTERM; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Nacosd {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Three distinct ports the OS says are free right now.
+fn free_ports() -> [u16; 3] {
+    let listeners: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let ports: Vec<u16> = listeners.iter().map(|listener| listener.local_addr().unwrap().port()).collect();
+    [ports[0], ports[1], ports[2]]
+}
+
+/// The `nacosd` built alongside this test binary (`target/<profile>/nacosd`), or `NACOSD_BIN`.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NACOSD_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/it-<hash> -> target/<profile>/nacosd
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join("nacosd");
+    assert!(
+        path.exists(),
+        "{} does not exist: run the tests with `cargo test --workspace` (which builds nacosd) or set NACOSD_BIN",
+        path.display()
+    );
+    path
+}
