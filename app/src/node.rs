@@ -127,9 +127,7 @@ async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
     }
 }
 
-fn wait_for_stop(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        // An error means the sender is gone, which also means "stop".
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }
+async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means "stop".
+    let _ = stopped.wait_for(|stop| *stop).await;
 }

@@ -1,5 +1,7 @@
 //! The binary's command line, run as a user would.
 
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+
 use std::process::Command;
 
 fn nacosd(args: &[&str]) -> std::process::Output {

@@ -5,6 +5,8 @@
 //! complete raft store. Raft RPCs are encoded here and carried as bytes by whatever
 //! [`ports::peer::PeerTransport`] the node was given.
 
+#![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
+
 mod keys;
 mod log_store;
 mod network;
