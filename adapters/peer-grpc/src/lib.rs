@@ -126,3 +126,6 @@ fn kind_from_wire(raw: i32) -> Option<RaftRpcKind> {
         RaftKind::Unspecified => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
