@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use api_grpc::{Connections, GrpcApi};
 use api_http::HttpApi;
 use consensus_openraft::{RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
@@ -13,6 +14,7 @@ use ports::applied::AppliedState;
 use ports::clock::SystemClock;
 use ports::config::ConfigApp;
 use ports::kv::KvStore;
+use ports::listen::ConfigListeners;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -30,6 +32,7 @@ const BODY_OVERHEAD_BYTES: u64 = 64 * 1024;
 /// The sockets a node serves on, bound by the caller (so tests can bind port 0).
 pub struct Listeners {
     pub http: TcpListener,
+    pub grpc: TcpListener,
     pub cluster: TcpListener,
 }
 
@@ -40,7 +43,11 @@ impl Listeners {
             let addr = SocketAddr::new(settings.bind, port);
             async move { TcpListener::bind(addr).await.map_err(|err| anyhow::format_err!("cannot listen on {addr}: {err}")) }
         };
-        Ok(Self { http: bind(settings.http_port).await?, cluster: bind(settings.cluster_port).await? })
+        Ok(Self {
+            http: bind(settings.http_port).await?,
+            grpc: bind(settings.grpc_port).await?,
+            cluster: bind(settings.cluster_port).await?,
+        })
     }
 }
 
@@ -52,6 +59,7 @@ pub struct Node {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
     pub cluster_addr: SocketAddr,
 }
 
@@ -75,6 +83,7 @@ impl Node {
 
         let (stop, stopped) = watch::channel(false);
         let http_addr = listeners.http.local_addr()?;
+        let grpc_addr = listeners.grpc.local_addr()?;
         let cluster_addr = listeners.cluster.local_addr()?;
         let mut servers = Vec::new();
 
@@ -90,13 +99,27 @@ impl Node {
         tracing::info!(node_id = settings.node_id, leader, "raft is ready");
 
         let limits = ConfigLimits { max_content_bytes: settings.max_content_bytes };
-        let config = Arc::new(ConfigApp::new(Arc::new(raft.clone()), state, Arc::new(SystemClock), limits));
+        let config = Arc::new(ConfigApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock), limits));
+        let connections = Connections::new();
+        let listeners_table = Arc::new(ConfigListeners::new(
+            state.clone(),
+            Arc::new(connections.clone()),
+            settings.max_listeners_per_connection,
+        ));
+        state.observe(listeners_table.clone());
+
+        let max_message_bytes =
+            settings.max_content_bytes.saturating_mul(2).saturating_add(BODY_OVERHEAD_BYTES as usize);
+        let grpc =
+            GrpcApi::new(config.clone(), listeners_table, connections, settings.max_connections, max_message_bytes);
+        servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
+
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
         let api = HttpApi { config, max_body_bytes };
         servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
 
-        tracing::info!(http = %http_addr, cluster = %cluster_addr, "nacosd is serving");
-        Ok(Self { kv, raft, stop, servers, http_addr, cluster_addr })
+        tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");
+        Ok(Self { kv, raft, stop, servers, http_addr, grpc_addr, cluster_addr })
     }
 
     /// Serves until `shutdown` resolves, then stops: no new connections, in-flight requests

@@ -14,6 +14,8 @@ const DEFAULT_HTTP_PORT: u16 = 8848;
 const GRPC_PORT_OFFSET: u16 = 1000;
 const CLUSTER_PORT_OFFSET: u16 = 1001;
 const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYTES;
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+const DEFAULT_MAX_LISTENERS: usize = 10_000;
 
 /// nacosd: a Nacos-compatible config center and service registry.
 ///
@@ -63,6 +65,14 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_MAX_CONTENT_BYTES")]
     pub max_content_bytes: Option<usize>,
 
+    /// Most client gRPC connections served at once [default: 10000].
+    #[arg(long, env = "NACOSD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Most configs one client connection may listen to [default: 10000].
+    #[arg(long, env = "NACOSD_MAX_LISTENERS_PER_CONNECTION")]
+    pub max_listeners_per_connection: Option<usize>,
+
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives [default: info].
     #[arg(long, env = "NACOSD_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -81,6 +91,8 @@ struct FileSettings {
     node_id: Option<u64>,
     storage: Option<String>,
     max_content_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    max_listeners_per_connection: Option<usize>,
     log_level: Option<String>,
 }
 
@@ -96,6 +108,8 @@ pub struct Settings {
     pub node_id: u64,
     pub storage: Engine,
     pub max_content_bytes: usize,
+    pub max_connections: usize,
+    pub max_listeners_per_connection: usize,
     pub log_level: String,
 }
 
@@ -141,6 +155,11 @@ impl Settings {
             node_id: cli.node_id.or(file.node_id).unwrap_or(1),
             storage,
             max_content_bytes: cli.max_content_bytes.or(file.max_content_bytes).unwrap_or(DEFAULT_MAX_CONTENT_BYTES),
+            max_connections: cli.max_connections.or(file.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_listeners_per_connection: cli
+                .max_listeners_per_connection
+                .or(file.max_listeners_per_connection)
+                .unwrap_or(DEFAULT_MAX_LISTENERS),
             log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned()),
         })
     }

@@ -5,15 +5,32 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use domain::config::{Config, ConfigKey};
+use domain::config::{Config, ConfigChange, ConfigKey};
 use domain::{Command, Outcome, State};
 
+/// Told about every applied config change, after the state holds it.
+///
+/// ### To ensure correctness
+/// Implementations must not block: they run on the raft apply path. Queue and return.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait ConfigObserver: Send + Sync {
+    fn config_changed(&self, key: &ConfigKey);
+}
+
 /// A cheap, cloneable handle to this node's applied state.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AppliedState {
     /// A std lock: it is never held across an `.await`, and the critical sections are
     /// in-memory map operations.
     state: Arc<RwLock<State>>,
+    /// Who hears about changes; registered once while the node is wired.
+    observers: Arc<RwLock<Vec<Arc<dyn ConfigObserver>>>>,
+}
+
+impl std::fmt::Debug for AppliedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppliedState").field("configs", &self.config_count()).finish_non_exhaustive()
+    }
 }
 
 impl AppliedState {
@@ -21,14 +38,56 @@ impl AppliedState {
         Self::default()
     }
 
-    /// Applies one committed command; only the raft state machine calls this.
+    /// Applies one committed command; only the raft state machine calls this. Observers
+    /// hear of the change after the lock is released, so they can read the new state.
     pub fn apply(&self, command: &Command) -> Outcome {
-        self.write().apply(command)
+        let outcome = self.write().apply(command);
+        if let Outcome::Config(change) = &outcome {
+            self.notify(change);
+        }
+        outcome
     }
 
-    /// Replaces the whole state (restart, snapshot install).
+    /// Adds an observer of config changes.
+    pub fn observe(&self, observer: Arc<dyn ConfigObserver>) {
+        self.observers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(observer);
+    }
+
+    fn notify(&self, change: &ConfigChange) {
+        let observers = self.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        for observer in observers {
+            observer.config_changed(change.key());
+        }
+    }
+
+    /// Replaces the whole state (restart, snapshot install); observers hear of every key
+    /// that differs.
     pub fn replace(&self, state: State) {
-        *self.write() = state;
+        let changed: Vec<ConfigKey> = {
+            let mut current = self.write();
+            let old = std::mem::replace(&mut *current, state);
+            let mut keys: Vec<ConfigKey> = old
+                .config
+                .iter()
+                .filter(|(key, config)| current.config.get(key).is_none_or(|new| new.md5 != config.md5))
+                .map(|(key, _)| key.clone())
+                .collect();
+            keys.extend(
+                current.config.iter().filter(|(key, _)| old.config.get(key).is_none()).map(|(key, _)| key.clone()),
+            );
+            keys
+        };
+        let observers = self.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        for key in &changed {
+            for observer in &observers {
+                observer.config_changed(key);
+            }
+        }
+    }
+
+    /// The md5 of a config as this node holds it; `""` when absent.
+    pub fn config_md5(&self, key: &ConfigKey) -> String {
+        self.read().config.get(key).map_or_else(String::new, |config| config.md5.clone())
     }
 
     pub fn config(&self, key: &ConfigKey) -> Option<Arc<Config>> {

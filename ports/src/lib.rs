@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod consensus;
 pub mod kv;
+pub mod listen;
 pub mod peer;
 
 #[cfg(feature = "testkit")]

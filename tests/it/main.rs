@@ -6,3 +6,4 @@ mod t10_dependency_direction;
 mod t20_openraft_suite;
 mod t30_config_http;
 mod t40_durability;
+mod t50_sdk_config;

@@ -102,6 +102,11 @@ impl Nacosd {
         }
     }
 
+    /// `host:port` of the HTTP API, as SDKs are configured.
+    pub fn http_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.http_port)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http_port)
     }

@@ -141,3 +141,74 @@ fn namespaces_and_groups_isolate_configs() {
     let public_key = ConfigKey::parse(Some("public"), Some("DEFAULT_GROUP"), Some("d")).unwrap();
     assert_eq!(state.config.get(&public_key).unwrap().content, "public");
 }
+
+mod listeners {
+    use super::super::*;
+
+    fn key(data_id: &str) -> ConfigKey {
+        ConfigKey::parse(None, Some("DEFAULT_GROUP"), Some(data_id)).unwrap()
+    }
+
+    fn context(data_id: &str, tenant: &str, md5: &str) -> ListenContext {
+        ListenContext { key: key(data_id), tenant_as_sent: tenant.to_owned(), md5: md5.to_owned() }
+    }
+
+    fn md5_of_a(k: &ConfigKey) -> String {
+        if k.data_id.as_str() == "a" {
+            md5_hex("a")
+        } else {
+            String::new()
+        }
+    }
+
+    #[test]
+    fn listen_reports_only_stale_keys() {
+        let mut table = ListenerTable::default();
+        let conn = ConnectionId::new("c1");
+        let contexts = [context("a", "", &md5_hex("a")), context("b", "", ""), context("c", "", "old")];
+        let changed = table.listen(&conn, &contexts, 10, md5_of_a).unwrap();
+        assert_eq!(changed, vec![context("c", "", "old")], "an absent config matches md5 \"\"");
+    }
+
+    #[test]
+    fn pushes_echo_the_tenant_each_connection_sent() {
+        let mut table = ListenerTable::default();
+        table.listen(&ConnectionId::new("c1"), &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&ConnectionId::new("c2"), &[context("a", "public", "")], 10, md5_of_a).unwrap();
+        let targets = table.targets(&key("a"));
+        assert_eq!(
+            targets,
+            vec![
+                PushTarget { connection: ConnectionId::new("c1"), tenant_as_sent: String::new() },
+                PushTarget { connection: ConnectionId::new("c2"), tenant_as_sent: "public".to_owned() },
+            ]
+        );
+    }
+
+    #[test]
+    fn unlisten_and_disconnect_remove_registrations() {
+        let mut table = ListenerTable::default();
+        let (c1, c2) = (ConnectionId::new("c1"), ConnectionId::new("c2"));
+        table.listen(&c1, &[context("a", "", ""), context("b", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&c2, &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.unlisten(&c1, &[key("a")]);
+        assert_eq!(table.targets(&key("a")).len(), 1);
+        assert_eq!(table.keys_of(&c1), vec![key("b")]);
+        table.drop_connection(&c1);
+        assert!(table.targets(&key("b")).is_empty());
+        assert!(table.keys_of(&c1).is_empty());
+        assert_eq!(table.targets(&key("a"))[0].connection, c2);
+    }
+
+    #[test]
+    fn the_per_connection_limit_is_all_or_nothing() {
+        let mut table = ListenerTable::default();
+        let conn = ConnectionId::new("c1");
+        table.listen(&conn, &[context("a", "", ""), context("b", "", "")], 3, md5_of_a).unwrap();
+        let err = table.listen(&conn, &[context("a", "", ""), context("c", "", ""), context("d", "", "")], 3, md5_of_a);
+        assert_eq!(err, Err(ListenError::TooManyListeners { limit: 3 }));
+        assert_eq!(table.keys_of(&conn).len(), 2, "a refused batch registers nothing");
+        table.listen(&conn, &[context("a", "", ""), context("c", "", "")], 3, md5_of_a).unwrap();
+        assert_eq!(table.keys_of(&conn).len(), 3);
+    }
+}

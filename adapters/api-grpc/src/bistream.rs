@@ -1,0 +1,123 @@
+//! `BiRequestStream`: one long-lived stream per connection. The client's first message sets
+//! the connection up; afterwards it carries server pushes out and the client's answers in.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use proto::nacos::bi_request_stream_server::BiRequestStream;
+use proto::nacos::Payload;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::connections::{Setup, OUTBOUND_QUEUE};
+use crate::wire::Incoming;
+use crate::GrpcApi;
+
+/// A client that opens a stream but never sets it up is dropped after this.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+type PayloadStream = Pin<Box<dyn Stream<Item = Result<Payload, Status>> + Send>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ConnectionSetupRequest {
+    client_version: String,
+    labels: HashMap<String, String>,
+    ability_table: Option<serde_json::Value>,
+}
+
+#[tonic::async_trait]
+impl BiRequestStream for GrpcApi {
+    type requestBiStreamStream = PayloadStream;
+
+    async fn request_bi_stream(
+        &self,
+        request: Request<Streaming<Payload>>,
+    ) -> Result<Response<Self::requestBiStreamStream>, Status> {
+        let remote = request.remote_addr().ok_or_else(|| Status::internal("the transport has no peer address"))?;
+        let inbound = request.into_inner();
+        let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let api = self.clone();
+        api.connections.opening(remote);
+        let connections = api.connections.clone();
+        tokio::spawn(async move {
+            api.session(remote, inbound, outbound).await;
+            connections.abandoned(remote);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+impl GrpcApi {
+    #[tracing::instrument(level = "debug", skip_all, fields(%remote))]
+    async fn session(
+        self,
+        remote: SocketAddr,
+        mut inbound: Streaming<Payload>,
+        outbound: mpsc::Sender<Result<Payload, Status>>,
+    ) {
+        let first = match tokio::time::timeout(SETUP_TIMEOUT, inbound.message()).await {
+            Ok(Ok(Some(payload))) => payload,
+            _ => return,
+        };
+        let Ok(incoming) = Incoming::parse(first) else { return };
+        if incoming.kind != "ConnectionSetupRequest" {
+            tracing::debug!(kind = %incoming.kind, "stream did not start with a set-up");
+            return;
+        }
+        if self.connections.count() >= self.max_connections {
+            tracing::warn!(limit = self.max_connections, "connection refused: too many connections");
+            let _ = outbound.send(Err(Status::resource_exhausted("too many connections"))).await;
+            return;
+        }
+        let setup: ConnectionSetupRequest = incoming.decode().unwrap_or_default();
+        let wants_ack = setup.ability_table.is_some();
+        let connection = self.connections.register(
+            remote,
+            Setup { client_ip: incoming.client_ip.clone(), client_version: setup.client_version, labels: setup.labels },
+            outbound,
+        );
+        tracing::info!(
+            connection = connection.id.as_str(),
+            client_ip = %connection.client_ip,
+            version = %connection.client_version,
+            module = connection.labels.get("module").map_or("", String::as_str),
+            "client connected"
+        );
+        if wants_ack {
+            self.connections.send(&connection, "SetupAckRequest", json!({ "module": "internal", "abilityTable": {} }));
+        }
+
+        let mut stopping = self.stopping.clone();
+        loop {
+            tokio::select! {
+                message = inbound.message() => match message {
+                    Ok(Some(payload)) => self.on_client_message(payload),
+                    Ok(None) | Err(_) => break,
+                },
+                _ = stopping.wait_for(|stop| *stop) => {
+                    self.connections.send(&connection, "ConnectResetRequest", json!({ "module": "internal" }));
+                    break;
+                }
+            }
+        }
+        self.connections.unregister(&connection);
+        self.listeners.connection_closed(&connection.id);
+        tracing::info!(connection = connection.id.as_str(), "client disconnected");
+    }
+
+    /// Answers to server requests complete them; anything else on the stream is ignored,
+    /// as Nacos does.
+    fn on_client_message(&self, payload: Payload) {
+        let Ok(incoming) = Incoming::parse(payload) else { return };
+        if let Some(request_id) = incoming.request_id() {
+            self.connections.answer(request_id, incoming.body.clone());
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The connection registry: one entry per client transport, the outbound half of its
+//! bi-stream, and the server-to-client requests waiting for an answer.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use domain::config::{ConfigKey, ConnectionId, PushTarget};
+use ports::listen::ClientChannel;
+use proto::nacos::Payload;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::wire;
+
+/// How long a push waits for the client's answer.
+const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Attempts per config push before giving up (the connection stays open; the client's
+/// periodic listen round catches up).
+const PUSH_ATTEMPTS: u32 = 5;
+/// Outbound messages queued per connection before pushes count as failed.
+pub(crate) const OUTBOUND_QUEUE: usize = 1024;
+
+/// What the server knows about one client connection.
+pub(crate) struct Connection {
+    pub(crate) id: ConnectionId,
+    pub(crate) remote: SocketAddr,
+    pub(crate) client_ip: String,
+    pub(crate) client_version: String,
+    pub(crate) labels: HashMap<String, String>,
+    pub(crate) connected_at: u64,
+    /// Epoch millis of the last request or answer from the client.
+    pub(crate) last_active: AtomicU64,
+    outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
+}
+
+/// The registry, shared by the unary service, the bi-stream and the push path.
+#[derive(Clone, Default)]
+pub struct Connections {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// std locks: never held across an `.await`; each section is a map operation.
+    by_id: Mutex<HashMap<ConnectionId, Arc<Connection>>>,
+    /// Ids handed out per transport (remote address), registered or not yet.
+    ids: Mutex<HashMap<SocketAddr, ConnectionId>>,
+    /// Server-to-client requests awaiting their answer, by request id.
+    pending: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    next_request_id: AtomicU64,
+    /// Transports whose stream is open but not yet set up: a unary call from one of them
+    /// waits briefly for the set-up instead of being told to reconnect (the Rust SDK sends
+    /// its first unary call right behind its set-up message).
+    opening: Mutex<HashSet<SocketAddr>>,
+    registered: Notify,
+}
+
+/// Details a client gives when it sets up its stream.
+pub(crate) struct Setup {
+    pub(crate) client_ip: String,
+    pub(crate) client_version: String,
+    pub(crate) labels: HashMap<String, String>,
+}
+
+impl Connections {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of the transport at `remote`, minted on first sight as Nacos does:
+    /// `<epochMillis>_<ip>_<port>`.
+    pub(crate) fn id_for(&self, remote: SocketAddr) -> ConnectionId {
+        lock(&self.inner.ids)
+            .entry(remote)
+            .or_insert_with(|| ConnectionId::new(format!("{}_{}_{}", now_millis(), remote.ip(), remote.port())))
+            .clone()
+    }
+
+    pub(crate) fn register(
+        &self,
+        remote: SocketAddr,
+        setup: Setup,
+        outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
+    ) -> Arc<Connection> {
+        let id = self.id_for(remote);
+        let now = now_millis();
+        let connection = Arc::new(Connection {
+            id: id.clone(),
+            remote,
+            client_ip: if setup.client_ip.is_empty() { remote.ip().to_string() } else { setup.client_ip },
+            client_version: setup.client_version,
+            labels: setup.labels,
+            connected_at: now,
+            last_active: AtomicU64::new(now),
+            outbound,
+        });
+        lock(&self.inner.by_id).insert(id, Arc::clone(&connection));
+        lock(&self.inner.opening).remove(&remote);
+        self.inner.registered.notify_waiters();
+        connection
+    }
+
+    /// A stream from `remote` was opened; its set-up message is on the way.
+    pub(crate) fn opening(&self, remote: SocketAddr) {
+        lock(&self.inner.opening).insert(remote);
+    }
+
+    /// The stream from `remote` ended before (or without) a set-up.
+    pub(crate) fn abandoned(&self, remote: SocketAddr) {
+        lock(&self.inner.opening).remove(&remote);
+        self.inner.registered.notify_waiters();
+    }
+
+    /// The registered connection of `remote`, waiting up to `patience` if its stream is
+    /// being set up right now.
+    pub(crate) async fn registered(&self, remote: SocketAddr, patience: Duration) -> Option<Arc<Connection>> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let notified = self.inner.registered.notified();
+            if let Some(connection) = self.touch(remote) {
+                return Some(connection);
+            }
+            if !lock(&self.inner.opening).contains(&remote) {
+                return None;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.touch(remote);
+            }
+        }
+    }
+
+    pub(crate) fn unregister(&self, connection: &Connection) {
+        lock(&self.inner.by_id).remove(&connection.id);
+        let mut ids = lock(&self.inner.ids);
+        if ids.get(&connection.remote) == Some(&connection.id) {
+            ids.remove(&connection.remote);
+        }
+    }
+
+    /// The registered connection of the transport at `remote`, refreshing its activity.
+    pub(crate) fn touch(&self, remote: SocketAddr) -> Option<Arc<Connection>> {
+        let id = lock(&self.inner.ids).get(&remote).cloned()?;
+        let connection = lock(&self.inner.by_id).get(&id).cloned()?;
+        connection.last_active.store(now_millis(), Ordering::Relaxed);
+        Some(connection)
+    }
+
+    pub(crate) fn get(&self, id: &ConnectionId) -> Option<Arc<Connection>> {
+        lock(&self.inner.by_id).get(id).cloned()
+    }
+
+    pub fn count(&self) -> usize {
+        lock(&self.inner.by_id).len()
+    }
+
+    /// Completes the server request `request_id` with the client's answer.
+    pub(crate) fn answer(&self, request_id: &str, body: Value) {
+        if let Some(waiter) = lock(&self.inner.pending).remove(request_id) {
+            let _ = waiter.send(body);
+        }
+    }
+
+    /// Sends a server request on a connection's stream and waits for its answer.
+    pub(crate) async fn request(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        mut body: Value,
+    ) -> Result<Value, PushError> {
+        let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed).to_string();
+        if let Value::Object(map) = &mut body {
+            map.insert("requestId".into(), json!(request_id));
+            map.entry("headers").or_insert_with(|| json!({}));
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.pending).insert(request_id.clone(), tx);
+        let sent = connection.outbound.try_send(Ok(wire::payload(kind, &body)));
+        let answer = match sent {
+            Ok(()) => tokio::time::timeout(PUSH_ACK_TIMEOUT, rx).await,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                lock(&self.inner.pending).remove(&request_id);
+                return Err(PushError::QueueFull);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                lock(&self.inner.pending).remove(&request_id);
+                return Err(PushError::Closed);
+            }
+        };
+        lock(&self.inner.pending).remove(&request_id);
+        match answer {
+            Ok(Ok(body)) => {
+                connection.last_active.store(now_millis(), Ordering::Relaxed);
+                Ok(body)
+            }
+            Ok(Err(_)) => Err(PushError::Closed),
+            Err(_) => Err(PushError::Timeout),
+        }
+    }
+
+    /// Sends a message that expects no answer (`SetupAckRequest`, `ConnectResetRequest`).
+    pub(crate) fn send(&self, connection: &Connection, kind: &str, mut body: Value) {
+        let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed).to_string();
+        if let Value::Object(map) = &mut body {
+            map.insert("requestId".into(), json!(request_id));
+            map.entry("headers").or_insert_with(|| json!({}));
+        }
+        let _ = connection.outbound.try_send(Ok(wire::payload(kind, &body)));
+    }
+
+    /// Every registered connection.
+    pub(crate) fn all(&self) -> Vec<Arc<Connection>> {
+        lock(&self.inner.by_id).values().cloned().collect()
+    }
+}
+
+impl ClientChannel for Connections {
+    fn notify_config_changed(&self, target: &PushTarget, key: &ConfigKey) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("config push outside a runtime dropped");
+            return;
+        };
+        let connections = self.clone();
+        let connection_id = target.connection.clone();
+        let body = json!({
+            "module": "config",
+            "dataId": key.data_id.as_str(),
+            "group": key.group.as_str(),
+            "tenant": target.tenant_as_sent,
+        });
+        runtime.spawn(async move { connections.push_with_retry(connection_id, body).await });
+    }
+}
+
+impl Connections {
+    /// Pushes a config change until acknowledged, backing off between attempts; gives up
+    /// quietly when the connection is gone or after [`PUSH_ATTEMPTS`].
+    async fn push_with_retry(&self, connection_id: ConnectionId, body: Value) {
+        for attempt in 1..=PUSH_ATTEMPTS {
+            let Some(connection) = self.get(&connection_id) else { return };
+            match self.request(&connection, "ConfigChangeNotifyRequest", body.clone()).await {
+                Ok(_) => return,
+                Err(PushError::Closed) => return,
+                Err(err) => {
+                    tracing::debug!(connection = connection_id.as_str(), attempt, cause = %err, "config push not acknowledged");
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+            }
+        }
+        tracing::info!(connection = connection_id.as_str(), "config push given up after {PUSH_ATTEMPTS} attempts");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PushError {
+    #[error("connection closed")]
+    Closed,
+    #[error("connection's outbound queue is full")]
+    QueueFull,
+    #[error("no answer in time")]
+    Timeout,
+}
+
+pub(crate) fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section is a single map operation; a poisoned lock guards a whole map.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,37 @@
+//! `ConfigRemoveRequest` -> `ConfigRemoveResponse`; removing an absent config succeeds.
+
+use domain::config::ConfigKey;
+use proto::nacos::Payload;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::wire::{self, code, Incoming};
+use crate::GrpcApi;
+
+const RESPONSE: &str = "ConfigRemoveResponse";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ConfigRemoveRequest {
+    data_id: Option<String>,
+    group: Option<String>,
+    tenant: Option<String>,
+}
+
+pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
+    let request: ConfigRemoveRequest = match incoming.decode() {
+        Ok(request) => request,
+        Err(err) => return wire::failure(RESPONSE, code::BAD_GATEWAY, &err.to_string(), json!({})),
+    };
+    let key = match ConfigKey::parse(request.tenant.as_deref(), request.group.as_deref(), request.data_id.as_deref()) {
+        Ok(key) => key,
+        Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
+    };
+    match api.config.remove(key).await {
+        Ok(()) => wire::success(RESPONSE, json!({})),
+        Err(err) => {
+            let (error_code, message) = super::service_error(&err);
+            wire::failure(RESPONSE, error_code, &message, json!({}))
+        }
+    }
+}

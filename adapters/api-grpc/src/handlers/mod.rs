@@ -1,0 +1,66 @@
+//! One module per Nacos request type, and the dispatch by type name.
+
+mod config_listen;
+mod config_publish;
+mod config_query;
+mod config_remove;
+mod server_check;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use proto::nacos::Payload;
+use serde_json::json;
+
+use crate::wire::{self, code, Incoming};
+use crate::GrpcApi;
+
+/// How long a unary call waits for its connection's set-up already on the way.
+const SETUP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Answers one unary request. Never fails: every problem becomes a Nacos error response.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = %incoming.kind))]
+pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming: Incoming) -> Payload {
+    if incoming.kind == "ServerCheckRequest" {
+        return server_check::handle(api, remote);
+    }
+    // Everything else needs a registered connection (its bi-stream set up): a client that
+    // hears 301 reconnects and sets up again.
+    let connection = match remote {
+        Some(remote) => api.connections.registered(remote, SETUP_PATIENCE).await,
+        None => None,
+    };
+    let Some(connection) = connection else {
+        return wire::error_response(code::UN_REGISTER, "connection is not registered, please reconnect");
+    };
+    match incoming.kind.as_str() {
+        "HealthCheckRequest" => wire::success("HealthCheckResponse", json!({})),
+        "ConfigQueryRequest" => config_query::handle(api, &connection, &incoming),
+        "ConfigPublishRequest" => config_publish::handle(api, &incoming).await,
+        "ConfigRemoveRequest" => config_remove::handle(api, &incoming).await,
+        "ConfigBatchListenRequest" => config_listen::handle(api, &connection, &incoming),
+        other => {
+            tracing::debug!(kind = other, "no handler");
+            wire::error_response(code::NO_HANDLER, "RequestHandler Not Found")
+        }
+    }
+}
+
+/// The Nacos error code and message for a config use-case failure.
+pub(crate) fn service_error(err: &ports::config::ConfigServiceError) -> (i32, String) {
+    use ports::config::ConfigServiceError as E;
+    match err {
+        E::Invalid(err) => (code::INVALID_PARAM, err.to_string()),
+        E::Rejected(rejection) => (code::SERVER_ERROR, capitalise(&rejection.to_string())),
+        E::Unavailable(ports::consensus::ConsensusError::Internal(cause)) => {
+            tracing::error!(%cause, "config write failed inside raft");
+            (code::SERVER_ERROR, "server error".to_owned())
+        }
+        E::Unavailable(err) => (code::SERVER_ERROR, err.to_string()),
+    }
+}
+
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}

@@ -1,0 +1,95 @@
+//! The Nacos 2.x client protocol on tonic: the unary `Request` service, the
+//! `BiRequestStream` service that carries server pushes, and the connection registry
+//! ([`Connections`]) that implements the client-channel port.
+//!
+//! Handlers translate JSON payloads to domain values and call the services in `ports`;
+//! they hold no rules of their own.
+
+mod bistream;
+mod connections;
+mod handlers;
+mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ports::config::ConfigService;
+use ports::listen::ConfigListeners;
+use proto::nacos::bi_request_stream_server::BiRequestStreamServer;
+use proto::nacos::request_server::{Request as RequestService, RequestServer};
+use proto::nacos::Payload;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+pub use connections::Connections;
+
+/// What the client gRPC port serves, and its limits.
+#[derive(Clone)]
+pub struct GrpcApi {
+    pub config: Arc<dyn ConfigService>,
+    pub listeners: Arc<ConfigListeners>,
+    pub connections: Connections,
+    /// Connections beyond this are refused at set-up.
+    pub max_connections: usize,
+    /// Largest message accepted from a client, in bytes.
+    pub max_message_bytes: usize,
+    /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
+    stopping: watch::Receiver<bool>,
+}
+
+impl GrpcApi {
+    pub fn new(
+        config: Arc<dyn ConfigService>,
+        listeners: Arc<ConfigListeners>,
+        connections: Connections,
+        max_connections: usize,
+        max_message_bytes: usize,
+    ) -> Self {
+        let (_, stopping) = watch::channel(false);
+        Self { config, listeners, connections, max_connections, max_message_bytes, stopping }
+    }
+}
+
+#[tonic::async_trait]
+impl RequestService for GrpcApi {
+    async fn request(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let remote = request.remote_addr();
+        let answer = match wire::Incoming::parse(request.into_inner()) {
+            Ok(incoming) => handlers::dispatch(self, remote, incoming).await,
+            Err(err) => wire::error_response(wire::code::BAD_GATEWAY, &err.to_string()),
+        };
+        Ok(Response::new(answer))
+    }
+}
+
+/// Serves the client protocol on `listener` until `shutdown` resolves. At shutdown every
+/// connected client is sent `ConnectResetRequest` and its stream is ended, so SDKs
+/// reconnect (to another node, in a cluster) instead of waiting on a dead one.
+pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let (stop, stopping) = watch::channel(false);
+    api.stopping = stopping;
+    let max = api.max_message_bytes;
+    let unary = RequestServer::new(api.clone()).max_decoding_message_size(max).max_encoding_message_size(max);
+    let streams = BiRequestStreamServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        // Let sessions send their resets before the transport goes away.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let served = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .add_service(unary)
+        .add_service(streams)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    if let Err(err) = served {
+        tracing::error!(cause = %err, "client gRPC server stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests;

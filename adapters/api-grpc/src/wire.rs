@@ -1,0 +1,111 @@
+//! The Nacos payload envelope: a type name in the metadata, the JSON object in the body.
+
+use std::collections::HashMap;
+
+use proto::nacos::{Metadata, Payload};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// Nacos's generic failure code for `resultCode`.
+pub(crate) const FAIL: i32 = 500;
+pub(crate) const SUCCESS: i32 = 200;
+
+/// errorCode values clients act on.
+pub(crate) mod code {
+    /// Config not found (same number as "server starting"; clients tell them apart by type).
+    pub(crate) const NOT_FOUND: i32 = 300;
+    /// The connection is not registered: the client reconnects.
+    pub(crate) const UN_REGISTER: i32 = 301;
+    /// Unknown request type.
+    pub(crate) const NO_HANDLER: i32 = 302;
+    pub(crate) const INVALID_PARAM: i32 = 400;
+    pub(crate) const SERVER_ERROR: i32 = 500;
+    /// Unparseable payload.
+    pub(crate) const BAD_GATEWAY: i32 = 502;
+    /// Over a limit.
+    pub(crate) const OVER_THRESHOLD: i32 = 503;
+}
+
+/// A request as it arrived: its type name, headers and JSON body.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) kind: String,
+    pub(crate) client_ip: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Value,
+}
+
+impl Incoming {
+    /// Reads a payload; `None` for one without a type (nothing to dispatch on).
+    pub(crate) fn parse(payload: Payload) -> Result<Self, WireError> {
+        let metadata = payload.metadata.unwrap_or_default();
+        if metadata.r#type.is_empty() {
+            return Err(WireError::NoType);
+        }
+        let bytes = payload.body.map(|any| any.value).unwrap_or_default();
+        let body: Value = if bytes.is_empty() { Value::Object(Map::new()) } else { serde_json::from_slice(&bytes)? };
+        if !body.is_object() {
+            return Err(WireError::NotAnObject);
+        }
+        Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, headers: metadata.headers, body })
+    }
+
+    /// The body as a typed request.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T, WireError> {
+        Ok(T::deserialize(&self.body)?)
+    }
+
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.body.get("requestId").and_then(Value::as_str)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    #[error("payload has no type")]
+    NoType,
+    #[error("payload body is not a JSON object")]
+    NotAnObject,
+    #[error("payload body is not valid JSON for its type: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Builds a payload of `kind` with `body` as its JSON.
+pub(crate) fn payload(kind: &str, body: &impl Serialize) -> Payload {
+    let value = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    Payload {
+        metadata: Some(Metadata { r#type: kind.to_owned(), client_ip: String::new(), headers: HashMap::new() }),
+        body: Some(prost_types::Any { type_url: String::new(), value }),
+    }
+}
+
+/// A successful response of `kind`: `fields` plus the common success fields.
+pub(crate) fn success(kind: &str, fields: Value) -> Payload {
+    let mut body = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert("resultCode".into(), json!(SUCCESS));
+    body.insert("errorCode".into(), json!(0));
+    body.insert("success".into(), json!(true));
+    payload(kind, &body)
+}
+
+/// A failed response of `kind` with an error code and message.
+pub(crate) fn failure(kind: &str, error_code: i32, message: &str, fields: Value) -> Payload {
+    let mut body = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert("resultCode".into(), json!(FAIL));
+    body.insert("errorCode".into(), json!(error_code));
+    body.insert("message".into(), json!(message));
+    body.insert("success".into(), json!(false));
+    payload(kind, &body)
+}
+
+/// An `ErrorResponse`, for failures before a handler runs.
+pub(crate) fn error_response(error_code: i32, message: &str) -> Payload {
+    failure("ErrorResponse", error_code, message, json!({}))
+}

@@ -1,0 +1,135 @@
+//! Who listens to which config: the registrations behind change pushes.
+//!
+//! A listener is a client connection. It registers keys with the md5 it holds; the table
+//! answers which of those are stale, and, when a key changes, which connections to tell.
+//! The namespace a client spelled is kept per registration, because pushes must echo it
+//! back exactly (`""` stays `""`, `"public"` stays `"public"`): SDKs look keys up by it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ConfigKey;
+
+/// A client connection's id, as the transport assigned it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(String);
+
+impl ConnectionId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One listen registration as a connection asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenContext {
+    pub key: ConfigKey,
+    /// The tenant exactly as the client sent it, for echoing in pushes.
+    pub tenant_as_sent: String,
+    /// The md5 the client holds; `""` when it holds nothing.
+    pub md5: String,
+}
+
+/// Where to send a change notification: a connection and the tenant it expects back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    pub connection: ConnectionId,
+    pub tenant_as_sent: String,
+}
+
+/// Why a listen was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListenError {
+    #[error("too many listened configs on one connection: the limit is {limit}")]
+    TooManyListeners { limit: usize },
+}
+
+/// Every registration, indexed both ways.
+#[derive(Debug, Clone, Default)]
+pub struct ListenerTable {
+    by_key: BTreeMap<ConfigKey, BTreeMap<ConnectionId, String>>,
+    by_connection: BTreeMap<ConnectionId, BTreeSet<ConfigKey>>,
+}
+
+impl ListenerTable {
+    /// Registers `contexts` for `connection`, all or none, and returns those whose md5
+    /// differs from the current one (`current_md5` gives `""` for an absent config).
+    pub fn listen(
+        &mut self,
+        connection: &ConnectionId,
+        contexts: &[ListenContext],
+        limit: usize,
+        current_md5: impl Fn(&ConfigKey) -> String,
+    ) -> Result<Vec<ListenContext>, ListenError> {
+        let held = self.by_connection.get(connection);
+        let new_keys: BTreeSet<&ConfigKey> = contexts
+            .iter()
+            .map(|context| &context.key)
+            .filter(|key| !held.is_some_and(|held| held.contains(*key)))
+            .collect();
+        if held.map_or(0, BTreeSet::len) + new_keys.len() > limit {
+            return Err(ListenError::TooManyListeners { limit });
+        }
+        let mut changed = Vec::new();
+        for context in contexts {
+            self.by_key
+                .entry(context.key.clone())
+                .or_default()
+                .insert(connection.clone(), context.tenant_as_sent.clone());
+            self.by_connection.entry(connection.clone()).or_default().insert(context.key.clone());
+            if current_md5(&context.key) != context.md5 {
+                changed.push(context.clone());
+            }
+        }
+        Ok(changed)
+    }
+
+    pub fn unlisten(&mut self, connection: &ConnectionId, keys: &[ConfigKey]) {
+        for key in keys {
+            self.remove(connection, key);
+            if let Some(held) = self.by_connection.get_mut(connection) {
+                held.remove(key);
+                if held.is_empty() {
+                    self.by_connection.remove(connection);
+                }
+            }
+        }
+    }
+
+    /// Drops every registration of a connection that went away.
+    pub fn drop_connection(&mut self, connection: &ConnectionId) {
+        for key in self.by_connection.remove(connection).unwrap_or_default() {
+            self.remove(connection, &key);
+        }
+    }
+
+    /// Who must hear that `key` changed.
+    pub fn targets(&self, key: &ConfigKey) -> Vec<PushTarget> {
+        self.by_key.get(key).map_or_else(Vec::new, |listeners| {
+            listeners
+                .iter()
+                .map(|(connection, tenant)| PushTarget {
+                    connection: connection.clone(),
+                    tenant_as_sent: tenant.clone(),
+                })
+                .collect()
+        })
+    }
+
+    /// The keys one connection listens to.
+    pub fn keys_of(&self, connection: &ConnectionId) -> Vec<ConfigKey> {
+        self.by_connection.get(connection).map_or_else(Vec::new, |keys| keys.iter().cloned().collect())
+    }
+
+    fn remove(&mut self, connection: &ConnectionId, key: &ConfigKey) {
+        if let Some(listeners) = self.by_key.get_mut(key) {
+            listeners.remove(connection);
+            if listeners.is_empty() {
+                self.by_key.remove(key);
+            }
+        }
+    }
+}
