@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_grpc::{Connections, GrpcApi};
-use api_http::HttpApi;
+use api_http::{HttpApi, LongPolls};
 use consensus_openraft::{RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::GrpcPeerTransport;
@@ -110,12 +110,19 @@ impl Node {
 
         let max_message_bytes =
             settings.max_content_bytes.saturating_mul(2).saturating_add(BODY_OVERHEAD_BYTES as usize);
-        let grpc =
-            GrpcApi::new(config.clone(), listeners_table, connections, settings.max_connections, max_message_bytes);
+        let grpc = GrpcApi::new(
+            config.clone(),
+            listeners_table.clone(),
+            connections,
+            settings.max_connections,
+            max_message_bytes,
+        );
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
 
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
-        let api = HttpApi { config, max_body_bytes };
+        let long_polls = LongPolls::new();
+        state.observe(Arc::new(long_polls.clone()));
+        let api = HttpApi { config, listeners: listeners_table, long_polls, max_body_bytes };
         servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
 
         tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");

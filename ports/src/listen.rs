@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget};
+use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
 
 use crate::applied::{AppliedState, ConfigObserver};
 
@@ -35,10 +35,16 @@ impl ConfigListeners {
     pub fn listen(
         &self,
         connection: &ConnectionId,
+        client_ip: &str,
         contexts: &[ListenContext],
     ) -> Result<Vec<ListenContext>, ListenError> {
         let state = &self.state;
-        self.table().listen(connection, contexts, self.max_per_connection, |key| state.config_md5(key))
+        self.table().listen(connection, client_ip, contexts, self.max_per_connection, |key| state.config_md5(key))
+    }
+
+    /// Who listens to `key`: connection, client ip and the md5 it holds.
+    pub fn registrations(&self, key: &ConfigKey) -> Vec<(ConnectionId, Registration)> {
+        self.table().registrations(key)
     }
 
     pub fn unlisten(&self, connection: &ConnectionId, keys: &[ConfigKey]) {
@@ -95,7 +101,7 @@ mod tests {
         state.observe(listeners.clone());
         let key = ConfigKey::parse(Some("public"), Some("DEFAULT_GROUP"), Some("d")).unwrap();
         let context = ListenContext { key, tenant_as_sent: "public".to_owned(), md5: String::new() };
-        assert!(listeners.listen(&ConnectionId::new("c1"), &[context]).unwrap().is_empty());
+        assert!(listeners.listen(&ConnectionId::new("c1"), "10.0.0.1", &[context]).unwrap().is_empty());
 
         let params = PublishParams {
             data_id: Some("d"),

@@ -15,7 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::connections::{Setup, OUTBOUND_QUEUE};
+use crate::connections::{now_millis, Setup, OUTBOUND_QUEUE};
 use crate::wire::Incoming;
 use crate::GrpcApi;
 
@@ -105,11 +105,13 @@ impl GrpcApi {
                     self.connections.send(&connection, "ConnectResetRequest", json!({ "module": "internal" }));
                     break;
                 }
+                _ = connection.closing.notified() => break,
             }
         }
         self.connections.unregister(&connection);
         self.listeners.connection_closed(&connection.id);
-        tracing::info!(connection = connection.id.as_str(), "client disconnected");
+        let seconds = now_millis().saturating_sub(connection.connected_at) / 1000;
+        tracing::info!(connection = connection.id.as_str(), seconds, "client disconnected");
     }
 
     /// Answers to server requests complete them; anything else on the stream is ignored,

@@ -36,6 +36,8 @@ pub(crate) struct Connection {
     /// Epoch millis of the last request or answer from the client.
     pub(crate) last_active: AtomicU64,
     outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
+    /// Signalled when the server decides to drop this connection.
+    pub(crate) closing: Notify,
 }
 
 /// The registry, shared by the unary service, the bi-stream and the push path.
@@ -98,6 +100,7 @@ impl Connections {
             connected_at: now,
             last_active: AtomicU64::new(now),
             outbound,
+            closing: Notify::new(),
         });
         lock(&self.inner.by_id).insert(id, Arc::clone(&connection));
         lock(&self.inner.opening).remove(&remote);
@@ -215,6 +218,34 @@ impl Connections {
     /// Every registered connection.
     pub(crate) fn all(&self) -> Vec<Arc<Connection>> {
         lock(&self.inner.by_id).values().cloned().collect()
+    }
+
+    /// Ends a connection from the server side: its stream is closed with an error status,
+    /// which makes every SDK reconnect (and re-register what it had).
+    pub(crate) fn close(&self, connection: &Connection, reason: &str) {
+        let _ = connection.outbound.try_send(Err(tonic::Status::unavailable(reason.to_owned())));
+        connection.closing.notify_one();
+    }
+
+    /// Probes connections silent for `idle` with `ClientDetectionRequest` and closes those
+    /// that do not answer. Silent is normal for the Rust SDK, which sends no health checks
+    /// once connected, so a probe comes before any drop.
+    pub(crate) fn eject_silent(&self, idle: Duration) {
+        let now = now_millis();
+        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        for connection in self.all() {
+            if now.saturating_sub(connection.last_active.load(Ordering::Relaxed)) < idle_ms {
+                continue;
+            }
+            let connections = self.clone();
+            tokio::spawn(async move {
+                let probe = connections.request(&connection, "ClientDetectionRequest", json!({ "module": "internal" }));
+                if let Err(err) = probe.await {
+                    tracing::info!(connection = connection.id.as_str(), cause = %err, "dropping a silent connection");
+                    connections.close(&connection, "client did not answer detection");
+                }
+            });
+        }
     }
 }
 

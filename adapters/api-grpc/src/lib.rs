@@ -26,6 +26,9 @@ use tonic::{Request, Response, Status};
 
 pub use connections::Connections;
 
+const EJECT_EVERY: Duration = Duration::from_secs(3);
+const SILENT_AFTER: Duration = Duration::from_secs(20);
+
 /// What the client gRPC port serves, and its limits.
 #[derive(Clone)]
 pub struct GrpcApi {
@@ -70,7 +73,8 @@ impl RequestService for GrpcApi {
 /// reconnect (to another node, in a cluster) instead of waiting on a dead one.
 pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Future<Output = ()> + Send + 'static) {
     let (stop, stopping) = watch::channel(false);
-    api.stopping = stopping;
+    api.stopping = stopping.clone();
+    let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), stopping));
     let max = api.max_message_bytes;
     let unary = RequestServer::new(api.clone()).max_decoding_message_size(max).max_encoding_message_size(max);
     let streams = BiRequestStreamServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
@@ -88,6 +92,20 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
         .await;
     if let Err(err) = served {
         tracing::error!(cause = %err, "client gRPC server stopped");
+    }
+    ejector.abort();
+}
+
+/// Every few seconds, probes connections that have been silent too long (Nacos: every 3 s,
+/// silent for 20 s).
+async fn eject_silent_connections(connections: Connections, mut stopping: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(EJECT_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => connections.eject_silent(SILENT_AFTER),
+            // Any change is the stop signal; an error means the sender is gone: stop too.
+            _ = stopping.changed() => return,
+        }
     }
 }
 

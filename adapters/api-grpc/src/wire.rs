@@ -1,7 +1,5 @@
 //! The Nacos payload envelope: a type name in the metadata, the JSON object in the body.
 
-use std::collections::HashMap;
-
 use proto::nacos::{Metadata, Payload};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -32,7 +30,6 @@ pub(crate) mod code {
 pub(crate) struct Incoming {
     pub(crate) kind: String,
     pub(crate) client_ip: String,
-    pub(crate) headers: HashMap<String, String>,
     pub(crate) body: Value,
 }
 
@@ -48,7 +45,7 @@ impl Incoming {
         if !body.is_object() {
             return Err(WireError::NotAnObject);
         }
-        Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, headers: metadata.headers, body })
+        Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, body })
     }
 
     /// The body as a typed request.
@@ -75,7 +72,7 @@ pub(crate) enum WireError {
 pub(crate) fn payload(kind: &str, body: &impl Serialize) -> Payload {
     let value = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     Payload {
-        metadata: Some(Metadata { r#type: kind.to_owned(), client_ip: String::new(), headers: HashMap::new() }),
+        metadata: Some(Metadata { r#type: kind.to_owned(), client_ip: String::new(), headers: Default::default() }),
         body: Some(prost_types::Any { type_url: String::new(), value }),
     }
 }

@@ -22,18 +22,64 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .and(warp::post())
         .and(params(limit))
         .and(warp::header::optional::<String>("casMd5"))
+        .and(beta_unsupported())
         .and_then(publish_config);
     let delete = base.and(warp::delete()).and(params(limit)).and_then(delete_config);
     get.or(publish).unify().or(delete).unify()
 }
 
+/// Which parameter names the namespace: `tenant` in v1, `namespaceId` in v2.
+#[derive(Clone, Copy)]
+pub(crate) enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    fn namespace(self, params: &Params) -> Option<&str> {
+        match self {
+            Self::V1 => params.get("tenant"),
+            Self::V2 => params.get("namespaceId").or_else(|| params.get("tenant")),
+        }
+    }
+}
+
+pub(crate) fn read(api: &HttpApi, version: Version, params: &Params) -> Result<Arc<Config>, ApiError> {
+    let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
+    api.config.get(&key).ok_or(ApiError::ConfigNotFound)
+}
+
+pub(crate) async fn write(
+    api: &HttpApi,
+    version: Version,
+    params: &Params,
+    cas_md5: Option<&str>,
+) -> Result<(), ApiError> {
+    let raw = PublishParams {
+        namespace: version.namespace(params),
+        group: params.get("group"),
+        data_id: params.get("dataId"),
+        content: params.get("content"),
+        config_type: params.get("type"),
+        desc: params.get("desc"),
+        app_name: params.get("appName"),
+        tags: params.get("config_tags").or_else(|| params.get("configTags")),
+        cas_md5,
+    };
+    let publish = PublishConfig::parse(&raw, api.config.limits())?;
+    tracing::debug!(key = %publish.key, "publish");
+    Ok(api.config.publish(publish).await?)
+}
+
+pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> Result<(), ApiError> {
+    let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
+    Ok(api.config.remove(key).await?)
+}
+
 #[tracing::instrument(level = "debug", skip_all)]
 async fn get_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
-    let key = parse_key(&params)?;
-    match api.config.get(&key) {
-        Some(config) => Ok(config_response(&config)),
-        None => Err(warp::reject::custom(ApiError::ConfigNotFound)),
-    }
+    let config = read(&api, Version::V1, &params).map_err(reject)?;
+    Ok(config_response(config.content.clone(), &config))
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -42,41 +88,33 @@ async fn publish_config(
     params: Params,
     cas_md5: Option<String>,
 ) -> Result<Response, warp::Rejection> {
-    let raw = PublishParams {
-        namespace: params.get("tenant"),
-        group: params.get("group"),
-        data_id: params.get("dataId"),
-        content: params.get("content"),
-        config_type: params.get("type"),
-        desc: params.get("desc"),
-        app_name: params.get("appName"),
-        tags: params.get("config_tags"),
-        cas_md5: cas_md5.as_deref(),
-    };
-    let publish = PublishConfig::parse(&raw, api.config.limits()).map_err(reject)?;
-    tracing::debug!(key = %publish.key, "publish");
-    api.config.publish(publish).await.map_err(reject)?;
+    gray_unsupported(&params)?;
+    write(&api, Version::V1, &params, cas_md5.as_deref()).await.map_err(reject)?;
     Ok(text("true".to_owned()).into_response())
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
 async fn delete_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
-    let key = parse_key(&params)?;
-    api.config.remove(key).await.map_err(reject)?;
+    delete(&api, Version::V1, &params).await.map_err(reject)?;
     Ok(text("true".to_owned()).into_response())
 }
 
-fn parse_key(params: &Params) -> Result<ConfigKey, warp::Rejection> {
-    ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)
+/// Gray releases (beta ips, tags) are not supported yet: refuse them rather than publish
+/// them as the formal content every client would then get.
+pub(crate) fn gray_unsupported(params: &Params) -> Result<(), warp::Rejection> {
+    if params.get("tag").is_some() {
+        return Err(reject(ApiError::GrayUnsupported));
+    }
+    Ok(())
 }
 
 fn reject(err: impl Into<ApiError>) -> warp::Rejection {
     warp::reject::custom(err.into())
 }
 
-/// The raw content with the headers Nacos clients read (`Content-MD5`, `Config-Type`).
-fn config_response(config: &Config) -> Response {
-    let mut response = Response::new(config.content.clone().into());
+/// `body` with the headers Nacos clients read (`Content-MD5`, `Config-Type`).
+pub(crate) fn config_response(body: String, config: &Config) -> Response {
+    let mut response = Response::new(body.into());
     let last_modified = UNIX_EPOCH + Duration::from_millis(config.last_modified.as_u64());
     let headers = [
         ("content-type", content_type(config.config_type).to_owned()),
@@ -102,4 +140,16 @@ fn content_type(config_type: ConfigType) -> &'static str {
         ConfigType::Html => "text/html;charset=UTF-8",
         _ => "text/plain;charset=UTF-8",
     }
+}
+
+/// Refuses a publish that carries a non-blank `betaIps` header (see [`gray_unsupported`]).
+pub(crate) fn beta_unsupported() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("betaIps")
+        .and_then(|beta: Option<String>| async move {
+            match beta {
+                Some(ips) if !ips.trim().is_empty() => Err(reject(ApiError::GrayUnsupported)),
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
 }

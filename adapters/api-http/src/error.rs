@@ -17,6 +17,12 @@ use warp::reply::{Reply, Response};
 pub enum ApiError {
     #[error(transparent)]
     Invalid(#[from] ConfigError),
+    #[error("Required parameter '{0}' is missing")]
+    MissingParam(&'static str),
+    #[error("invalid Listening-Configs: each record needs dataId, group and md5")]
+    BadListeningConfigs,
+    #[error("too many listened configs: the limit is {limit}")]
+    TooManyListeningConfigs { limit: usize },
     #[error("parameter '{0}' is not valid UTF-8")]
     NotUtf8(String),
     #[error("request body is larger than the {limit} byte limit")]
@@ -27,6 +33,8 @@ pub enum ApiError {
     ConfigNotFound,
     #[error("Cas publish fail, server md5 may have changed.")]
     CasMismatch,
+    #[error("gray (beta or tag) publish is not supported yet")]
+    GrayUnsupported,
     #[error("server is not ready: {0}")]
     Unavailable(String),
     #[error("server error")]
@@ -65,11 +73,53 @@ impl ApiError {
             Self::Invalid(ConfigError::ContentTooLarge { .. }) | Self::BodyTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            Self::Invalid(_) | Self::NotUtf8(_) | Self::BadBody => StatusCode::BAD_REQUEST,
+            Self::Invalid(_)
+            | Self::NotUtf8(_)
+            | Self::BadBody
+            | Self::MissingParam(_)
+            | Self::BadListeningConfigs
+            | Self::TooManyListeningConfigs { .. }
+            | Self::GrayUnsupported => StatusCode::BAD_REQUEST,
             Self::ConfigNotFound => StatusCode::NOT_FOUND,
             // Java Nacos answers a failed CAS with 500; clients key on it.
             Self::CasMismatch | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl ApiError {
+    /// The v2 envelope's `code` (Nacos's v2 error-code table).
+    pub(crate) fn v2_code(&self) -> u32 {
+        match self {
+            Self::ConfigNotFound => 20004,
+            Self::MissingParam(_) | Self::Invalid(ConfigError::Missing(_)) => 10000,
+            Self::Invalid(ConfigError::Invalid { param: "dataId", .. }) => 20008,
+            Self::Invalid(ConfigError::Invalid { param: "tenant", .. }) => 20001,
+            Self::Invalid(_)
+            | Self::NotUtf8(_)
+            | Self::BadBody
+            | Self::BodyTooLarge { .. }
+            | Self::BadListeningConfigs
+            | Self::TooManyListeningConfigs { .. }
+            | Self::GrayUnsupported => 20002,
+            Self::CasMismatch => 20005,
+            Self::Unavailable(_) => 23000,
+            Self::Internal => 30000,
+        }
+    }
+
+    /// The v2 envelope's short `message` for [`Self::v2_code`].
+    pub(crate) fn v2_message(&self) -> &'static str {
+        match self.v2_code() {
+            20004 => "resource not found",
+            10000 => "parameter missing",
+            20008 => "invalid dataId",
+            20001 => "'tenant' parameter error",
+            20005 => "resource conflict",
+            23000 => "illegal state",
+            30000 => "server error",
+            _ => "parameter validate error",
         }
     }
 }

@@ -4,9 +4,12 @@
 //! rule about what is valid lives in `domain`; every decision about what happens lives in
 //! the services behind [`ports`].
 
+mod config_v2;
 mod configs;
 mod error;
 mod health;
+mod listener;
+mod long_poll;
 mod params;
 
 use std::convert::Infallible;
@@ -14,15 +17,21 @@ use std::future::Future;
 use std::sync::Arc;
 
 use ports::config::ConfigService;
+use ports::listen::ConfigListeners;
 use tokio::net::TcpListener;
 use warp::Filter;
 
 pub use error::ApiError;
+pub use long_poll::LongPolls;
 
 /// What the HTTP API serves and how.
 #[derive(Clone)]
 pub struct HttpApi {
     pub config: Arc<dyn ConfigService>,
+    /// gRPC listen registrations, for the listener query.
+    pub listeners: Arc<ConfigListeners>,
+    /// HTTP long polls in flight; the node registers it as a config observer.
+    pub long_polls: LongPolls,
     /// Largest request body accepted, in bytes (form encoding can triple a config's size).
     pub max_body_bytes: u64,
 }
@@ -31,7 +40,12 @@ impl HttpApi {
     /// Every route, with Nacos-shaped answers for requests no route takes.
     pub fn routes(self) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
         let api = Arc::new(self);
-        configs::routes(Arc::clone(&api)).or(health::routes()).recover(error::recover).with(warp::trace::request())
+        listener::routes(Arc::clone(&api))
+            .or(configs::routes(Arc::clone(&api)))
+            .or(config_v2::routes(Arc::clone(&api)))
+            .or(health::routes())
+            .recover(error::recover)
+            .with(warp::trace::request())
     }
 }
 

@@ -11,10 +11,19 @@ use ports::config::{ConfigServiceError, MockConfigService};
 use ports::consensus::ConsensusError;
 use warp::http::StatusCode;
 
-use crate::HttpApi;
+use ports::applied::AppliedState;
+use ports::listen::{ConfigListeners, MockClientChannel};
+
+use crate::{HttpApi, LongPolls};
 
 fn api(service: MockConfigService) -> HttpApi {
-    HttpApi { config: Arc::new(service), max_body_bytes: 64 * 1024 }
+    let listeners = ConfigListeners::new(AppliedState::new(), Arc::new(MockClientChannel::new()), 10);
+    HttpApi {
+        config: Arc::new(service),
+        listeners: Arc::new(listeners),
+        long_polls: LongPolls::new(),
+        max_body_bytes: 64 * 1024,
+    }
 }
 
 fn limited(mut service: MockConfigService) -> MockConfigService {
@@ -27,7 +36,7 @@ async fn post(service: MockConfigService, body: &str) -> (StatusCode, String) {
         .method("POST")
         .path("/nacos/v1/cs/configs")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.to_owned())
+        .body(body)
         .reply(&api(service).routes())
         .await;
     (response.status(), String::from_utf8_lossy(response.body()).into_owned())

@@ -33,6 +33,15 @@ pub struct ListenContext {
     pub md5: String,
 }
 
+/// What the table keeps per (key, connection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub tenant_as_sent: String,
+    /// The md5 the client last said it holds.
+    pub md5: String,
+    pub client_ip: String,
+}
+
 /// Where to send a change notification: a connection and the tenant it expects back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushTarget {
@@ -50,7 +59,7 @@ pub enum ListenError {
 /// Every registration, indexed both ways.
 #[derive(Debug, Clone, Default)]
 pub struct ListenerTable {
-    by_key: BTreeMap<ConfigKey, BTreeMap<ConnectionId, String>>,
+    by_key: BTreeMap<ConfigKey, BTreeMap<ConnectionId, Registration>>,
     by_connection: BTreeMap<ConnectionId, BTreeSet<ConfigKey>>,
 }
 
@@ -60,6 +69,7 @@ impl ListenerTable {
     pub fn listen(
         &mut self,
         connection: &ConnectionId,
+        client_ip: &str,
         contexts: &[ListenContext],
         limit: usize,
         current_md5: impl Fn(&ConfigKey) -> String,
@@ -75,10 +85,12 @@ impl ListenerTable {
         }
         let mut changed = Vec::new();
         for context in contexts {
-            self.by_key
-                .entry(context.key.clone())
-                .or_default()
-                .insert(connection.clone(), context.tenant_as_sent.clone());
+            let registration = Registration {
+                tenant_as_sent: context.tenant_as_sent.clone(),
+                md5: context.md5.clone(),
+                client_ip: client_ip.to_owned(),
+            };
+            self.by_key.entry(context.key.clone()).or_default().insert(connection.clone(), registration);
             self.by_connection.entry(connection.clone()).or_default().insert(context.key.clone());
             if current_md5(&context.key) != context.md5 {
                 changed.push(context.clone());
@@ -111,11 +123,18 @@ impl ListenerTable {
         self.by_key.get(key).map_or_else(Vec::new, |listeners| {
             listeners
                 .iter()
-                .map(|(connection, tenant)| PushTarget {
+                .map(|(connection, registration)| PushTarget {
                     connection: connection.clone(),
-                    tenant_as_sent: tenant.clone(),
+                    tenant_as_sent: registration.tenant_as_sent.clone(),
                 })
                 .collect()
+        })
+    }
+
+    /// Every registration on `key`, by connection.
+    pub fn registrations(&self, key: &ConfigKey) -> Vec<(ConnectionId, Registration)> {
+        self.by_key.get(key).map_or_else(Vec::new, |listeners| {
+            listeners.iter().map(|(connection, registration)| (connection.clone(), registration.clone())).collect()
         })
     }
 

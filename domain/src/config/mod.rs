@@ -9,7 +9,7 @@ mod table;
 
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, Namespace};
-pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget};
+pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
 pub use md5::md5_hex;
 pub use publish::{ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
 pub use table::{ConfigChange, ConfigCommand, ConfigTable};

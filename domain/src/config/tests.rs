@@ -166,15 +166,15 @@ mod listeners {
         let mut table = ListenerTable::default();
         let conn = ConnectionId::new("c1");
         let contexts = [context("a", "", &md5_hex("a")), context("b", "", ""), context("c", "", "old")];
-        let changed = table.listen(&conn, &contexts, 10, md5_of_a).unwrap();
+        let changed = table.listen(&conn, "10.0.0.1", &contexts, 10, md5_of_a).unwrap();
         assert_eq!(changed, vec![context("c", "", "old")], "an absent config matches md5 \"\"");
     }
 
     #[test]
     fn pushes_echo_the_tenant_each_connection_sent() {
         let mut table = ListenerTable::default();
-        table.listen(&ConnectionId::new("c1"), &[context("a", "", "")], 10, md5_of_a).unwrap();
-        table.listen(&ConnectionId::new("c2"), &[context("a", "public", "")], 10, md5_of_a).unwrap();
+        table.listen(&ConnectionId::new("c1"), "10.0.0.1", &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&ConnectionId::new("c2"), "10.0.0.2", &[context("a", "public", "")], 10, md5_of_a).unwrap();
         let targets = table.targets(&key("a"));
         assert_eq!(
             targets,
@@ -189,8 +189,8 @@ mod listeners {
     fn unlisten_and_disconnect_remove_registrations() {
         let mut table = ListenerTable::default();
         let (c1, c2) = (ConnectionId::new("c1"), ConnectionId::new("c2"));
-        table.listen(&c1, &[context("a", "", ""), context("b", "", "")], 10, md5_of_a).unwrap();
-        table.listen(&c2, &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&c1, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&c2, "10.0.0.2", &[context("a", "", "")], 10, md5_of_a).unwrap();
         table.unlisten(&c1, &[key("a")]);
         assert_eq!(table.targets(&key("a")).len(), 1);
         assert_eq!(table.keys_of(&c1), vec![key("b")]);
@@ -204,11 +204,17 @@ mod listeners {
     fn the_per_connection_limit_is_all_or_nothing() {
         let mut table = ListenerTable::default();
         let conn = ConnectionId::new("c1");
-        table.listen(&conn, &[context("a", "", ""), context("b", "", "")], 3, md5_of_a).unwrap();
-        let err = table.listen(&conn, &[context("a", "", ""), context("c", "", ""), context("d", "", "")], 3, md5_of_a);
+        table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 3, md5_of_a).unwrap();
+        let err = table.listen(
+            &conn,
+            "10.0.0.1",
+            &[context("a", "", ""), context("c", "", ""), context("d", "", "")],
+            3,
+            md5_of_a,
+        );
         assert_eq!(err, Err(ListenError::TooManyListeners { limit: 3 }));
         assert_eq!(table.keys_of(&conn).len(), 2, "a refused batch registers nothing");
-        table.listen(&conn, &[context("a", "", ""), context("c", "", "")], 3, md5_of_a).unwrap();
+        table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("c", "", "")], 3, md5_of_a).unwrap();
         assert_eq!(table.keys_of(&conn).len(), 3);
     }
 }

@@ -67,7 +67,7 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
         api.listeners.unlisten(&connection.id, &keys);
         return wire::success(RESPONSE, json!({ "changedConfigs": [] }));
     }
-    match api.listeners.listen(&connection.id, &contexts) {
+    match api.listeners.listen(&connection.id, &connection.client_ip, &contexts) {
         Ok(changed) => {
             let changed: Vec<_> = changed
                 .iter()

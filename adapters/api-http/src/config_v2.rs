@@ -1,0 +1,67 @@
+//! `/nacos/v2/cs/config`: the same operations as v1 in the `{code, message, data}` envelope.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::configs::{self, Version};
+use crate::error::ApiError;
+use crate::params::{params, Params};
+use crate::HttpApi;
+
+pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let limit = api.max_body_bytes;
+    let with_api = warp::any().map(move || Arc::clone(&api));
+    let base = warp::path!("nacos" / "v2" / "cs" / "config").and(with_api);
+    let get = base.clone().and(warp::get()).and(params(limit)).then(get_config);
+    let publish = base
+        .clone()
+        .and(warp::post())
+        .and(params(limit))
+        .and(warp::header::optional::<String>("casMd5"))
+        .and(warp::header::optional::<String>("betaIps"))
+        .then(publish_config);
+    let delete = base.and(warp::delete()).and(params(limit)).then(delete_config);
+    get.or(publish).unify().or(delete).unify()
+}
+
+async fn get_config(api: Arc<HttpApi>, params: Params) -> Response {
+    match configs::read(&api, Version::V2, &params) {
+        Ok(config) => {
+            let body = json!({ "code": 0, "message": "success", "data": config.content }).to_string();
+            let mut response = configs::config_response(body, &config);
+            response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(err) => failure(err),
+    }
+}
+
+async fn publish_config(api: Arc<HttpApi>, params: Params, cas_md5: Option<String>, beta: Option<String>) -> Response {
+    if params.get("tag").is_some() || beta.is_some_and(|ips| !ips.trim().is_empty()) {
+        return failure(ApiError::GrayUnsupported);
+    }
+    match configs::write(&api, Version::V2, &params, cas_md5.as_deref()).await {
+        Ok(()) => success(),
+        Err(err) => failure(err),
+    }
+}
+
+async fn delete_config(api: Arc<HttpApi>, params: Params) -> Response {
+    match configs::delete(&api, Version::V2, &params).await {
+        Ok(()) => success(),
+        Err(err) => failure(err),
+    }
+}
+
+fn success() -> Response {
+    warp::reply::json(&json!({ "code": 0, "message": "success", "data": true })).into_response()
+}
+
+/// HTTP status as v1, `code` from the v2 table, the detail in `data`.
+pub(crate) fn failure(err: ApiError) -> Response {
+    let body = json!({ "code": err.v2_code(), "message": err.v2_message(), "data": err.to_string() });
+    warp::reply::with_status(warp::reply::json(&body), err.status()).into_response()
+}

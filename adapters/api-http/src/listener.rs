@@ -1,0 +1,186 @@
+//! `/nacos/v1/cs/configs/listener`: the HTTP long poll of 1.x-style clients (POST), and
+//! which clients listen to a config (GET).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::config::ConfigKey;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::json;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::error::ApiError;
+use crate::params::{params, Params};
+use crate::HttpApi;
+
+/// Nacos holds a poll at least this long, whatever the client asked.
+const MIN_HOLD: Duration = Duration::from_secs(10);
+/// And at most this long, so a wild header cannot pin a request for hours.
+const MAX_HOLD: Duration = Duration::from_secs(120);
+/// Nacos refuses polls on more keys than this.
+const MAX_KEYS: usize = 10_000;
+const WORD: char = '\u{2}';
+const LINE: char = '\u{1}';
+/// What `URLEncoder` leaves alone: letters, digits and `-_.*`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'*');
+
+pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let limit = api.max_body_bytes;
+    let with_api = warp::any().map(move || Arc::clone(&api));
+    let base = warp::path!("nacos" / "v1" / "cs" / "configs" / "listener").and(with_api);
+    let poll = base
+        .clone()
+        .and(warp::post())
+        .and(params(limit))
+        .and(warp::header::optional::<u64>("Long-Pulling-Timeout"))
+        .and(warp::header::optional::<String>("Long-Pulling-Timeout-No-Hangup"))
+        .and_then(long_poll);
+    let query = base.and(warp::get()).and(params(limit)).and_then(listeners_of);
+    poll.or(query).unify()
+}
+
+/// One watched key as the client sent it.
+struct Watched {
+    key: ConfigKey,
+    /// Echoed back exactly, so the client finds the key in its own map.
+    tenant_as_sent: String,
+    md5: String,
+}
+
+async fn long_poll(
+    api: Arc<HttpApi>,
+    params: Params,
+    timeout_ms: Option<u64>,
+    no_hangup: Option<String>,
+) -> Result<Response, warp::Rejection> {
+    let raw = params.get("Listening-Configs").ok_or(reject(ApiError::MissingParam("Listening-Configs")))?;
+    let watched = parse_listening_configs(raw).map_err(reject)?;
+
+    // Register first, then compare: a change between the two still wakes us.
+    let waiter = api.long_polls.wait_on(watched.iter().map(|watched| watched.key.clone()).collect());
+    let changed = stale(&api, &watched);
+    let hang = timeout_ms.is_some() && !no_hangup.is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    if !changed.is_empty() || !hang {
+        return Ok(answer(&changed));
+    }
+    let requested = Duration::from_millis(timeout_ms.unwrap_or(0)).saturating_sub(Duration::from_millis(500));
+    let hold = requested.clamp(MIN_HOLD, MAX_HOLD);
+    let _ = tokio::time::timeout(hold, waiter.changed()).await;
+    Ok(answer(&stale(&api, &watched)))
+}
+
+fn stale<'a>(api: &HttpApi, watched: &'a [Watched]) -> Vec<&'a Watched> {
+    watched
+        .iter()
+        .filter(|watched| {
+            api.config.get(&watched.key).map_or(String::new(), |config| config.md5.clone()) != watched.md5
+        })
+        .collect()
+}
+
+fn answer(changed: &[&Watched]) -> Response {
+    let mut response = Response::new(encode(changed).into());
+    for (name, value) in [("cache-control", "no-cache,no-store"), ("pragma", "no-cache"), ("expires", "0")] {
+        response.headers_mut().insert(name, warp::http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `dataId ^B group [^B tenant] ^A` per key, form-encoded, then a newline.
+fn encode(changed: &[&Watched]) -> String {
+    let mut body = String::new();
+    for watched in changed {
+        body.push_str(watched.key.data_id.as_str());
+        body.push(WORD);
+        body.push_str(watched.key.group.as_str());
+        if !watched.tenant_as_sent.is_empty() {
+            body.push(WORD);
+            body.push_str(&watched.tenant_as_sent);
+        }
+        body.push(LINE);
+    }
+    let mut encoded = utf8_percent_encode(&body, FORM).to_string();
+    if !encoded.is_empty() {
+        encoded.push('\n');
+    }
+    encoded
+}
+
+/// Parses `dataId ^B group ^B md5 [^B tenant] ^A ...`. Some clients encode the value twice;
+/// names cannot contain `%`, so a second decode is safe when separators are still encoded.
+fn parse_listening_configs(raw: &str) -> Result<Vec<Watched>, ApiError> {
+    let decoded = if raw.contains("%02") || raw.contains("%01") {
+        percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| ApiError::NotUtf8("Listening-Configs".to_owned()))?
+            .into_owned()
+    } else {
+        raw.to_owned()
+    };
+    let mut watched = Vec::new();
+    for record in decoded.split(LINE).filter(|record| !record.trim().is_empty()) {
+        let fields: Vec<&str> = record.split(WORD).collect();
+        let (data_id, group, md5, tenant) = match fields.as_slice() {
+            [data_id, group, md5] => (*data_id, *group, *md5, ""),
+            [data_id, group, md5, tenant] => (*data_id, *group, *md5, *tenant),
+            _ => return Err(ApiError::BadListeningConfigs),
+        };
+        let key = ConfigKey::parse(Some(tenant), Some(group), Some(data_id))?;
+        watched.push(Watched { key, tenant_as_sent: tenant.to_owned(), md5: md5.to_owned() });
+        if watched.len() > MAX_KEYS {
+            return Err(ApiError::TooManyListeningConfigs { limit: MAX_KEYS });
+        }
+    }
+    Ok(watched)
+}
+
+/// Which clients listen to one config: Nacos's shape (client ip -> md5 it holds) plus the
+/// number of listening connections, which the ip map cannot show when ips repeat.
+async fn listeners_of(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
+    let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
+    let registrations = api.listeners.registrations(&key);
+    let by_ip: serde_json::Map<String, serde_json::Value> = registrations
+        .iter()
+        .map(|(_, registration)| (registration.client_ip.clone(), json!(registration.md5)))
+        .collect();
+    let body = json!({
+        "collectStatus": 200,
+        "lisentersGroupkeyStatus": by_ip,
+        "listenerCount": registrations.len(),
+    });
+    Ok(warp::reply::json(&body).into_response())
+}
+
+fn reject(err: impl Into<ApiError>) -> warp::Rejection {
+    warp::reject::custom(err.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_configs_parse_with_and_without_tenant() {
+        let watched = parse_listening_configs("a\u{2}G\u{2}m1\u{1}b\u{2}G\u{2}\u{2}dev\u{1}").unwrap();
+        assert_eq!(watched.len(), 2);
+        assert_eq!(
+            (watched[0].key.data_id.as_str(), watched[0].md5.as_str(), watched[0].tenant_as_sent.as_str()),
+            ("a", "m1", "")
+        );
+        assert_eq!((watched[1].md5.as_str(), watched[1].tenant_as_sent.as_str()), ("", "dev"));
+        let twice = parse_listening_configs("a%02G%02m1%01").unwrap();
+        assert_eq!(twice[0].key.group.as_str(), "G");
+        assert!(parse_listening_configs("only-one-field\u{1}").is_err());
+    }
+
+    #[test]
+    fn answers_are_form_encoded_records() {
+        let key = ConfigKey::parse(Some("dev"), Some("G"), Some("a.yaml")).unwrap();
+        let watched = Watched { key, tenant_as_sent: "dev".to_owned(), md5: String::new() };
+        assert_eq!(encode(&[&watched]), "a.yaml%02G%02dev%01\n");
+        let public = Watched { tenant_as_sent: String::new(), ..watched };
+        assert_eq!(encode(&[&public]), "a.yaml%02G%01\n");
+        assert_eq!(encode(&[]), "");
+    }
+}
