@@ -7,3 +7,5 @@ mod t20_openraft_suite;
 mod t30_config_http;
 mod t40_durability;
 mod t50_sdk_config;
+mod t60_http_long_poll;
+mod t70_grpc_protocol;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the shared Python conformance suite (the real nacos-sdk-python 3.x client, plus
+# plain HTTP) against a fresh nacosd, for the capabilities nacosd has so far.
+#   scripts/conformance.sh [path/to/nacosd]      (default: target/debug/nacosd)
+# Cases run: config (cfg_*). Naming (ns_*) joins when the registry lands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SUITE="$ROOT/../shared/conformance"
+BIN=${1:-$ROOT/target/debug/nacosd}
+CASES=${CONFORMANCE_CASES:-cfg_*}
+
+if [ ! -x "$SUITE/run.sh" ]; then
+  echo "conformance: no suite at $SUITE (it comes with the shared/ folder beside this repo)" >&2
+  exit 1
+fi
+if ! python3 -m venv --help >/dev/null 2>&1; then
+  echo "conformance: python3 with venv is needed; as root: apt-get install -y python3-venv" >&2
+  exit 1
+fi
+[ -x "$BIN" ] || { echo "conformance: $BIN is missing; run cargo build -p app first" >&2; exit 1; }
+
+# A free HTTP port whose gRPC (+1000) and cluster (+1001) ports are free too.
+pick_port() {
+  python3 - <<'PY'
+import socket, random
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    p = random.randint(20000, 40000)
+    if free(p) and free(p + 1000) and free(p + 1001):
+        print(p); break
+PY
+}
+PORT=$(pick_port)
+WORK=$(mktemp -d /tmp/nacosd-conformance-XXXXXX)
+"$BIN" --http-port "$PORT" --bind 127.0.0.1 --data-dir "$WORK/data" >"$WORK/server.log" 2>&1 &
+PID=$!
+cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+for _ in $(seq 1 300); do
+  if curl -fsS "http://127.0.0.1:$PORT/nacos/v1/console/health/readiness" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$PID" 2>/dev/null; then echo "conformance: nacosd died at start-up:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
+  sleep 0.1
+done
+
+echo "== conformance suite ($CASES) against nacosd on $PORT (log $WORK/server.log)"
+"$SUITE/run.sh" --http-port "$PORT" --only "$CASES"

@@ -1,0 +1,189 @@
+//! The Nacos gRPC protocol spoken by hand with a raw tonic client: handshake, errors,
+//! pushes and what a dropped connection releases.
+
+use std::time::{Duration, Instant};
+
+use proto::nacos::bi_request_stream_client::BiRequestStreamClient;
+use proto::nacos::request_client::RequestClient;
+use proto::nacos::{Metadata, Payload};
+use serde_json::{json, Value};
+use tests::Nacosd;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+fn payload(kind: &str, body: &Value) -> Payload {
+    raw_payload(kind, serde_json::to_vec(body).unwrap())
+}
+
+fn raw_payload(kind: &str, body: Vec<u8>) -> Payload {
+    Payload {
+        metadata: Some(Metadata {
+            r#type: kind.to_owned(),
+            client_ip: "10.9.8.7".to_owned(),
+            headers: Default::default(),
+        }),
+        body: Some(prost_types::Any { type_url: String::new(), value: body }),
+    }
+}
+
+fn parse(payload: &Payload) -> (String, Value) {
+    let kind = payload.metadata.as_ref().unwrap().r#type.clone();
+    let body = serde_json::from_slice(&payload.body.as_ref().unwrap().value).unwrap();
+    (kind, body)
+}
+
+async fn unary(channel: &Channel, request: Payload) -> (String, Value) {
+    let reply = RequestClient::new(channel.clone()).request(request).await.unwrap().into_inner();
+    parse(&reply)
+}
+
+/// A connected client: its channel, the sending half of its stream, and what the server
+/// pushes on it.
+struct RawClient {
+    channel: Channel,
+    outbound: mpsc::Sender<Payload>,
+    inbound: tonic::Streaming<Payload>,
+}
+
+impl RawClient {
+    async fn connect(node: &Nacosd) -> Self {
+        let channel =
+            Channel::from_shared(format!("http://127.0.0.1:{}", node.grpc_port)).unwrap().connect().await.unwrap();
+        let (outbound, rx) = mpsc::channel(16);
+        let setup = json!({
+            "clientVersion": "raw-test:1.0",
+            "labels": { "source": "sdk", "module": "config" },
+            "abilityTable": {},
+            "tenant": "",
+            "module": "internal",
+            "headers": {},
+        });
+        outbound.send(payload("ConnectionSetupRequest", &setup)).await.unwrap();
+        let inbound = BiRequestStreamClient::new(channel.clone())
+            .request_bi_stream(ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut client = Self { channel, outbound, inbound };
+        let (kind, body) = client.next_push().await;
+        assert_eq!(kind, "SetupAckRequest", "a client that sends abilityTable is acknowledged");
+        assert!(body["abilityTable"].is_object());
+        client
+    }
+
+    async fn next_push(&mut self) -> (String, Value) {
+        let message =
+            tokio::time::timeout(Duration::from_secs(5), self.inbound.message()).await.expect("no push in time");
+        parse(&message.unwrap().unwrap())
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn listener_count(node: &Nacosd, data_id: &str) -> u64 {
+    let text = node
+        .http()
+        .get(node.url("/nacos/v1/cs/configs/listener"))
+        .query(&[("dataId", data_id), ("group", "DEFAULT_GROUP")])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    body["listenerCount"].as_u64().unwrap()
+}
+
+#[test]
+fn handshake_errors_push_and_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    let runtime = runtime();
+
+    let channel = runtime.block_on(async {
+        let channel =
+            Channel::from_shared(format!("http://127.0.0.1:{}", node.grpc_port)).unwrap().connect().await.unwrap();
+        // Before set-up: ServerCheck works, anything else asks the client to reconnect.
+        let (kind, body) = unary(&channel, payload("ServerCheckRequest", &json!({}))).await;
+        assert_eq!(kind, "ServerCheckResponse");
+        assert_eq!((body["resultCode"].as_i64(), body["success"].as_bool()), (Some(200), Some(true)));
+        assert!(!body["connectionId"].as_str().unwrap().is_empty());
+        let (kind, body) = unary(&channel, payload("ConfigQueryRequest", &json!({"dataId": "d", "group": "g"}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ErrorResponse", Some(301)));
+        channel
+    });
+    drop(channel);
+
+    let mut client = runtime.block_on(RawClient::connect(&node));
+    runtime.block_on(async {
+        let (kind, body) = unary(&client.channel, payload("HealthCheckRequest", &json!({}))).await;
+        assert_eq!((kind.as_str(), body["resultCode"].as_i64()), ("HealthCheckResponse", Some(200)));
+
+        // Unknown types and broken bodies get error responses; the connection lives on.
+        let (kind, body) = unary(&client.channel, payload("NoSuchRequest", &json!({}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ErrorResponse", Some(302)));
+        let (kind, body) = unary(&client.channel, raw_payload("ConfigQueryRequest", b"{not json".to_vec())).await;
+        assert_eq!((kind.as_str(), body["resultCode"].as_i64()), ("ErrorResponse", Some(500)));
+        let (kind, body) =
+            unary(&client.channel, payload("ConfigQueryRequest", &json!({"dataId": "a b", "group": "g"}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ConfigQueryResponse", Some(400)));
+        let (kind, body) =
+            unary(&client.channel, payload("ConfigQueryRequest", &json!({"dataId": "nothing", "group": "g"}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ConfigQueryResponse", Some(300)));
+        assert!(body["md5"].is_string() && body["contentType"].is_string(), "SDKs need md5 and contentType: {body}");
+
+        // Listen with the "public" spelling; the push must echo it.
+        let listen = json!({
+            "listen": true,
+            "configListenContexts": [{ "dataId": "pushed", "group": "DEFAULT_GROUP", "tenant": "public", "md5": "" }],
+        });
+        let (kind, body) = unary(&client.channel, payload("ConfigBatchListenRequest", &listen)).await;
+        assert_eq!(kind, "ConfigChangeBatchListenResponse");
+        assert_eq!(body["changedConfigs"], json!([]), "an absent config matches md5 \"\"");
+    });
+    assert_eq!(listener_count(&node, "pushed"), 1);
+
+    let form = [("dataId", "pushed"), ("group", "DEFAULT_GROUP"), ("content", "hello")];
+    node.http().post(node.url("/nacos/v1/cs/configs")).form(&form).send().unwrap();
+    runtime.block_on(async {
+        let (kind, body) = client.next_push().await;
+        assert_eq!(kind, "ConfigChangeNotifyRequest");
+        assert_eq!(
+            (body["dataId"].as_str(), body["group"].as_str(), body["tenant"].as_str()),
+            (Some("pushed"), Some("DEFAULT_GROUP"), Some("public"))
+        );
+        let ack = json!({ "requestId": body["requestId"], "resultCode": 200, "errorCode": 0 });
+        client.outbound.send(payload("ConfigChangeNotifyResponse", &ack)).await.unwrap();
+    });
+
+    // Dropping the connection releases its listeners.
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while listener_count(&node, "pushed") != 0 {
+        assert!(Instant::now() < deadline, "a closed connection still listens");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(runtime);
+}
+
+#[test]
+fn oversized_frames_are_refused_without_harming_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(&dir.path().join("node"), &["--max-content-bytes", "1024"]);
+    let runtime = runtime();
+    runtime.block_on(async {
+        let client = RawClient::connect(&node).await;
+        let huge = json!({ "dataId": "d", "group": "g", "content": "x".repeat(4 * 1024 * 1024) });
+        let refused = RequestClient::new(client.channel.clone()).request(payload("ConfigPublishRequest", &huge)).await;
+        assert!(refused.is_err(), "a 4 MiB frame passed a ~70 KiB limit");
+
+        let other = RawClient::connect(&node).await;
+        let (kind, body) = unary(&other.channel, payload("HealthCheckRequest", &json!({}))).await;
+        assert_eq!((kind.as_str(), body["resultCode"].as_i64()), ("HealthCheckResponse", Some(200)));
+        let too_big = json!({ "dataId": "d", "group": "DEFAULT_GROUP", "content": "y".repeat(2000) });
+        let (kind, body) = unary(&other.channel, payload("ConfigPublishRequest", &too_big)).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ConfigPublishResponse", Some(400)));
+    });
+}
