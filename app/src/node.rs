@@ -13,8 +13,10 @@ use peer_grpc::GrpcPeerTransport;
 use ports::applied::AppliedState;
 use ports::clock::SystemClock;
 use ports::config::ConfigApp;
+use ports::config::ConfigService;
 use ports::kv::KvStore;
 use ports::listen::ConfigListeners;
+use ports::namespace::NamespaceApp;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,6 +28,8 @@ use crate::storage;
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long in-flight work may take to drain on shutdown before the node stops anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often old config history is purged.
+const HISTORY_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Form encoding can triple a config's size; leave room for the other parameters.
 const BODY_OVERHEAD_BYTES: u64 = 64 * 1024;
 
@@ -122,7 +126,13 @@ impl Node {
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
         let long_polls = LongPolls::new();
         state.observe(Arc::new(long_polls.clone()));
-        let api = HttpApi { config, listeners: listeners_table, long_polls, max_body_bytes };
+        let namespaces = Arc::new(NamespaceApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock)));
+        servers.push(tokio::spawn(purge_history(
+            config.clone(),
+            settings.history_retention,
+            wait_for_stop(stopped.clone()),
+        )));
+        let api = HttpApi { config, namespaces, listeners: listeners_table, long_polls, max_body_bytes };
         servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
 
         tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");
@@ -148,6 +158,23 @@ impl Node {
         tokio::task::spawn_blocking(move || kv.flush()).await??;
         tracing::info!("storage flushed; bye");
         Ok(())
+    }
+}
+
+/// Drops config history older than `retention`, hourly (the service proposes the purge only
+/// on the leader, so a cluster purges once).
+async fn purge_history(config: Arc<ConfigApp>, retention: Duration, stop: impl Future<Output = ()>) {
+    let mut hourly = tokio::time::interval(HISTORY_PURGE_EVERY);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = hourly.tick() => {
+                if let Err(err) = config.purge_history(retention).await {
+                    tracing::warn!(cause = %err, "config history purge failed; will retry");
+                }
+            }
+            _ = &mut stop => return,
+        }
     }
 }
 

@@ -73,6 +73,10 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_MAX_LISTENERS_PER_CONNECTION")]
     pub max_listeners_per_connection: Option<usize>,
 
+    /// Days config history is kept [default: 30].
+    #[arg(long, env = "NACOSD_HISTORY_RETENTION_DAYS")]
+    pub history_retention_days: Option<u64>,
+
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives [default: info].
     #[arg(long, env = "NACOSD_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -93,6 +97,7 @@ struct FileSettings {
     max_content_bytes: Option<usize>,
     max_connections: Option<usize>,
     max_listeners_per_connection: Option<usize>,
+    history_retention_days: Option<u64>,
     log_level: Option<String>,
 }
 
@@ -110,6 +115,7 @@ pub struct Settings {
     pub max_content_bytes: usize,
     pub max_connections: usize,
     pub max_listeners_per_connection: usize,
+    pub history_retention: std::time::Duration,
     pub log_level: String,
 }
 
@@ -160,6 +166,9 @@ impl Settings {
                 .max_listeners_per_connection
                 .or(file.max_listeners_per_connection)
                 .unwrap_or(DEFAULT_MAX_LISTENERS),
+            history_retention: std::time::Duration::from_secs(
+                cli.history_retention_days.or(file.history_retention_days).unwrap_or(30).saturating_mul(24 * 3600),
+            ),
             log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned()),
         })
     }

@@ -1,21 +1,41 @@
 //! Commands: the replicated changes to the state, and what applying one yields.
 
-use crate::config::{ConfigChange, ConfigCommand};
+use std::sync::Arc;
+
+use crate::config::{ConfigChange, ConfigCommand, HistoryRecord};
+use crate::namespace::{NamespaceCommand, NamespaceInfo};
+use crate::Millis;
 
 /// A change to the replicated state. Every variant is deterministic given the state it is
 /// applied to: it carries its own timestamp and never consults the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Config(ConfigCommand),
+    Namespace(NamespaceCommand),
+    /// Drops config history recorded before `before` (the leader proposes it periodically,
+    /// so every replica drops the same records).
+    PurgeHistory {
+        before: Millis,
+    },
 }
 
 /// What applying a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The command changed (or confirmed) the state.
-    Config(ConfigChange),
+    /// The command changed the state; these are the changes, for persistence and listeners.
+    Applied(Vec<Change>),
     /// The command was valid but refused by the state it met; nothing changed.
     Rejected(Rejection),
+}
+
+/// One change to the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Config(ConfigChange),
+    HistoryAdded(Arc<HistoryRecord>),
+    HistoryRemoved(Vec<u64>),
+    NamespaceUpserted(Arc<NamespaceInfo>),
+    NamespaceRemoved(String),
 }
 
 /// Why a well-formed command was refused at apply time.
@@ -23,6 +43,12 @@ pub enum Outcome {
 pub enum Rejection {
     #[error("cas publish fail, server md5 may have changed")]
     CasMismatch,
+    #[error("namespace '{0}' already exists")]
+    NamespaceExists(String),
+    #[error("namespace '{0}' does not exist")]
+    NamespaceNotFound(String),
+    #[error("the public namespace cannot be changed")]
+    NamespaceProtected,
 }
 
 /// What a proposer learns of its command: whether it took effect. Unlike [`Outcome`] this
@@ -36,7 +62,7 @@ pub enum Verdict {
 impl Outcome {
     pub fn verdict(&self) -> Verdict {
         match self {
-            Self::Config(_) => Verdict::Applied,
+            Self::Applied(_) => Verdict::Applied,
             Self::Rejected(rejection) => Verdict::Rejected(rejection.clone()),
         }
     }

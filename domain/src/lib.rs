@@ -10,9 +10,10 @@
 
 pub mod command;
 pub mod config;
+pub mod namespace;
 pub mod state;
 pub mod time;
 
-pub use command::{Command, Outcome, Rejection, Verdict};
+pub use command::{Change, Command, Outcome, Rejection, Verdict};
 pub use state::State;
 pub use time::Millis;

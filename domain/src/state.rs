@@ -1,13 +1,16 @@
 //! The whole replicated state and the single entry point that changes it.
 
-use crate::config::ConfigTable;
-use crate::{Command, Outcome};
+use crate::config::{ConfigTable, HistoryLog};
+use crate::namespace::NamespaceTable;
+use crate::{Change, Command, Outcome};
 
 /// Everything a raft state machine holds. Grows a field per bounded context (naming's
-/// persistent instances, namespaces, users) as they arrive.
+/// persistent instances, users) as they arrive.
 #[derive(Debug, Clone, Default)]
 pub struct State {
     pub config: ConfigTable,
+    pub history: HistoryLog,
+    pub namespaces: NamespaceTable,
 }
 
 impl State {
@@ -16,9 +19,24 @@ impl State {
     pub fn apply(&mut self, command: &Command) -> Outcome {
         match command {
             Command::Config(command) => match self.config.apply(command) {
-                Ok(change) => Outcome::Config(change),
+                Ok(change) => {
+                    let mut changes = Vec::with_capacity(2);
+                    if let Some(record) = self.history.record(&change, command.now()) {
+                        changes.push(Change::HistoryAdded(record));
+                    }
+                    changes.insert(0, Change::Config(change));
+                    Outcome::Applied(changes)
+                }
                 Err(rejection) => Outcome::Rejected(rejection),
             },
+            Command::Namespace(command) => match self.namespaces.apply(command) {
+                Ok(changes) => Outcome::Applied(changes),
+                Err(rejection) => Outcome::Rejected(rejection),
+            },
+            Command::PurgeHistory { before } => {
+                let purged = self.history.purge(*before);
+                Outcome::Applied(if purged.is_empty() { Vec::new() } else { vec![Change::HistoryRemoved(purged)] })
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use domain::config::{Config, ConfigChange, ConfigKey};
-use domain::{Command, Outcome, State};
+use domain::{Change, Command, Outcome, State};
 
 /// Told about every applied config change, after the state holds it.
 ///
@@ -42,8 +42,12 @@ impl AppliedState {
     /// hear of the change after the lock is released, so they can read the new state.
     pub fn apply(&self, command: &Command) -> Outcome {
         let outcome = self.write().apply(command);
-        if let Outcome::Config(change) = &outcome {
-            self.notify(change);
+        if let Outcome::Applied(changes) = &outcome {
+            for change in changes {
+                if let Change::Config(change) = change {
+                    self.notify(change);
+                }
+            }
         }
         outcome
     }
@@ -96,6 +100,11 @@ impl AppliedState {
 
     pub fn config_count(&self) -> usize {
         self.read().config.len()
+    }
+
+    /// Runs a read-only query against the state, under the read lock; keep it short.
+    pub fn read_with<R>(&self, query: impl FnOnce(&State) -> R) -> R {
+        query(&self.read())
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {

@@ -17,6 +17,9 @@ pub trait ConsensusLog: Send + Sync {
 
     /// Who this node believes leads the cluster, for health checks and forwarding.
     fn leader(&self) -> Option<u64>;
+
+    /// This node's id in the cluster.
+    fn node_id(&self) -> u64;
 }
 
 /// Why a proposal did not complete.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod consensus;
 pub mod kv;
 pub mod listen;
+pub mod namespace;
 pub mod peer;
 
 #[cfg(feature = "testkit")]

@@ -9,3 +9,4 @@ mod t40_durability;
 mod t50_sdk_config;
 mod t60_http_long_poll;
 mod t70_grpc_protocol;
+mod t80_console_http;

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use domain::config::{Config, ConfigKey, ConfigType, PublishConfig, PublishParams};
+use domain::config::{Config, ConfigKey, ConfigQuery, ConfigType, MatchMode, Namespace, PublishConfig, PublishParams};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::error::{text, ApiError};
 use crate::params::{params, Params};
-use crate::HttpApi;
+use crate::{history, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let limit = api.max_body_bytes;
@@ -78,6 +78,9 @@ pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> 
 
 #[tracing::instrument(level = "debug", skip_all)]
 async fn get_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
+    if let Some(mode) = params.get("search") {
+        return search(&api, mode, &params);
+    }
     let config = read(&api, Version::V1, &params).map_err(reject)?;
     Ok(config_response(config.content.clone(), &config))
 }
@@ -152,4 +155,54 @@ pub(crate) fn beta_unsupported() -> impl Filter<Extract = (), Error = warp::Reje
             }
         })
         .untuple_one()
+}
+
+/// `search=accurate|blur`: one page of matching configs, as consoles and the Python 2.x
+/// SDK's `get_configs` read it.
+fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::Rejection> {
+    let mode = match mode {
+        "blur" => MatchMode::Blur,
+        _ => MatchMode::Accurate,
+    };
+    let namespace = Namespace::new(params.get("tenant").unwrap_or("")).map_err(reject)?;
+    let query = ConfigQuery {
+        namespace,
+        data_id: params.get("dataId").unwrap_or("").trim().to_owned(),
+        group: params.get("group").unwrap_or("").trim().to_owned(),
+        mode,
+        app_name: params.get("appName").unwrap_or("").trim().to_owned(),
+        tags: params
+            .get("config_tags")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|tag| !tag.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let page = api.config.search(&query, history::page_no(params)?, history::page_size(params)?);
+    let items: Vec<serde_json::Value> = page
+        .items
+        .iter()
+        .map(|(key, config)| {
+            serde_json::json!({
+                "id": config.id.to_string(),
+                "dataId": key.data_id.as_str(),
+                "group": key.group.as_str(),
+                "content": config.content,
+                "md5": config.md5,
+                "encryptedDataKey": "",
+                "tenant": history::tenant(&key.namespace),
+                "appName": config.app_name,
+                "type": config.config_type.as_str(),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "totalCount": page.total,
+        "pageNumber": page.page_no,
+        "pagesAvailable": page.pages,
+        "pageItems": items,
+    });
+    Ok(warp::reply::json(&body).into_response())
 }

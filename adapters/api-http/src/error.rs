@@ -33,6 +33,20 @@ pub enum ApiError {
     ConfigNotFound,
     #[error("Cas publish fail, server md5 may have changed.")]
     CasMismatch,
+    #[error(transparent)]
+    InvalidNamespace(#[from] domain::namespace::NamespaceError),
+    #[error("namespace does not exist")]
+    NamespaceNotFound,
+    #[error("namespace already exists")]
+    NamespaceExists,
+    #[error("the public namespace cannot be changed")]
+    NamespaceProtected,
+    #[error("history record does not exist")]
+    HistoryNotFound,
+    #[error("invalid parameter '{0}': not a number")]
+    NotANumber(&'static str),
+    #[error("no such api")]
+    NoSuchApi,
     #[error("gray (beta or tag) publish is not supported yet")]
     GrayUnsupported,
     #[error("server is not ready: {0}")]
@@ -48,6 +62,11 @@ impl From<ConfigServiceError> for ApiError {
         match err {
             ConfigServiceError::Invalid(err) => Self::Invalid(err),
             ConfigServiceError::Rejected(domain::Rejection::CasMismatch) => Self::CasMismatch,
+            ConfigServiceError::Rejected(rejection) => {
+                // Config commands are refused only for CAS; anything else is a bug.
+                tracing::error!(%rejection, "unexpected rejection of a config command");
+                Self::Internal
+            }
             ConfigServiceError::Unavailable(err) => err.into(),
         }
     }
@@ -79,8 +98,14 @@ impl ApiError {
             | Self::MissingParam(_)
             | Self::BadListeningConfigs
             | Self::TooManyListeningConfigs { .. }
-            | Self::GrayUnsupported => StatusCode::BAD_REQUEST,
-            Self::ConfigNotFound => StatusCode::NOT_FOUND,
+            | Self::GrayUnsupported
+            | Self::InvalidNamespace(_)
+            | Self::NamespaceProtected
+            | Self::NotANumber(_) => StatusCode::BAD_REQUEST,
+            Self::ConfigNotFound | Self::NamespaceNotFound | Self::HistoryNotFound | Self::NoSuchApi => {
+                StatusCode::NOT_FOUND
+            }
+            Self::NamespaceExists => StatusCode::CONFLICT,
             // Java Nacos answers a failed CAS with 500; clients key on it.
             Self::CasMismatch | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,7 +117,11 @@ impl ApiError {
     /// The v2 envelope's `code` (Nacos's v2 error-code table).
     pub(crate) fn v2_code(&self) -> u32 {
         match self {
-            Self::ConfigNotFound => 20004,
+            Self::ConfigNotFound | Self::HistoryNotFound | Self::NoSuchApi => 20004,
+            Self::InvalidNamespace(_) | Self::NamespaceProtected => 22000,
+            Self::NamespaceNotFound => 22001,
+            Self::NamespaceExists => 22002,
+            Self::NotANumber(_) => 20002,
             Self::MissingParam(_) | Self::Invalid(ConfigError::Missing(_)) => 10000,
             Self::Invalid(ConfigError::Invalid { param: "dataId", .. }) => 20008,
             Self::Invalid(ConfigError::Invalid { param: "tenant", .. }) => 20001,
@@ -118,6 +147,9 @@ impl ApiError {
             20001 => "'tenant' parameter error",
             20005 => "resource conflict",
             23000 => "illegal state",
+            22000 => "illegal namespace",
+            22001 => "namespace not exist",
+            22002 => "namespace already exist",
             30000 => "server error",
             _ => "parameter validate error",
         }

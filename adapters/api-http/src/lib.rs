@@ -8,8 +8,10 @@ mod config_v2;
 mod configs;
 mod error;
 mod health;
+mod history;
 mod listener;
 mod long_poll;
+mod namespaces;
 mod params;
 
 use std::convert::Infallible;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 use ports::config::ConfigService;
 use ports::listen::ConfigListeners;
+use ports::namespace::NamespaceService;
 use tokio::net::TcpListener;
 use warp::Filter;
 
@@ -28,6 +31,7 @@ pub use long_poll::LongPolls;
 #[derive(Clone)]
 pub struct HttpApi {
     pub config: Arc<dyn ConfigService>,
+    pub namespaces: Arc<dyn NamespaceService>,
     /// gRPC listen registrations, for the listener query.
     pub listeners: Arc<ConfigListeners>,
     /// HTTP long polls in flight; the node registers it as a config observer.
@@ -43,6 +47,8 @@ impl HttpApi {
         listener::routes(Arc::clone(&api))
             .or(configs::routes(Arc::clone(&api)))
             .or(config_v2::routes(Arc::clone(&api)))
+            .or(history::routes(Arc::clone(&api)))
+            .or(namespaces::routes(Arc::clone(&api)))
             .or(health::routes())
             .recover(error::recover)
             .with(warp::trace::request())

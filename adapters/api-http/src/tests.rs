@@ -13,6 +13,7 @@ use warp::http::StatusCode;
 
 use ports::applied::AppliedState;
 use ports::listen::{ConfigListeners, MockClientChannel};
+use ports::namespace::MockNamespaceService;
 
 use crate::{HttpApi, LongPolls};
 
@@ -20,6 +21,7 @@ fn api(service: MockConfigService) -> HttpApi {
     let listeners = ConfigListeners::new(AppliedState::new(), Arc::new(MockClientChannel::new()), 10);
     HttpApi {
         config: Arc::new(service),
+        namespaces: Arc::new(MockNamespaceService::new()),
         listeners: Arc::new(listeners),
         long_polls: LongPolls::new(),
         max_body_bytes: 64 * 1024,
@@ -121,6 +123,7 @@ async fn get_answers_content_and_nacos_headers() {
     let mut service = MockConfigService::new();
     service.expect_get().returning(|_| {
         Some(Arc::new(Config {
+            id: 7,
             content: "{\"a\":1}".to_owned(),
             md5: md5_hex("{\"a\":1}"),
             config_type: ConfigType::Json,

@@ -9,6 +9,9 @@
 //! | `sm/applied`      | last applied log id (written with the data it covers)     |
 //! | `sm/membership`   | the last applied membership                               |
 //! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |
+//! | `sm/hist/` + u64  | one config history record, big-endian id                  |
+//! | `sm/ns/` + id     | one custom namespace                                      |
+//! | `sm/counters`     | the id counters (configs, history)                        |
 //! | `snap/current`    | the latest built or installed snapshot                    |
 
 use ports::kv::KeyRange;
@@ -20,6 +23,9 @@ pub(crate) const LOG_PREFIX: &[u8] = b"raft/log/";
 pub(crate) const APPLIED: &[u8] = b"sm/applied";
 pub(crate) const MEMBERSHIP: &[u8] = b"sm/membership";
 pub(crate) const CONFIG_PREFIX: &[u8] = b"sm/cfg/";
+pub(crate) const HISTORY_PREFIX: &[u8] = b"sm/hist/";
+pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
+pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 pub(crate) const SNAPSHOT: &[u8] = b"snap/current";
 
 pub(crate) fn log_key(index: u64) -> Vec<u8> {
@@ -46,5 +52,17 @@ pub(crate) fn config_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8>
         }
         key.extend_from_slice(part.as_bytes());
     }
+    key
+}
+
+pub(crate) fn history_key(id: u64) -> Vec<u8> {
+    let mut key = HISTORY_PREFIX.to_vec();
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+pub(crate) fn namespace_key(id: &str) -> Vec<u8> {
+    let mut key = NAMESPACE_PREFIX.to_vec();
+    key.extend_from_slice(id.as_bytes());
     key
 }

@@ -102,10 +102,6 @@ impl RaftNode {
         metrics.current_leader.ok_or(StartError::NoLeader(timeout))
     }
 
-    pub fn node_id(&self) -> NodeId {
-        self.node_id
-    }
-
     /// The handler peers' raft RPCs are given to.
     pub fn rpc_handler(&self) -> RaftRpcServer {
         RaftRpcServer::new(self.raft.clone())
@@ -139,6 +135,10 @@ impl ConsensusLog for RaftNode {
 
     fn leader(&self) -> Option<u64> {
         self.raft.metrics().borrow().current_leader
+    }
+
+    fn node_id(&self) -> u64 {
+        self.node_id
     }
 }
 

@@ -7,8 +7,10 @@
 use std::sync::Arc;
 
 use domain::config::{
-    Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, Namespace, PublishConfig,
+    Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp, HistoryRecord, Namespace,
+    PublishConfig,
 };
+use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,23 @@ pub enum CommandV1 {
         data_id: String,
         now: u64,
     },
+    NamespaceCreate {
+        id: String,
+        name: String,
+        desc: String,
+        now: u64,
+    },
+    NamespaceUpdate {
+        id: String,
+        name: String,
+        desc: String,
+    },
+    NamespaceDelete {
+        id: String,
+    },
+    HistoryPurge {
+        before: u64,
+    },
 }
 
 /// What applying a record answered, returned to the proposer by openraft.
@@ -49,6 +68,9 @@ pub enum ApplyResult {
     Empty,
     Applied,
     CasMismatch,
+    NamespaceExists(String),
+    NamespaceNotFound(String),
+    NamespaceProtected,
 }
 
 /// A record that cannot be turned back into a command: a corrupt or foreign log.
@@ -77,6 +99,19 @@ impl From<&Command> for LogRecord {
                 data_id: key.data_id.as_str().to_owned(),
                 now: now.as_u64(),
             }),
+            Command::Namespace(NamespaceCommand::Create(info)) => LogRecord::V1(CommandV1::NamespaceCreate {
+                id: info.id.clone(),
+                name: info.name.clone(),
+                desc: info.desc.clone(),
+                now: info.created.as_u64(),
+            }),
+            Command::Namespace(NamespaceCommand::Update { id, name, desc }) => {
+                LogRecord::V1(CommandV1::NamespaceUpdate { id: id.clone(), name: name.clone(), desc: desc.clone() })
+            }
+            Command::Namespace(NamespaceCommand::Delete { id }) => {
+                LogRecord::V1(CommandV1::NamespaceDelete { id: id.clone() })
+            }
+            Command::PurgeHistory { before } => LogRecord::V1(CommandV1::HistoryPurge { before: before.as_u64() }),
         }
     }
 }
@@ -116,6 +151,19 @@ impl TryFrom<&LogRecord> for Command {
                 key: config_key(namespace, group, data_id)?,
                 now: Millis(*now),
             }),
+            CommandV1::NamespaceCreate { id, name, desc, now } => {
+                Command::Namespace(NamespaceCommand::Create(NamespaceInfo {
+                    id: id.clone(),
+                    name: name.clone(),
+                    desc: desc.clone(),
+                    created: Millis(*now),
+                }))
+            }
+            CommandV1::NamespaceUpdate { id, name, desc } => {
+                Command::Namespace(NamespaceCommand::Update { id: id.clone(), name: name.clone(), desc: desc.clone() })
+            }
+            CommandV1::NamespaceDelete { id } => Command::Namespace(NamespaceCommand::Delete { id: id.clone() }),
+            CommandV1::HistoryPurge { before } => Command::PurgeHistory { before: Millis(*before) },
         })
     }
 }
@@ -125,6 +173,9 @@ impl From<Verdict> for ApplyResult {
         match verdict {
             Verdict::Applied => Self::Applied,
             Verdict::Rejected(Rejection::CasMismatch) => Self::CasMismatch,
+            Verdict::Rejected(Rejection::NamespaceExists(id)) => Self::NamespaceExists(id),
+            Verdict::Rejected(Rejection::NamespaceNotFound(id)) => Self::NamespaceNotFound(id),
+            Verdict::Rejected(Rejection::NamespaceProtected) => Self::NamespaceProtected,
         }
     }
 }
@@ -134,6 +185,9 @@ impl ApplyResult {
         match self {
             Self::Empty | Self::Applied => Verdict::Applied,
             Self::CasMismatch => Verdict::Rejected(Rejection::CasMismatch),
+            Self::NamespaceExists(id) => Verdict::Rejected(Rejection::NamespaceExists(id.clone())),
+            Self::NamespaceNotFound(id) => Verdict::Rejected(Rejection::NamespaceNotFound(id.clone())),
+            Self::NamespaceProtected => Verdict::Rejected(Rejection::NamespaceProtected),
         }
     }
 }
@@ -142,6 +196,7 @@ impl ApplyResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ConfigRow {
     V1 {
+        id: u64,
         namespace: String,
         group: String,
         data_id: String,
@@ -159,6 +214,7 @@ pub(crate) enum ConfigRow {
 impl ConfigRow {
     pub(crate) fn new(key: &ConfigKey, config: &Arc<Config>) -> Self {
         Self::V1 {
+            id: config.id,
             namespace: key.namespace.as_str().to_owned(),
             group: key.group.as_str().to_owned(),
             data_id: key.data_id.as_str().to_owned(),
@@ -175,6 +231,7 @@ impl ConfigRow {
 
     pub(crate) fn into_domain(self) -> Result<(ConfigKey, Config), RecordError> {
         let Self::V1 {
+            id,
             namespace,
             group,
             data_id,
@@ -189,6 +246,7 @@ impl ConfigRow {
         } = self;
         let key = config_key(&namespace, &group, &data_id)?;
         let config = Config {
+            id,
             content,
             md5,
             config_type: ConfigType::parse(&config_type),
@@ -209,4 +267,85 @@ fn config_key(namespace: &str, group: &str, data_id: &str) -> Result<ConfigKey, 
         group: Group::new(group).map_err(invalid)?,
         data_id: DataId::new(data_id).map_err(invalid)?,
     })
+}
+
+/// One history record, as a state machine row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum HistoryRow {
+    V1 {
+        id: u64,
+        config_id: u64,
+        namespace: String,
+        group: String,
+        data_id: String,
+        op: String,
+        content: String,
+        md5: String,
+        config_type: String,
+        app_name: String,
+        recorded: u64,
+    },
+}
+
+impl HistoryRow {
+    pub(crate) fn new(record: &HistoryRecord) -> Self {
+        Self::V1 {
+            id: record.id,
+            config_id: record.config_id,
+            namespace: record.key.namespace.as_str().to_owned(),
+            group: record.key.group.as_str().to_owned(),
+            data_id: record.key.data_id.as_str().to_owned(),
+            op: record.op.as_str().to_owned(),
+            content: record.content.clone(),
+            md5: record.md5.clone(),
+            config_type: record.config_type.as_str().to_owned(),
+            app_name: record.app_name.clone(),
+            recorded: record.recorded.as_u64(),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<HistoryRecord, RecordError> {
+        let Self::V1 { id, config_id, namespace, group, data_id, op, content, md5, config_type, app_name, recorded } =
+            self;
+        Ok(HistoryRecord {
+            id,
+            config_id,
+            key: config_key(&namespace, &group, &data_id)?,
+            op: HistoryOp::parse(&op).ok_or_else(|| RecordError(format!("unknown history op {op:?}")))?,
+            content,
+            md5,
+            config_type: ConfigType::parse(&config_type),
+            app_name,
+            recorded: Millis(recorded),
+        })
+    }
+}
+
+/// One custom namespace, as a state machine row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum NamespaceRow {
+    V1 { id: String, name: String, desc: String, created: u64 },
+}
+
+impl NamespaceRow {
+    pub(crate) fn new(info: &NamespaceInfo) -> Self {
+        Self::V1 {
+            id: info.id.clone(),
+            name: info.name.clone(),
+            desc: info.desc.clone(),
+            created: info.created.as_u64(),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> NamespaceInfo {
+        let Self::V1 { id, name, desc, created } = self;
+        NamespaceInfo { id, name, desc, created: Millis(created) }
+    }
+}
+
+/// The id counters, persisted so ids are never reused after deletes and purges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Counters {
+    pub(crate) next_config_id: u64,
+    pub(crate) next_history_id: u64,
 }

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use domain::config::ConfigChange;
-use domain::{Command, Outcome, State};
+use domain::{Change, Command, Outcome, State};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use ports::applied::AppliedState;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
-use crate::record::{ApplyResult, ConfigRow};
+use crate::record::{ApplyResult, ConfigRow, Counters, HistoryRow, NamespaceRow};
 use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
@@ -39,23 +39,37 @@ impl StateMachine {
     pub fn open(kv: Arc<dyn KvStore>, state: AppliedState) -> Result<Self, StorageError> {
         let last_applied = read_json(&*kv, keys::APPLIED).map_err(read_sm)?;
         let membership = read_json(&*kv, keys::MEMBERSHIP).map_err(read_sm)?.unwrap_or_default();
-        let rows = kv.scan(&KeyRange::prefix(keys::CONFIG_PREFIX)).map_err(read_sm)?;
-        state.replace(state_from_rows(rows.iter().map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm)))?);
+        state.replace(StateFile::read(&*kv)?.into_state()?);
         Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0 })
     }
 
     /// Adds the rows an outcome changed to `batch`.
     fn persist(batch: &mut WriteBatch, outcome: &Outcome) -> Result<(), StorageError> {
-        match outcome {
-            Outcome::Config(ConfigChange::Upserted { key, config, .. }) => {
-                let row = ConfigRow::new(key, config);
-                let row_key = keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str());
-                batch.put(row_key, encode(&row).map_err(write_sm)?);
+        let Outcome::Applied(changes) = outcome else { return Ok(()) };
+        for change in changes {
+            match change {
+                Change::Config(ConfigChange::Upserted { key, config, .. }) => {
+                    let row = ConfigRow::new(key, config);
+                    batch.put(config_row_key(key), encode(&row).map_err(write_sm)?);
+                }
+                Change::Config(ConfigChange::Removed { key, .. }) => {
+                    batch.delete(config_row_key(key));
+                }
+                Change::HistoryAdded(record) => {
+                    batch.put(keys::history_key(record.id), encode(&HistoryRow::new(record)).map_err(write_sm)?);
+                }
+                Change::HistoryRemoved(ids) => {
+                    for id in ids {
+                        batch.delete(keys::history_key(*id));
+                    }
+                }
+                Change::NamespaceUpserted(info) => {
+                    batch.put(keys::namespace_key(&info.id), encode(&NamespaceRow::new(info)).map_err(write_sm)?);
+                }
+                Change::NamespaceRemoved(id) => {
+                    batch.delete(keys::namespace_key(id));
+                }
             }
-            Outcome::Config(ConfigChange::Removed { key, .. }) => {
-                batch.delete(keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str()));
-            }
-            Outcome::Rejected(_) => {}
         }
         Ok(())
     }
@@ -63,6 +77,11 @@ impl StateMachine {
     fn write_meta(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
         batch.put(keys::APPLIED, encode(&self.last_applied).map_err(write_sm)?);
         batch.put(keys::MEMBERSHIP, encode(&self.membership).map_err(write_sm)?);
+        let counters = self.state.read_with(|state| Counters {
+            next_config_id: state.config.next_id(),
+            next_history_id: state.history.next_id(),
+        });
+        batch.put(keys::COUNTERS, encode(&counters).map_err(write_sm)?);
         Ok(())
     }
 }
@@ -106,11 +125,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshot_seq += 1;
-        // Taken here, under `&mut self`, so no apply runs while the rows are read.
-        let rows = self.kv.scan(&KeyRange::prefix(keys::CONFIG_PREFIX));
+        // Read here, under `&mut self`, so no apply runs while the rows are read.
+        let file = StateFile::read(&*self.kv);
         SnapshotBuilder {
             kv: Arc::clone(&self.kv),
-            rows,
+            file,
             last_applied: self.last_applied,
             membership: self.membership.clone(),
             seq: self.snapshot_seq,
@@ -123,23 +142,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotData>) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let file: SnapshotFile = decode(&data).map_err(|err| read_snapshot(meta, err))?;
-        let SnapshotFile::V1 { configs } = file;
+        let file: StateFile = decode(&data).map_err(|err| read_snapshot(meta, err))?;
 
         let mut batch = WriteBatch::new();
-        batch.delete_range(KeyRange::prefix(keys::CONFIG_PREFIX));
-        for row in &configs {
-            let ConfigRow::V1 { namespace, group, data_id, .. } = row;
-            batch.put(keys::config_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
-        }
+        file.replace_rows(&mut batch)?;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.write_meta(&mut batch)?;
         let stored = StoredSnapshot { meta: meta.clone(), data: String::from_utf8_lossy(&data).into_owned() };
         batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
+        // The state first, so the counters written with the meta are the snapshot's.
+        self.state.replace(file.into_state()?);
+        self.write_meta(&mut batch)?;
         self.kv.write(batch, Durability::Sync).map_err(write_sm)?;
-
-        self.state.replace(state_from_rows(configs.into_iter().map(Ok))?);
         Ok(())
     }
 
@@ -153,7 +167,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 /// Builds a snapshot from rows read when it was created.
 pub struct SnapshotBuilder {
     kv: Arc<dyn KvStore>,
-    rows: Result<Vec<KvPair>, ports::kv::KvError>,
+    file: Result<StateFile, StorageError>,
     last_applied: Option<LogId>,
     membership: StoredMembership,
     seq: u64,
@@ -161,10 +175,8 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let rows = std::mem::replace(&mut self.rows, Ok(Vec::new())).map_err(read_sm)?;
-        let configs =
-            rows.iter().map(|(_, value)| decode::<ConfigRow>(value).map_err(read_sm)).collect::<Result<_, _>>()?;
-        let data = encode(&SnapshotFile::V1 { configs }).map_err(write_sm)?;
+        let file = std::mem::replace(&mut self.file, Ok(StateFile::default()))?;
+        let data = encode(&file).map_err(write_sm)?;
         let snapshot_id = match self.last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.seq),
             None => format!("0-0-{}", self.seq),
@@ -181,10 +193,71 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     }
 }
 
-/// The snapshot format, versioned like the log records.
-#[derive(Debug, Serialize, Deserialize)]
-enum SnapshotFile {
-    V1 { configs: Vec<ConfigRow> },
+/// Every state machine row: the snapshot format (versioned like the log records) and
+/// what a node loads at start-up.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateFile {
+    version: u32,
+    configs: Vec<ConfigRow>,
+    history: Vec<HistoryRow>,
+    namespaces: Vec<NamespaceRow>,
+    counters: Counters,
+}
+
+impl StateFile {
+    const VERSION: u32 = 1;
+
+    /// Reads every state machine row from the store.
+    fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {
+        fn rows<T: serde::de::DeserializeOwned>(kv: &dyn KvStore, prefix: &[u8]) -> Result<Vec<T>, StorageError> {
+            let pairs: Vec<KvPair> = kv.scan(&KeyRange::prefix(prefix)).map_err(read_sm)?;
+            pairs.iter().map(|(_, value)| decode(value).map_err(read_sm)).collect()
+        }
+        Ok(Self {
+            version: Self::VERSION,
+            configs: rows(kv, keys::CONFIG_PREFIX)?,
+            history: rows(kv, keys::HISTORY_PREFIX)?,
+            namespaces: rows(kv, keys::NAMESPACE_PREFIX)?,
+            counters: read_json(kv, keys::COUNTERS).map_err(read_sm)?.unwrap_or_default(),
+        })
+    }
+
+    /// Adds to `batch` the deletion of every state machine row and the writing of these.
+    fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
+        for prefix in [keys::CONFIG_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX] {
+            batch.delete_range(KeyRange::prefix(prefix));
+        }
+        for row in &self.configs {
+            let ConfigRow::V1 { namespace, group, data_id, .. } = row;
+            batch.put(keys::config_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
+        }
+        for row in &self.history {
+            let HistoryRow::V1 { id, .. } = row;
+            batch.put(keys::history_key(*id), encode(row).map_err(write_sm)?);
+        }
+        for row in &self.namespaces {
+            let NamespaceRow::V1 { id, .. } = row;
+            batch.put(keys::namespace_key(id), encode(row).map_err(write_sm)?);
+        }
+        Ok(())
+    }
+
+    fn into_state(self) -> Result<State, StorageError> {
+        let mut state = State::default();
+        for row in self.configs {
+            let (key, config) = row.into_domain().map_err(read_sm)?;
+            state.config.restore(key, config);
+        }
+        state.config.restore_next_id(self.counters.next_config_id);
+        for row in self.history {
+            state.history.restore(row.into_domain().map_err(read_sm)?);
+        }
+        state.history.finish_restore(self.counters.next_history_id);
+        for row in self.namespaces {
+            state.namespaces.restore(row.into_domain());
+        }
+        Ok(state)
+    }
 }
 
 /// A snapshot as kept in the store; `data` is the JSON of a [`SnapshotFile`].
@@ -192,15 +265,6 @@ enum SnapshotFile {
 struct StoredSnapshot {
     meta: SnapshotMeta,
     data: String,
-}
-
-fn state_from_rows(rows: impl Iterator<Item = Result<ConfigRow, StorageError>>) -> Result<State, StorageError> {
-    let mut state = State::default();
-    for row in rows {
-        let (key, config) = row?.into_domain().map_err(read_sm)?;
-        state.config.restore(key, config);
-    }
-    Ok(state)
 }
 
 fn read_sm(err: impl std::error::Error + 'static) -> StorageError {
@@ -213,4 +277,8 @@ fn write_sm(err: impl std::error::Error + 'static) -> StorageError {
 
 fn read_snapshot(meta: &SnapshotMeta, err: impl std::error::Error + 'static) -> StorageError {
     StorageError::IO { source: StorageIOError::read_snapshot(Some(meta.signature()), &err) }
+}
+
+fn config_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {
+    keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str())
 }

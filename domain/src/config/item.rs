@@ -48,6 +48,8 @@ impl ConfigType {
 /// One config as the state machine holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// Assigned when the config is first created; stable across updates.
+    pub id: u64,
     pub content: String,
     /// Always `md5_hex(content)`; kept so reads and listeners never rehash.
     pub md5: String,

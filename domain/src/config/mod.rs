@@ -1,17 +1,21 @@
 //! The config center's model: identity, validation, the stored item and the table of items.
 
+mod history;
 mod item;
 mod key;
 mod listeners;
 mod md5;
 mod publish;
+mod search;
 mod table;
 
+pub use history::{HistoryLog, HistoryOp, HistoryRecord};
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, Namespace};
 pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
 pub use md5::md5_hex;
 pub use publish::{ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
+pub use search::{search, ConfigQuery, MatchMode, Page, MAX_PAGE_SIZE};
 pub use table::{ConfigChange, ConfigCommand, ConfigTable};
 
 /// A request that breaks a config rule. The message names the offending parameter the way

@@ -13,6 +13,15 @@ pub enum ConfigCommand {
     Remove { key: ConfigKey, now: Millis },
 }
 
+impl ConfigCommand {
+    /// When the command was proposed.
+    pub fn now(&self) -> Millis {
+        match self {
+            Self::Publish { now, .. } | Self::Remove { now, .. } => *now,
+        }
+    }
+}
+
 /// What a config command did to the table: the data the state machine persists and the
 /// listeners are told about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +44,8 @@ impl ConfigChange {
 #[derive(Debug, Clone, Default)]
 pub struct ConfigTable {
     items: BTreeMap<ConfigKey, Arc<Config>>,
+    /// The id the next new config gets. Persisted: ids of deleted configs are never reused.
+    next_id: u64,
 }
 
 impl ConfigTable {
@@ -54,10 +65,20 @@ impl ConfigTable {
         self.items.iter()
     }
 
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
     /// Puts back an item read from storage, as it was; used when a node restarts or
     /// installs a snapshot.
     pub fn restore(&mut self, key: ConfigKey, config: Config) {
+        self.next_id = self.next_id.max(config.id + 1);
         self.items.insert(key, Arc::new(config));
+    }
+
+    /// Restores the id counter (it may be ahead of every stored id).
+    pub fn restore_next_id(&mut self, next_id: u64) {
+        self.next_id = self.next_id.max(next_id);
     }
 
     /// Applies one command. Deterministic: the outcome depends only on the table and the
@@ -80,7 +101,15 @@ impl ConfigTable {
                 return Err(Rejection::CasMismatch);
             }
         }
+        let id = match &previous {
+            Some(previous) => previous.id,
+            None => {
+                self.next_id += 1;
+                self.next_id - 1
+            }
+        };
         let config = Arc::new(Config {
+            id,
             md5: md5_hex(&publish.content),
             content: publish.content.clone(),
             config_type: publish.meta.config_type,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Command, Millis, Outcome, Rejection, State};
+use crate::{Change, Command, Millis, Outcome, Rejection, State};
 
 fn params<'a>(data_id: &'a str, content: &'a str) -> PublishParams<'a> {
     PublishParams { data_id: Some(data_id), group: Some("DEFAULT_GROUP"), content: Some(content), ..Default::default() }
@@ -87,8 +87,9 @@ fn metadata_is_validated_and_normalised() {
 fn publish_stores_content_md5_and_times() {
     let mut state = State::default();
     let outcome = apply_publish(&mut state, publish("d", "v1"), 10);
-    let Outcome::Config(ConfigChange::Upserted { config, previous: None, .. }) = outcome else {
-        panic!("unexpected {outcome:?}")
+    let Outcome::Applied(changes) = outcome else { panic!("rejected") };
+    let Change::Config(ConfigChange::Upserted { config, previous: None, .. }) = &changes[0] else {
+        panic!("unexpected {changes:?}")
     };
     assert_eq!(config.md5, md5_hex("v1"));
     assert_eq!((config.created, config.last_modified), (Millis(10), Millis(10)));
@@ -108,7 +109,7 @@ fn cas_publish_checks_the_stored_md5() {
     assert_eq!(state.config.get(&publish("d", "x").key).unwrap().content, "v1", "a refused cas changes nothing");
 
     let fresh = PublishConfig { cas_md5: Some(md5_hex("v1")), ..publish("d", "v2") };
-    assert!(matches!(apply_publish(&mut state, fresh, 3), Outcome::Config(_)));
+    assert!(matches!(apply_publish(&mut state, fresh, 3), Outcome::Applied(_)));
     assert_eq!(state.config.get(&publish("d", "x").key).unwrap().content, "v2");
 
     let create_expected_absent = PublishConfig { cas_md5: Some(md5_hex("v1")), ..publish("new", "v") };
@@ -121,10 +122,16 @@ fn remove_reports_what_was_there() {
     apply_publish(&mut state, publish("d", "v1"), 1);
     let key = publish("d", "x").key;
     let outcome = state.apply(&Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(2) }));
-    assert!(matches!(outcome, Outcome::Config(ConfigChange::Removed { previous: Some(_), .. })));
+    assert!(
+        matches!(&outcome, Outcome::Applied(changes) if matches!(changes[0], Change::Config(ConfigChange::Removed { previous: Some(_), .. })))
+    );
     assert!(state.config.get(&key).is_none());
     let again = state.apply(&Command::Config(ConfigCommand::Remove { key, now: Millis(3) }));
-    assert!(matches!(again, Outcome::Config(ConfigChange::Removed { previous: None, .. })));
+    let Outcome::Applied(changes) = again else { panic!("rejected") };
+    assert!(
+        matches!(changes.as_slice(), [Change::Config(ConfigChange::Removed { previous: None, .. })]),
+        "no history for a no-op"
+    );
 }
 
 #[test]
@@ -216,5 +223,92 @@ mod listeners {
         assert_eq!(table.keys_of(&conn).len(), 2, "a refused batch registers nothing");
         table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("c", "", "")], 3, md5_of_a).unwrap();
         assert_eq!(table.keys_of(&conn).len(), 3);
+    }
+}
+
+mod history {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_per_config_and_never_reused() {
+        let mut state = State::default();
+        apply_publish(&mut state, publish("a", "1"), 1);
+        apply_publish(&mut state, publish("b", "1"), 1);
+        apply_publish(&mut state, publish("a", "2"), 2);
+        let key_a = publish("a", "x").key;
+        assert_eq!(state.config.get(&key_a).unwrap().id, 0);
+        assert_eq!(state.config.get(&publish("b", "x").key).unwrap().id, 1);
+        state.apply(&Command::Config(ConfigCommand::Remove { key: publish("b", "x").key, now: Millis(3) }));
+        apply_publish(&mut state, publish("c", "1"), 4);
+        assert_eq!(state.config.get(&publish("c", "x").key).unwrap().id, 2, "a deleted config's id is not reused");
+    }
+
+    #[test]
+    fn records_keep_what_each_change_replaced() {
+        let mut state = State::default();
+        apply_publish(&mut state, publish("a", "v1"), 10);
+        apply_publish(&mut state, publish("a", "v2"), 20);
+        let key = publish("a", "x").key;
+        state.apply(&Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(30) }));
+        let records: Vec<(HistoryOp, &str, u64)> =
+            state.history.of(&key).iter().map(|r| (r.op, r.content.as_str(), r.recorded.as_u64())).collect();
+        assert_eq!(
+            records,
+            vec![(HistoryOp::Delete, "v2", 30), (HistoryOp::Update, "v1", 20), (HistoryOp::Insert, "v1", 10)]
+        );
+        let newest = state.history.of(&key)[0].id;
+        assert_eq!(state.history.previous(&key, newest).unwrap().op, HistoryOp::Update);
+    }
+
+    #[test]
+    fn purge_drops_only_old_records() {
+        let mut state = State::default();
+        apply_publish(&mut state, publish("a", "v1"), 10);
+        apply_publish(&mut state, publish("a", "v2"), 20);
+        let outcome = state.apply(&Command::PurgeHistory { before: Millis(15) });
+        assert_eq!(outcome, Outcome::Applied(vec![Change::HistoryRemoved(vec![0])]));
+        assert_eq!(state.history.len(), 1);
+        assert_eq!(state.apply(&Command::PurgeHistory { before: Millis(15) }), Outcome::Applied(vec![]));
+    }
+}
+
+mod namespaces {
+    use crate::namespace::*;
+    use crate::{Change, Command, Millis, Outcome, Rejection, State};
+
+    fn create(id: &str) -> Command {
+        Command::Namespace(NamespaceCommand::Create(NamespaceInfo {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            desc: String::new(),
+            created: Millis(1),
+        }))
+    }
+
+    #[test]
+    fn ids_and_names_follow_the_console_rules() {
+        assert!(validate_id("customNamespaceId", "dev-1_a").is_ok());
+        for bad in ["", "a b", "a.b", "public", &"x".repeat(129)] {
+            assert!(validate_id("customNamespaceId", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_labels("Dev", "").is_ok());
+        assert!(validate_labels("De#v", "").is_err());
+        assert!(validate_labels(" ", "").is_err());
+    }
+
+    #[test]
+    fn create_update_delete() {
+        let mut state = State::default();
+        assert!(
+            matches!(state.apply(&create("dev")), Outcome::Applied(changes) if matches!(changes[0], Change::NamespaceUpserted(_)))
+        );
+        assert_eq!(state.apply(&create("dev")), Outcome::Rejected(Rejection::NamespaceExists("dev".into())));
+        let update = NamespaceCommand::Update { id: "dev".into(), name: "Development".into(), desc: "d".into() };
+        state.apply(&Command::Namespace(update));
+        assert_eq!(state.namespaces.get("dev").unwrap().name, "Development");
+        assert_eq!(state.namespaces.get("dev").unwrap().created, Millis(1));
+        let delete = Command::Namespace(NamespaceCommand::Delete { id: "dev".into() });
+        assert_eq!(state.apply(&delete), Outcome::Applied(vec![Change::NamespaceRemoved("dev".into())]));
+        assert_eq!(state.apply(&delete), Outcome::Rejected(Rejection::NamespaceNotFound("dev".into())));
     }
 }

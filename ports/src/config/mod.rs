@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::config::{Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, PublishConfig};
-use domain::{Command, Rejection, Verdict};
+use domain::config::{
+    Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, Page, PublishConfig,
+};
+use domain::{Command, Millis, Rejection, Verdict};
 
 use crate::applied::AppliedState;
 use crate::clock::Clock;
@@ -25,6 +27,22 @@ pub trait ConfigService: Send + Sync {
 
     /// The bounds adapters validate requests against.
     fn limits(&self) -> ConfigLimits;
+
+    /// Configs matching `query`, ordered by key, one page of them.
+    fn search(&self, query: &ConfigQuery, page_no: usize, page_size: usize) -> Page<(ConfigKey, Arc<Config>)>;
+
+    /// A config's retained history, newest first, one page of it.
+    fn history(&self, key: &ConfigKey, page_no: usize, page_size: usize) -> Page<Arc<HistoryRecord>>;
+
+    /// One history record by id.
+    fn history_record(&self, id: u64) -> Option<Arc<HistoryRecord>>;
+
+    /// The record of the same config before record `id`.
+    fn history_previous(&self, key: &ConfigKey, id: u64) -> Option<Arc<HistoryRecord>>;
+
+    /// Replicates dropping history older than `retention`; only the leader does anything,
+    /// so a cluster purges once.
+    async fn purge_history(&self, retention: std::time::Duration) -> Result<(), ConfigServiceError>;
 }
 
 /// Why a config use case failed.
@@ -88,6 +106,36 @@ impl ConfigService for ConfigApp {
 
     fn limits(&self) -> ConfigLimits {
         self.limits
+    }
+
+    fn search(&self, query: &ConfigQuery, page_no: usize, page_size: usize) -> Page<(ConfigKey, Arc<Config>)> {
+        let found = self.state.read_with(|state| domain::config::search(&state.config, query));
+        Page::of(found, page_no, page_size)
+    }
+
+    fn history(&self, key: &ConfigKey, page_no: usize, page_size: usize) -> Page<Arc<HistoryRecord>> {
+        let records = self.state.read_with(|state| state.history.of(key).into_iter().cloned().collect());
+        Page::of(records, page_no, page_size)
+    }
+
+    fn history_record(&self, id: u64) -> Option<Arc<HistoryRecord>> {
+        self.state.read_with(|state| state.history.get(id).cloned())
+    }
+
+    fn history_previous(&self, key: &ConfigKey, id: u64) -> Option<Arc<HistoryRecord>> {
+        self.state.read_with(|state| state.history.previous(key, id).cloned())
+    }
+
+    async fn purge_history(&self, retention: std::time::Duration) -> Result<(), ConfigServiceError> {
+        if self.consensus.leader() != Some(self.consensus.node_id()) {
+            return Ok(());
+        }
+        let retention = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        let before = Millis(self.clock.now().as_u64().saturating_sub(retention));
+        match self.consensus.propose(Command::PurgeHistory { before }).await? {
+            Verdict::Applied => Ok(()),
+            Verdict::Rejected(rejection) => Err(rejection.into()),
+        }
     }
 }
 

@@ -1,0 +1,154 @@
+//! Config history: one record per change, kept for a retention period.
+//!
+//! As in Nacos, an insert records the new content, an update or delete records the content
+//! it replaced, so "previous" and rollback can find the old value.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{ConfigChange, ConfigKey, ConfigType};
+use crate::Millis;
+
+/// What a history record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl HistoryOp {
+    /// Nacos's one-letter `opType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "I",
+            Self::Update => "U",
+            Self::Delete => "D",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "I" => Some(Self::Insert),
+            "U" => Some(Self::Update),
+            "D" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRecord {
+    /// Unique and increasing in the order changes were applied.
+    pub id: u64,
+    /// The id of the config the record is about.
+    pub config_id: u64,
+    pub key: ConfigKey,
+    pub op: HistoryOp,
+    pub content: String,
+    pub md5: String,
+    pub config_type: ConfigType,
+    pub app_name: String,
+    /// When the change was applied.
+    pub recorded: Millis,
+}
+
+/// Every retained record, by id, with an index by config.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryLog {
+    records: BTreeMap<u64, Arc<HistoryRecord>>,
+    by_key: BTreeMap<ConfigKey, Vec<u64>>,
+    next_id: u64,
+}
+
+impl HistoryLog {
+    pub fn get(&self, id: u64) -> Option<&Arc<HistoryRecord>> {
+        self.records.get(&id)
+    }
+
+    /// Records of one config, newest first.
+    pub fn of(&self, key: &ConfigKey) -> Vec<&Arc<HistoryRecord>> {
+        self.by_key
+            .get(key)
+            .map_or_else(Vec::new, |ids| ids.iter().rev().filter_map(|id| self.records.get(id)).collect())
+    }
+
+    /// The record of the same config just before `id`.
+    pub fn previous(&self, key: &ConfigKey, id: u64) -> Option<&Arc<HistoryRecord>> {
+        let ids = self.by_key.get(key)?;
+        ids.iter().rev().find(|other| **other < id).and_then(|other| self.records.get(other))
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<HistoryRecord>> {
+        self.records.values()
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Puts back a stored record; `next_id` is restored separately, since the newest
+    /// records may have been purged.
+    pub fn restore(&mut self, record: HistoryRecord) {
+        self.by_key.entry(record.key.clone()).or_default().push(record.id);
+        self.records.insert(record.id, Arc::new(record));
+    }
+
+    /// Restores the id counter and re-sorts the per-config index after a bulk restore.
+    pub fn finish_restore(&mut self, next_id: u64) {
+        self.next_id = next_id.max(self.records.keys().next_back().map_or(0, |id| id + 1));
+        for ids in self.by_key.values_mut() {
+            ids.sort_unstable();
+        }
+    }
+
+    /// The record a config change leaves, if any (removing an absent config leaves none).
+    pub fn record(&mut self, change: &ConfigChange, now: Millis) -> Option<Arc<HistoryRecord>> {
+        let (key, op, config) = match change {
+            ConfigChange::Upserted { key, config, previous: None } => (key, HistoryOp::Insert, config),
+            ConfigChange::Upserted { key, previous: Some(previous), .. } => (key, HistoryOp::Update, previous),
+            ConfigChange::Removed { key, previous: Some(previous) } => (key, HistoryOp::Delete, previous),
+            ConfigChange::Removed { previous: None, .. } => return None,
+        };
+        let record = Arc::new(HistoryRecord {
+            id: self.next_id,
+            config_id: config.id,
+            key: key.clone(),
+            op,
+            content: config.content.clone(),
+            md5: config.md5.clone(),
+            config_type: config.config_type,
+            app_name: config.app_name.clone(),
+            recorded: now,
+        });
+        self.next_id += 1;
+        self.by_key.entry(key.clone()).or_default().push(record.id);
+        self.records.insert(record.id, Arc::clone(&record));
+        Some(record)
+    }
+
+    /// Drops records older than `before`; answers their ids.
+    pub fn purge(&mut self, before: Millis) -> Vec<u64> {
+        let doomed: Vec<u64> =
+            self.records.values().filter(|record| record.recorded < before).map(|record| record.id).collect();
+        for id in &doomed {
+            if let Some(record) = self.records.remove(id) {
+                if let Some(ids) = self.by_key.get_mut(&record.key) {
+                    ids.retain(|other| other != id);
+                    if ids.is_empty() {
+                        self.by_key.remove(&record.key);
+                    }
+                }
+            }
+        }
+        doomed
+    }
+}
