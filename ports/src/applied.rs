@@ -89,6 +89,11 @@ impl AppliedState {
         }
     }
 
+    /// The md5 a client at `client_ip` should hold (beta-aware); `""` when absent.
+    pub fn config_md5_for(&self, key: &ConfigKey, client_ip: &str) -> String {
+        self.read().config.md5_for(key, client_ip)
+    }
+
     /// The md5 of a config as this node holds it; `""` when absent.
     pub fn config_md5(&self, key: &ConfigKey) -> String {
         self.read().config.get(key).map_or_else(String::new, |config| config.md5.clone())

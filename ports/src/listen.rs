@@ -39,7 +39,14 @@ impl ConfigListeners {
         contexts: &[ListenContext],
     ) -> Result<Vec<ListenContext>, ListenError> {
         let state = &self.state;
-        self.table().listen(connection, client_ip, contexts, self.max_per_connection, |key| state.config_md5(key))
+        self.table().listen(connection, client_ip, contexts, self.max_per_connection, |key| {
+            state.config_md5_for(key, client_ip)
+        })
+    }
+
+    /// What connections from `client_ip` listen to, with the md5 each holds.
+    pub fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {
+        self.table().registrations_of_ip(client_ip)
     }
 
     /// Who listens to `key`: connection, client ip and the md5 it holds.

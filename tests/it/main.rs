@@ -10,3 +10,4 @@ mod t50_sdk_config;
 mod t60_http_long_poll;
 mod t70_grpc_protocol;
 mod t80_console_http;
+mod t90_beta;

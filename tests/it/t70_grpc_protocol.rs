@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-fn payload(kind: &str, body: &Value) -> Payload {
+pub(crate) fn payload(kind: &str, body: &Value) -> Payload {
     raw_payload(kind, serde_json::to_vec(body).unwrap())
 }
 
@@ -33,21 +33,21 @@ fn parse(payload: &Payload) -> (String, Value) {
     (kind, body)
 }
 
-async fn unary(channel: &Channel, request: Payload) -> (String, Value) {
+pub(crate) async fn unary(channel: &Channel, request: Payload) -> (String, Value) {
     let reply = RequestClient::new(channel.clone()).request(request).await.unwrap().into_inner();
     parse(&reply)
 }
 
 /// A connected client: its channel, the sending half of its stream, and what the server
 /// pushes on it.
-struct RawClient {
-    channel: Channel,
+pub(crate) struct RawClient {
+    pub(crate) channel: Channel,
     outbound: mpsc::Sender<Payload>,
     inbound: tonic::Streaming<Payload>,
 }
 
 impl RawClient {
-    async fn connect(node: &Nacosd) -> Self {
+    pub(crate) async fn connect(node: &Nacosd) -> Self {
         let channel =
             Channel::from_shared(format!("http://127.0.0.1:{}", node.grpc_port)).unwrap().connect().await.unwrap();
         let (outbound, rx) = mpsc::channel(16);
@@ -72,14 +72,14 @@ impl RawClient {
         client
     }
 
-    async fn next_push(&mut self) -> (String, Value) {
+    pub(crate) async fn next_push(&mut self) -> (String, Value) {
         let message =
             tokio::time::timeout(Duration::from_secs(5), self.inbound.message()).await.expect("no push in time");
         parse(&message.unwrap().unwrap())
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
@@ -144,6 +144,10 @@ fn handshake_errors_push_and_release() {
         assert_eq!(body["changedConfigs"], json!([]), "an absent config matches md5 \"\"");
     });
     assert_eq!(listener_count(&node, "pushed"), 1);
+    let by_ip =
+        node.http().get(node.url("/nacos/v1/cs/listener")).query(&[("ip", "10.9.8.7")]).send().unwrap().text().unwrap();
+    let by_ip: Value = serde_json::from_str(&by_ip).unwrap();
+    assert_eq!(by_ip["lisentersGroupkeyStatus"]["pushed+DEFAULT_GROUP+public"], "", "listened keys of one client ip");
 
     let form = [("dataId", "pushed"), ("group", "DEFAULT_GROUP"), ("content", "hello")];
     node.http().post(node.url("/nacos/v1/cs/configs")).form(&form).send().unwrap();

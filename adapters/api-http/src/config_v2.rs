@@ -15,7 +15,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let limit = api.max_body_bytes;
     let with_api = warp::any().map(move || Arc::clone(&api));
     let base = warp::path!("nacos" / "v2" / "cs" / "config").and(with_api);
-    let get = base.clone().and(warp::get()).and(params(limit)).then(get_config);
+    let get = base.clone().and(warp::get()).and(params(limit)).and(configs::client_ip()).then(get_config);
     let publish = base
         .clone()
         .and(warp::post())
@@ -27,9 +27,9 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     get.or(publish).unify().or(delete).unify()
 }
 
-async fn get_config(api: Arc<HttpApi>, params: Params) -> Response {
-    match configs::read(&api, Version::V2, &params) {
-        Ok(config) => {
+async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Response {
+    match configs::read(&api, Version::V2, &params, &client_ip) {
+        Ok((config, _)) => {
             let body = json!({ "code": 0, "message": "success", "data": config.content }).to_string();
             let mut response = configs::config_response(body, &config);
             response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
@@ -40,10 +40,7 @@ async fn get_config(api: Arc<HttpApi>, params: Params) -> Response {
 }
 
 async fn publish_config(api: Arc<HttpApi>, params: Params, cas_md5: Option<String>, beta: Option<String>) -> Response {
-    if params.get("tag").is_some() || beta.is_some_and(|ips| !ips.trim().is_empty()) {
-        return failure(ApiError::GrayUnsupported);
-    }
-    match configs::write(&api, Version::V2, &params, cas_md5.as_deref()).await {
+    match configs::write(&api, Version::V2, &params, cas_md5.as_deref(), beta.as_deref()).await {
         Ok(()) => success(),
         Err(err) => failure(err),
     }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use domain::config::{Config, ConfigKey, ConfigQuery, ConfigType, MatchMode, Namespace, PublishConfig, PublishParams};
+use domain::config::{
+    parse_beta_ips, Config, ConfigKey, ConfigQuery, ConfigType, MatchMode, Namespace, PublishConfig, PublishParams,
+};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
@@ -16,13 +18,13 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let with_api = warp::any().map(move || Arc::clone(&api));
     let base = warp::path!("nacos" / "v1" / "cs" / "configs").and(with_api);
 
-    let get = base.clone().and(warp::get()).and(params(limit)).and_then(get_config);
+    let get = base.clone().and(warp::get()).and(params(limit)).and(client_ip()).and_then(get_config);
     let publish = base
         .clone()
         .and(warp::post())
         .and(params(limit))
         .and(warp::header::optional::<String>("casMd5"))
-        .and(beta_unsupported())
+        .and(warp::header::optional::<String>("betaIps"))
         .and_then(publish_config);
     let delete = base.and(warp::delete()).and(params(limit)).and_then(delete_config);
     get.or(publish).unify().or(delete).unify()
@@ -44,17 +46,29 @@ impl Version {
     }
 }
 
-pub(crate) fn read(api: &HttpApi, version: Version, params: &Params) -> Result<Arc<Config>, ApiError> {
+/// The config a client at `client_ip` reads, and whether it is a beta.
+pub(crate) fn read(
+    api: &HttpApi,
+    version: Version,
+    params: &Params,
+    client_ip: &str,
+) -> Result<(Arc<Config>, bool), ApiError> {
     let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
-    api.config.get(&key).ok_or(ApiError::ConfigNotFound)
+    api.config.get_for(&key, client_ip).ok_or(ApiError::ConfigNotFound)
 }
 
+/// Publishes; a non-blank `beta_ips` makes it a gray release for those ips.
 pub(crate) async fn write(
     api: &HttpApi,
     version: Version,
     params: &Params,
     cas_md5: Option<&str>,
+    beta_ips: Option<&str>,
 ) -> Result<(), ApiError> {
+    if params.get("tag").is_some() {
+        return Err(ApiError::GrayUnsupported);
+    }
+    let beta_ips = parse_beta_ips(beta_ips)?;
     let raw = PublishParams {
         namespace: version.namespace(params),
         group: params.get("group"),
@@ -67,8 +81,11 @@ pub(crate) async fn write(
         cas_md5,
     };
     let publish = PublishConfig::parse(&raw, api.config.limits())?;
-    tracing::debug!(key = %publish.key, "publish");
-    Ok(api.config.publish(publish).await?)
+    tracing::debug!(key = %publish.key, beta = beta_ips.is_some(), "publish");
+    match beta_ips {
+        Some(ips) => Ok(api.config.publish_beta(publish, ips).await?),
+        None => Ok(api.config.publish(publish).await?),
+    }
 }
 
 pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> Result<(), ApiError> {
@@ -77,12 +94,38 @@ pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> 
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-async fn get_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
+async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Result<Response, warp::Rejection> {
     if let Some(mode) = params.get("search") {
         return search(&api, mode, &params);
     }
-    let config = read(&api, Version::V1, &params).map_err(reject)?;
-    Ok(config_response(config.content.clone(), &config))
+    if params.get("beta").is_some_and(|beta| beta.eq_ignore_ascii_case("true")) {
+        return beta_info(&api, &params);
+    }
+    let (config, beta) = read(&api, Version::V1, &params, &client_ip).map_err(reject)?;
+    let mut response = config_response(config.content.clone(), &config);
+    if beta {
+        response.headers_mut().insert("isBeta", warp::http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// `GET ?beta=true`: the live gray release of a config, in Nacos's RestResult shape.
+fn beta_info(api: &HttpApi, params: &Params) -> Result<Response, warp::Rejection> {
+    let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
+    let data = api.config.beta(&key).map(|beta| {
+        serde_json::json!({
+            "dataId": key.data_id.as_str(),
+            "group": key.group.as_str(),
+            "tenant": history::tenant(&key.namespace),
+            "content": beta.content,
+            "md5": beta.md5,
+            "type": beta.config_type.as_str(),
+            "betaIps": beta.ips.join(","),
+            "lastModified": beta.last_modified.as_u64(),
+        })
+    });
+    let body = serde_json::json!({ "code": 200, "message": "query beta ok", "data": data });
+    Ok(warp::reply::json(&body).into_response())
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -90,25 +133,21 @@ async fn publish_config(
     api: Arc<HttpApi>,
     params: Params,
     cas_md5: Option<String>,
+    beta_ips: Option<String>,
 ) -> Result<Response, warp::Rejection> {
-    gray_unsupported(&params)?;
-    write(&api, Version::V1, &params, cas_md5.as_deref()).await.map_err(reject)?;
+    write(&api, Version::V1, &params, cas_md5.as_deref(), beta_ips.as_deref()).await.map_err(reject)?;
     Ok(text("true".to_owned()).into_response())
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
 async fn delete_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
+    if params.get("beta").is_some_and(|beta| beta.eq_ignore_ascii_case("true")) {
+        let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
+        api.config.stop_beta(key).await.map_err(reject)?;
+        return Ok(text("true".to_owned()).into_response());
+    }
     delete(&api, Version::V1, &params).await.map_err(reject)?;
     Ok(text("true".to_owned()).into_response())
-}
-
-/// Gray releases (beta ips, tags) are not supported yet: refuse them rather than publish
-/// them as the formal content every client would then get.
-pub(crate) fn gray_unsupported(params: &Params) -> Result<(), warp::Rejection> {
-    if params.get("tag").is_some() {
-        return Err(reject(ApiError::GrayUnsupported));
-    }
-    Ok(())
 }
 
 fn reject(err: impl Into<ApiError>) -> warp::Rejection {
@@ -145,18 +184,15 @@ fn content_type(config_type: ConfigType) -> &'static str {
     }
 }
 
-/// Refuses a publish that carries a non-blank `betaIps` header (see [`gray_unsupported`]).
-pub(crate) fn beta_unsupported() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
-    warp::header::optional::<String>("betaIps")
-        .and_then(|beta: Option<String>| async move {
-            match beta {
-                Some(ips) if !ips.trim().is_empty() => Err(reject(ApiError::GrayUnsupported)),
-                _ => Ok(()),
-            }
+/// The caller's ip, which beta releases are matched against.
+pub(crate) fn client_ip() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
+    warp::addr::remote().map(|remote: Option<std::net::SocketAddr>| {
+        remote.map_or_else(String::new, |addr| match addr.ip() {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+            ip => ip.to_string(),
         })
-        .untuple_one()
+    })
 }
-
 /// `search=accurate|blur`: one page of matching configs, as consoles and the Python 2.x
 /// SDK's `get_configs` read it.
 fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::Rejection> {

@@ -47,7 +47,7 @@ pub enum ApiError {
     NotANumber(&'static str),
     #[error("no such api")]
     NoSuchApi,
-    #[error("gray (beta or tag) publish is not supported yet")]
+    #[error("tag gray publish is not supported yet")]
     GrayUnsupported,
     #[error("server is not ready: {0}")]
     Unavailable(String),

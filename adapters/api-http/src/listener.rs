@@ -27,6 +27,7 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.')
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let limit = api.max_body_bytes;
+    let api_for_ip = Arc::clone(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     let base = warp::path!("nacos" / "v1" / "cs" / "configs" / "listener").and(with_api);
     let poll = base
@@ -35,9 +36,15 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .and(params(limit))
         .and(warp::header::optional::<u64>("Long-Pulling-Timeout"))
         .and(warp::header::optional::<String>("Long-Pulling-Timeout-No-Hangup"))
+        .and(crate::configs::client_ip())
         .and_then(long_poll);
     let query = base.and(warp::get()).and(params(limit)).and_then(listeners_of);
-    poll.or(query).unify()
+    let by_ip = warp::path!("nacos" / "v1" / "cs" / "listener")
+        .and(warp::get())
+        .and(warp::any().map(move || Arc::clone(&api_for_ip)))
+        .and(params(limit))
+        .and_then(listened_by_ip);
+    poll.or(query).unify().or(by_ip).unify()
 }
 
 /// One watched key as the client sent it.
@@ -53,13 +60,14 @@ async fn long_poll(
     params: Params,
     timeout_ms: Option<u64>,
     no_hangup: Option<String>,
+    client_ip: String,
 ) -> Result<Response, warp::Rejection> {
     let raw = params.get("Listening-Configs").ok_or(reject(ApiError::MissingParam("Listening-Configs")))?;
     let watched = parse_listening_configs(raw).map_err(reject)?;
 
     // Register first, then compare: a change between the two still wakes us.
     let waiter = api.long_polls.wait_on(watched.iter().map(|watched| watched.key.clone()).collect());
-    let changed = stale(&api, &watched);
+    let changed = stale(&api, &watched, &client_ip);
     let hang = timeout_ms.is_some() && !no_hangup.is_some_and(|value| value.eq_ignore_ascii_case("true"));
     if !changed.is_empty() || !hang {
         return Ok(answer(&changed));
@@ -67,14 +75,17 @@ async fn long_poll(
     let requested = Duration::from_millis(timeout_ms.unwrap_or(0)).saturating_sub(Duration::from_millis(500));
     let hold = requested.clamp(MIN_HOLD, MAX_HOLD);
     let _ = tokio::time::timeout(hold, waiter.changed()).await;
-    Ok(answer(&stale(&api, &watched)))
+    Ok(answer(&stale(&api, &watched, &client_ip)))
 }
 
-fn stale<'a>(api: &HttpApi, watched: &'a [Watched]) -> Vec<&'a Watched> {
+/// The watched keys whose md5 differs from what a client at `client_ip` should hold.
+fn stale<'a>(api: &HttpApi, watched: &'a [Watched], client_ip: &str) -> Vec<&'a Watched> {
     watched
         .iter()
         .filter(|watched| {
-            api.config.get(&watched.key).map_or(String::new(), |config| config.md5.clone()) != watched.md5
+            let current =
+                api.config.get_for(&watched.key, client_ip).map_or(String::new(), |(config, _)| config.md5.clone());
+            current != watched.md5
         })
         .collect()
 }
@@ -150,6 +161,26 @@ async fn listeners_of(api: Arc<HttpApi>, params: Params) -> Result<Response, war
         "listenerCount": registrations.len(),
     });
     Ok(warp::reply::json(&body).into_response())
+}
+
+/// `GET /nacos/v1/cs/listener?ip=`: the configs clients at one ip listen to, keyed
+/// `dataId+group[+tenant]` as Nacos's group keys, with the md5 each holds.
+async fn listened_by_ip(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
+    let ip = params.get("ip").ok_or(reject(ApiError::MissingParam("ip")))?;
+    let status: serde_json::Map<String, serde_json::Value> = api
+        .listeners
+        .registrations_of_ip(ip.trim())
+        .into_iter()
+        .map(|(key, registration)| {
+            let mut group_key = format!("{}+{}", key.data_id.as_str(), key.group.as_str());
+            if !registration.tenant_as_sent.is_empty() {
+                group_key.push('+');
+                group_key.push_str(&registration.tenant_as_sent);
+            }
+            (group_key, json!(registration.md5))
+        })
+        .collect();
+    Ok(warp::reply::json(&json!({ "collectStatus": 200, "lisentersGroupkeyStatus": status })).into_response())
 }
 
 fn reject(err: impl Into<ApiError>) -> warp::Rejection {

@@ -9,6 +9,7 @@
 //! | `sm/applied`      | last applied log id (written with the data it covers)     |
 //! | `sm/membership`   | the last applied membership                               |
 //! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |
+//! | `sm/beta/` + key  | one live gray (beta) version of a config                  |
 //! | `sm/hist/` + u64  | one config history record, big-endian id                  |
 //! | `sm/ns/` + id     | one custom namespace                                      |
 //! | `sm/counters`     | the id counters (configs, history)                        |
@@ -24,6 +25,7 @@ pub(crate) const APPLIED: &[u8] = b"sm/applied";
 pub(crate) const MEMBERSHIP: &[u8] = b"sm/membership";
 pub(crate) const CONFIG_PREFIX: &[u8] = b"sm/cfg/";
 pub(crate) const HISTORY_PREFIX: &[u8] = b"sm/hist/";
+pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 pub(crate) const SNAPSHOT: &[u8] = b"snap/current";
@@ -45,7 +47,15 @@ pub(crate) fn log_range(start: u64, end: Option<u64>) -> KeyRange {
 
 /// The row key of one config: parts separated by NUL, which no valid name contains.
 pub(crate) fn config_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
-    let mut key = CONFIG_PREFIX.to_vec();
+    keyed(CONFIG_PREFIX, namespace, group, data_id)
+}
+
+pub(crate) fn beta_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
+    keyed(BETA_PREFIX, namespace, group, data_id)
+}
+
+fn keyed(prefix: &[u8], namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
+    let mut key = prefix.to_vec();
     for (i, part) in [namespace, group, data_id].into_iter().enumerate() {
         if i > 0 {
             key.push(0);

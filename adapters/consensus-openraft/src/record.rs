@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use domain::config::{
-    Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp, HistoryRecord, Namespace,
-    PublishConfig,
+    BetaConfig, Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp, HistoryRecord,
+    Namespace, PublishConfig,
 };
 use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -36,6 +36,21 @@ pub enum CommandV1 {
         now: u64,
     },
     ConfigRemove {
+        namespace: String,
+        group: String,
+        data_id: String,
+        now: u64,
+    },
+    ConfigPublishBeta {
+        namespace: String,
+        group: String,
+        data_id: String,
+        content: String,
+        config_type: String,
+        ips: Vec<String>,
+        now: u64,
+    },
+    ConfigStopBeta {
         namespace: String,
         group: String,
         data_id: String,
@@ -99,6 +114,23 @@ impl From<&Command> for LogRecord {
                 data_id: key.data_id.as_str().to_owned(),
                 now: now.as_u64(),
             }),
+            Command::Config(ConfigCommand::PublishBeta { publish, ips, now }) => {
+                LogRecord::V1(CommandV1::ConfigPublishBeta {
+                    namespace: publish.key.namespace.as_str().to_owned(),
+                    group: publish.key.group.as_str().to_owned(),
+                    data_id: publish.key.data_id.as_str().to_owned(),
+                    content: publish.content.clone(),
+                    config_type: publish.meta.config_type.as_str().to_owned(),
+                    ips: ips.clone(),
+                    now: now.as_u64(),
+                })
+            }
+            Command::Config(ConfigCommand::StopBeta { key, now }) => LogRecord::V1(CommandV1::ConfigStopBeta {
+                namespace: key.namespace.as_str().to_owned(),
+                group: key.group.as_str().to_owned(),
+                data_id: key.data_id.as_str().to_owned(),
+                now: now.as_u64(),
+            }),
             Command::Namespace(NamespaceCommand::Create(info)) => LogRecord::V1(CommandV1::NamespaceCreate {
                 id: info.id.clone(),
                 name: info.name.clone(),
@@ -148,6 +180,22 @@ impl TryFrom<&LogRecord> for Command {
                 now: Millis(*now),
             }),
             CommandV1::ConfigRemove { namespace, group, data_id, now } => Command::Config(ConfigCommand::Remove {
+                key: config_key(namespace, group, data_id)?,
+                now: Millis(*now),
+            }),
+            CommandV1::ConfigPublishBeta { namespace, group, data_id, content, config_type, ips, now } => {
+                Command::Config(ConfigCommand::PublishBeta {
+                    publish: PublishConfig {
+                        key: config_key(namespace, group, data_id)?,
+                        content: content.clone(),
+                        meta: ConfigMeta { config_type: ConfigType::parse(config_type), ..ConfigMeta::default() },
+                        cas_md5: None,
+                    },
+                    ips: ips.clone(),
+                    now: Millis(*now),
+                })
+            }
+            CommandV1::ConfigStopBeta { namespace, group, data_id, now } => Command::Config(ConfigCommand::StopBeta {
                 key: config_key(namespace, group, data_id)?,
                 now: Millis(*now),
             }),
@@ -284,6 +332,7 @@ pub(crate) enum HistoryRow {
         config_type: String,
         app_name: String,
         recorded: u64,
+        beta: bool,
     },
 }
 
@@ -301,12 +350,25 @@ impl HistoryRow {
             config_type: record.config_type.as_str().to_owned(),
             app_name: record.app_name.clone(),
             recorded: record.recorded.as_u64(),
+            beta: record.beta,
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<HistoryRecord, RecordError> {
-        let Self::V1 { id, config_id, namespace, group, data_id, op, content, md5, config_type, app_name, recorded } =
-            self;
+        let Self::V1 {
+            id,
+            config_id,
+            namespace,
+            group,
+            data_id,
+            op,
+            content,
+            md5,
+            config_type,
+            app_name,
+            recorded,
+            beta,
+        } = self;
         Ok(HistoryRecord {
             id,
             config_id,
@@ -317,6 +379,7 @@ impl HistoryRow {
             config_type: ConfigType::parse(&config_type),
             app_name,
             recorded: Millis(recorded),
+            beta,
         })
     }
 }
@@ -348,4 +411,47 @@ impl NamespaceRow {
 pub(crate) struct Counters {
     pub(crate) next_config_id: u64,
     pub(crate) next_history_id: u64,
+}
+
+/// One live gray release, as a state machine row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum BetaRow {
+    V1 {
+        namespace: String,
+        group: String,
+        data_id: String,
+        content: String,
+        md5: String,
+        config_type: String,
+        ips: Vec<String>,
+        last_modified: u64,
+    },
+}
+
+impl BetaRow {
+    pub(crate) fn new(key: &ConfigKey, beta: &BetaConfig) -> Self {
+        Self::V1 {
+            namespace: key.namespace.as_str().to_owned(),
+            group: key.group.as_str().to_owned(),
+            data_id: key.data_id.as_str().to_owned(),
+            content: beta.content.clone(),
+            md5: beta.md5.clone(),
+            config_type: beta.config_type.as_str().to_owned(),
+            ips: beta.ips.clone(),
+            last_modified: beta.last_modified.as_u64(),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<(ConfigKey, BetaConfig), RecordError> {
+        let Self::V1 { namespace, group, data_id, content, md5, config_type, ips, last_modified } = self;
+        let key = config_key(&namespace, &group, &data_id)?;
+        let beta = BetaConfig {
+            content,
+            md5,
+            config_type: ConfigType::parse(&config_type),
+            ips,
+            last_modified: Millis(last_modified),
+        };
+        Ok((key, beta))
+    }
 }

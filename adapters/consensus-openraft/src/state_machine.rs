@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
-use crate::record::{ApplyResult, ConfigRow, Counters, HistoryRow, NamespaceRow};
+use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, NamespaceRow};
 use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
@@ -54,6 +54,12 @@ impl StateMachine {
                 }
                 Change::Config(ConfigChange::Removed { key, .. }) => {
                     batch.delete(config_row_key(key));
+                }
+                Change::Config(ConfigChange::BetaUpserted { key, beta }) => {
+                    batch.put(beta_row_key(key), encode(&BetaRow::new(key, beta)).map_err(write_sm)?);
+                }
+                Change::Config(ConfigChange::BetaRemoved { key, .. }) => {
+                    batch.delete(beta_row_key(key));
                 }
                 Change::HistoryAdded(record) => {
                     batch.put(keys::history_key(record.id), encode(&HistoryRow::new(record)).map_err(write_sm)?);
@@ -199,6 +205,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 struct StateFile {
     version: u32,
     configs: Vec<ConfigRow>,
+    betas: Vec<BetaRow>,
     history: Vec<HistoryRow>,
     namespaces: Vec<NamespaceRow>,
     counters: Counters,
@@ -216,6 +223,7 @@ impl StateFile {
         Ok(Self {
             version: Self::VERSION,
             configs: rows(kv, keys::CONFIG_PREFIX)?,
+            betas: rows(kv, keys::BETA_PREFIX)?,
             history: rows(kv, keys::HISTORY_PREFIX)?,
             namespaces: rows(kv, keys::NAMESPACE_PREFIX)?,
             counters: read_json(kv, keys::COUNTERS).map_err(read_sm)?.unwrap_or_default(),
@@ -224,12 +232,16 @@ impl StateFile {
 
     /// Adds to `batch` the deletion of every state machine row and the writing of these.
     fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
-        for prefix in [keys::CONFIG_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX] {
+        for prefix in [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX] {
             batch.delete_range(KeyRange::prefix(prefix));
         }
         for row in &self.configs {
             let ConfigRow::V1 { namespace, group, data_id, .. } = row;
             batch.put(keys::config_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
+        }
+        for row in &self.betas {
+            let BetaRow::V1 { namespace, group, data_id, .. } = row;
+            batch.put(keys::beta_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
         }
         for row in &self.history {
             let HistoryRow::V1 { id, .. } = row;
@@ -249,6 +261,10 @@ impl StateFile {
             state.config.restore(key, config);
         }
         state.config.restore_next_id(self.counters.next_config_id);
+        for row in self.betas {
+            let (key, beta) = row.into_domain().map_err(read_sm)?;
+            state.config.restore_beta(key, beta);
+        }
         for row in self.history {
             state.history.restore(row.into_domain().map_err(read_sm)?);
         }
@@ -281,4 +297,8 @@ fn read_snapshot(meta: &SnapshotMeta, err: impl std::error::Error + 'static) -> 
 
 fn config_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {
     keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str())
+}
+
+fn beta_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {
+    keys::beta_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str())
 }

@@ -51,6 +51,8 @@ pub struct HistoryRecord {
     pub app_name: String,
     /// When the change was applied.
     pub recorded: Millis,
+    /// Whether the change was to the gray (beta) version rather than the formal one.
+    pub beta: bool,
 }
 
 /// Every retained record, by id, with an index by config.
@@ -112,22 +114,45 @@ impl HistoryLog {
 
     /// The record a config change leaves, if any (removing an absent config leaves none).
     pub fn record(&mut self, change: &ConfigChange, now: Millis) -> Option<Arc<HistoryRecord>> {
-        let (key, op, config) = match change {
-            ConfigChange::Upserted { key, config, previous: None } => (key, HistoryOp::Insert, config),
-            ConfigChange::Upserted { key, previous: Some(previous), .. } => (key, HistoryOp::Update, previous),
-            ConfigChange::Removed { key, previous: Some(previous) } => (key, HistoryOp::Delete, previous),
-            ConfigChange::Removed { previous: None, .. } => return None,
+        let (key, op, config_id, content, md5, config_type, app_name, beta) = match change {
+            ConfigChange::Upserted { key, config, previous } => {
+                let (op, shown) = match previous {
+                    None => (HistoryOp::Insert, config),
+                    Some(previous) => (HistoryOp::Update, previous),
+                };
+                (key, op, config.id, &shown.content, &shown.md5, shown.config_type, shown.app_name.clone(), false)
+            }
+            ConfigChange::Removed { key, previous: Some(previous) } => (
+                key,
+                HistoryOp::Delete,
+                previous.id,
+                &previous.content,
+                &previous.md5,
+                previous.config_type,
+                previous.app_name.clone(),
+                false,
+            ),
+            ConfigChange::BetaUpserted { key, beta } => {
+                (key, HistoryOp::Insert, 0, &beta.content, &beta.md5, beta.config_type, String::new(), true)
+            }
+            ConfigChange::BetaRemoved { key, previous: Some(beta) } => {
+                (key, HistoryOp::Delete, 0, &beta.content, &beta.md5, beta.config_type, String::new(), true)
+            }
+            ConfigChange::Removed { previous: None, .. } | ConfigChange::BetaRemoved { previous: None, .. } => {
+                return None
+            }
         };
         let record = Arc::new(HistoryRecord {
             id: self.next_id,
-            config_id: config.id,
+            config_id,
             key: key.clone(),
             op,
-            content: config.content.clone(),
-            md5: config.md5.clone(),
-            config_type: config.config_type,
-            app_name: config.app_name.clone(),
+            content: content.clone(),
+            md5: md5.clone(),
+            config_type,
+            app_name,
             recorded: now,
+            beta,
         });
         self.next_id += 1;
         self.by_key.entry(key.clone()).or_default().push(record.id);

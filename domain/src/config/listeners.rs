@@ -131,6 +131,19 @@ impl ListenerTable {
         })
     }
 
+    /// Every registration of connections from `client_ip`, by key.
+    pub fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {
+        self.by_key
+            .iter()
+            .flat_map(|(key, listeners)| {
+                listeners
+                    .values()
+                    .filter(|registration| registration.client_ip == client_ip)
+                    .map(move |registration| (key.clone(), registration.clone()))
+            })
+            .collect()
+    }
+
     /// Every registration on `key`, by connection.
     pub fn registrations(&self, key: &ConfigKey) -> Vec<(ConnectionId, Registration)> {
         self.by_key.get(key).map_or_else(Vec::new, |listeners| {

@@ -1,5 +1,6 @@
 //! The config center's model: identity, validation, the stored item and the table of items.
 
+mod beta;
 mod history;
 mod item;
 mod key;
@@ -9,6 +10,7 @@ mod publish;
 mod search;
 mod table;
 
+pub use beta::{parse_beta_ips, BetaConfig};
 pub use history::{HistoryLog, HistoryOp, HistoryRecord};
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, Namespace};

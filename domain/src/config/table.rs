@@ -3,21 +3,41 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{md5_hex, Config, ConfigKey, PublishConfig};
+use super::{md5_hex, BetaConfig, Config, ConfigKey, PublishConfig};
 use crate::{Millis, Rejection};
 
 /// A replicated change to the config table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigCommand {
-    Publish { publish: PublishConfig, now: Millis },
-    Remove { key: ConfigKey, now: Millis },
+    Publish {
+        publish: PublishConfig,
+        now: Millis,
+    },
+    Remove {
+        key: ConfigKey,
+        now: Millis,
+    },
+    /// Publishes a gray version served only to `ips`; the formal config is untouched.
+    PublishBeta {
+        publish: PublishConfig,
+        ips: Vec<String>,
+        now: Millis,
+    },
+    /// Ends a gray release: every client gets the formal config again.
+    StopBeta {
+        key: ConfigKey,
+        now: Millis,
+    },
 }
 
 impl ConfigCommand {
     /// When the command was proposed.
     pub fn now(&self) -> Millis {
         match self {
-            Self::Publish { now, .. } | Self::Remove { now, .. } => *now,
+            Self::Publish { now, .. }
+            | Self::Remove { now, .. }
+            | Self::PublishBeta { now, .. }
+            | Self::StopBeta { now, .. } => *now,
         }
     }
 }
@@ -28,12 +48,17 @@ impl ConfigCommand {
 pub enum ConfigChange {
     Upserted { key: ConfigKey, config: Arc<Config>, previous: Option<Arc<Config>> },
     Removed { key: ConfigKey, previous: Option<Arc<Config>> },
+    BetaUpserted { key: ConfigKey, beta: Arc<BetaConfig> },
+    BetaRemoved { key: ConfigKey, previous: Option<Arc<BetaConfig>> },
 }
 
 impl ConfigChange {
     pub fn key(&self) -> &ConfigKey {
         match self {
-            Self::Upserted { key, .. } | Self::Removed { key, .. } => key,
+            Self::Upserted { key, .. }
+            | Self::Removed { key, .. }
+            | Self::BetaUpserted { key, .. }
+            | Self::BetaRemoved { key, .. } => key,
         }
     }
 }
@@ -44,6 +69,8 @@ impl ConfigChange {
 #[derive(Debug, Clone, Default)]
 pub struct ConfigTable {
     items: BTreeMap<ConfigKey, Arc<Config>>,
+    /// Gray versions, by the config they shadow (which need not exist).
+    betas: BTreeMap<ConfigKey, Arc<BetaConfig>>,
     /// The id the next new config gets. Persisted: ids of deleted configs are never reused.
     next_id: u64,
 }
@@ -51,6 +78,47 @@ pub struct ConfigTable {
 impl ConfigTable {
     pub fn get(&self, key: &ConfigKey) -> Option<&Arc<Config>> {
         self.items.get(key)
+    }
+
+    pub fn beta(&self, key: &ConfigKey) -> Option<&Arc<BetaConfig>> {
+        self.betas.get(key)
+    }
+
+    pub fn betas(&self) -> impl Iterator<Item = (&ConfigKey, &Arc<BetaConfig>)> {
+        self.betas.iter()
+    }
+
+    /// What a client at `client_ip` reads: the beta content when a beta lists its ip,
+    /// otherwise the formal config; and whether it is the beta.
+    pub fn view(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)> {
+        if let Some(beta) = self.betas.get(key).filter(|beta| beta.serves(client_ip)) {
+            let formal = self.items.get(key);
+            let config = Config {
+                id: formal.map_or(0, |config| config.id),
+                content: beta.content.clone(),
+                md5: beta.md5.clone(),
+                config_type: beta.config_type,
+                desc: formal.map_or_else(String::new, |config| config.desc.clone()),
+                app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
+                tags: formal.map_or_else(String::new, |config| config.tags.clone()),
+                created: formal.map_or(beta.last_modified, |config| config.created),
+                last_modified: beta.last_modified,
+            };
+            return Some((Arc::new(config), true));
+        }
+        self.items.get(key).map(|config| (Arc::clone(config), false))
+    }
+
+    /// The md5 a client at `client_ip` should hold; `""` when it should hold nothing.
+    pub fn md5_for(&self, key: &ConfigKey, client_ip: &str) -> String {
+        match self.betas.get(key).filter(|beta| beta.serves(client_ip)) {
+            Some(beta) => beta.md5.clone(),
+            None => self.items.get(key).map_or_else(String::new, |config| config.md5.clone()),
+        }
+    }
+
+    pub fn restore_beta(&mut self, key: ConfigKey, beta: BetaConfig) {
+        self.betas.insert(key, Arc::new(beta));
     }
 
     pub fn len(&self) -> usize {
@@ -89,6 +157,21 @@ impl ConfigTable {
             ConfigCommand::Remove { key, .. } => {
                 let previous = self.items.remove(key);
                 Ok(ConfigChange::Removed { key: key.clone(), previous })
+            }
+            ConfigCommand::PublishBeta { publish, ips, now } => {
+                let beta = Arc::new(BetaConfig {
+                    md5: md5_hex(&publish.content),
+                    content: publish.content.clone(),
+                    config_type: publish.meta.config_type,
+                    ips: ips.clone(),
+                    last_modified: *now,
+                });
+                self.betas.insert(publish.key.clone(), Arc::clone(&beta));
+                Ok(ConfigChange::BetaUpserted { key: publish.key.clone(), beta })
+            }
+            ConfigCommand::StopBeta { key, .. } => {
+                let previous = self.betas.remove(key);
+                Ok(ConfigChange::BetaRemoved { key: key.clone(), previous })
             }
         }
     }

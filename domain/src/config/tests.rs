@@ -312,3 +312,42 @@ mod namespaces {
         assert_eq!(state.apply(&delete), Outcome::Rejected(Rejection::NamespaceNotFound("dev".into())));
     }
 }
+
+mod beta {
+    use super::*;
+
+    fn beta(content: &str, ips: &[&str]) -> Command {
+        Command::Config(ConfigCommand::PublishBeta {
+            publish: publish("d", content),
+            ips: ips.iter().map(|ip| (*ip).to_owned()).collect(),
+            now: Millis(5),
+        })
+    }
+
+    #[test]
+    fn listed_ips_read_the_beta_and_others_the_formal_config() {
+        let mut state = State::default();
+        apply_publish(&mut state, publish("d", "formal"), 1);
+        state.apply(&beta("gray", &["10.0.0.1"]));
+        let key = publish("d", "x").key;
+        let (config, is_beta) = state.config.view(&key, "10.0.0.1").unwrap();
+        assert_eq!((config.content.as_str(), is_beta), ("gray", true));
+        let (config, is_beta) = state.config.view(&key, "10.0.0.2").unwrap();
+        assert_eq!((config.content.as_str(), is_beta), ("formal", false));
+        assert_eq!(state.config.md5_for(&key, "10.0.0.1"), md5_hex("gray"));
+        assert_eq!(state.config.md5_for(&key, "10.0.0.2"), md5_hex("formal"));
+
+        let outcome = state.apply(&Command::Config(ConfigCommand::StopBeta { key: key.clone(), now: Millis(9) }));
+        assert!(matches!(&outcome, Outcome::Applied(changes) if changes.len() == 2), "stop is recorded in history");
+        assert_eq!(state.config.view(&key, "10.0.0.1").unwrap().0.content, "formal");
+        assert!(state.history.of(&key)[0].beta);
+    }
+
+    #[test]
+    fn beta_ips_must_be_ip_addresses() {
+        assert_eq!(parse_beta_ips(None), Ok(None));
+        assert_eq!(parse_beta_ips(Some(" , ")), Ok(None));
+        assert_eq!(parse_beta_ips(Some("10.0.0.1, ::1,10.0.0.1")), Ok(Some(vec!["10.0.0.1".into(), "::1".into()])));
+        assert!(matches!(parse_beta_ips(Some("10.0.0.1,host")), Err(ConfigError::Invalid { param: "betaIps", .. })));
+    }
+}

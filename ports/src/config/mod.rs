@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::config::{
-    Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, Page, PublishConfig,
+    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, Page,
+    PublishConfig,
 };
 use domain::{Command, Millis, Rejection, Verdict};
 
@@ -24,6 +25,19 @@ pub trait ConfigService: Send + Sync {
 
     /// Reads this node's applied copy; never waits for raft.
     fn get(&self, key: &ConfigKey) -> Option<Arc<Config>>;
+
+    /// What a client at `client_ip` reads (the beta content if a beta lists it), and
+    /// whether it is the beta.
+    fn get_for(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)>;
+
+    /// Replicates a gray publish served only to `ips`.
+    async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError>;
+
+    /// Replicates the end of a gray release.
+    async fn stop_beta(&self, key: ConfigKey) -> Result<(), ConfigServiceError>;
+
+    /// The gray version of a config, if one is live.
+    fn beta(&self, key: &ConfigKey) -> Option<Arc<BetaConfig>>;
 
     /// The bounds adapters validate requests against.
     fn limits(&self) -> ConfigLimits;
@@ -102,6 +116,24 @@ impl ConfigService for ConfigApp {
 
     fn get(&self, key: &ConfigKey) -> Option<Arc<Config>> {
         self.state.config(key)
+    }
+
+    fn get_for(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)> {
+        self.state.read_with(|state| state.config.view(key, client_ip))
+    }
+
+    async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError> {
+        let now = self.clock.now();
+        self.propose(ConfigCommand::PublishBeta { publish, ips, now }).await
+    }
+
+    async fn stop_beta(&self, key: ConfigKey) -> Result<(), ConfigServiceError> {
+        let now = self.clock.now();
+        self.propose(ConfigCommand::StopBeta { key, now }).await
+    }
+
+    fn beta(&self, key: &ConfigKey) -> Option<Arc<BetaConfig>> {
+        self.state.read_with(|state| state.config.beta(key).cloned())
     }
 
     fn limits(&self) -> ConfigLimits {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use domain::config::{PublishConfig, PublishParams};
+use domain::config::{parse_beta_ips, PublishConfig, PublishParams};
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -60,7 +60,15 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(publish) => publish,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
-    match api.config.publish(publish).await {
+    let beta_ips = match parse_beta_ips(request.addition("betaIps")) {
+        Ok(ips) => ips,
+        Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
+    };
+    let published = match beta_ips {
+        Some(ips) => api.config.publish_beta(publish, ips).await,
+        None => api.config.publish(publish).await,
+    };
+    match published {
         Ok(()) => wire::success(RESPONSE, json!({})),
         Err(err) => {
             let (error_code, message) = super::service_error(&err);

@@ -20,7 +20,7 @@ struct ConfigQueryRequest {
     tenant: Option<String>,
 }
 
-pub(super) fn handle(api: &GrpcApi, _connection: &Connection, incoming: &Incoming) -> Payload {
+pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming) -> Payload {
     let request: ConfigQueryRequest = match incoming.decode() {
         Ok(request) => request,
         Err(err) => return wire::failure(RESPONSE, code::BAD_GATEWAY, &err.to_string(), empty()),
@@ -29,8 +29,8 @@ pub(super) fn handle(api: &GrpcApi, _connection: &Connection, incoming: &Incomin
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), empty()),
     };
-    match api.config.get(&key) {
-        Some(config) => wire::success(
+    match api.config.get_for(&key, &connection.client_ip) {
+        Some((config, beta)) => wire::success(
             RESPONSE,
             json!({
                 "content": config.content,
@@ -38,7 +38,7 @@ pub(super) fn handle(api: &GrpcApi, _connection: &Connection, incoming: &Incomin
                 "lastModified": config.last_modified.as_u64(),
                 "contentType": config.config_type.as_str(),
                 "encryptedDataKey": "",
-                "beta": false,
+                "beta": beta,
             }),
         ),
         None => wire::failure(RESPONSE, code::NOT_FOUND, "config data not exist", empty()),
