@@ -10,6 +10,7 @@ mod error;
 mod health;
 mod history;
 mod listener;
+mod login;
 mod long_poll;
 mod namespaces;
 mod params;
@@ -49,6 +50,7 @@ impl HttpApi {
             .or(config_v2::routes(Arc::clone(&api)))
             .or(history::routes(Arc::clone(&api)))
             .or(namespaces::routes(Arc::clone(&api)))
+            .or(login::routes(api.max_body_bytes))
             .or(health::routes())
             .recover(error::recover)
             .with(warp::trace::request())

@@ -121,8 +121,8 @@ async fn service_failures_map_to_nacos_statuses_without_internals() {
 #[tokio::test]
 async fn get_answers_content_and_nacos_headers() {
     let mut service = MockConfigService::new();
-    service.expect_get().returning(|_| {
-        Some(Arc::new(Config {
+    service.expect_get_for().returning(|_, _| {
+        let config = Arc::new(Config {
             id: 7,
             content: "{\"a\":1}".to_owned(),
             md5: md5_hex("{\"a\":1}"),
@@ -132,7 +132,8 @@ async fn get_answers_content_and_nacos_headers() {
             tags: String::new(),
             created: Millis(0),
             last_modified: Millis(1_700_000_000_000),
-        }))
+        });
+        Some((config, false))
     });
     let response = warp::test::request()
         .path("/nacos/v1/cs/configs?dataId=d&group=DEFAULT_GROUP")
@@ -149,11 +150,24 @@ async fn get_answers_content_and_nacos_headers() {
 #[tokio::test]
 async fn a_missing_config_is_404_with_nacos_text() {
     let mut service = MockConfigService::new();
-    service.expect_get().returning(|_| None);
+    service.expect_get_for().returning(|_, _| None);
     let response = warp::test::request()
         .path("/nacos/v1/cs/configs?dataId=d&group=DEFAULT_GROUP")
         .reply(&api(service).routes())
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.body().as_ref(), b"config data not exist\n");
+}
+
+#[tokio::test]
+async fn login_answers_a_well_formed_token_while_auth_is_off() {
+    for path in ["/nacos/v1/auth/login?username=nacos&password=x", "/nacos/v1/auth/users/login?username=u"] {
+        let response =
+            warp::test::request().method("POST").path(path).reply(&api(MockConfigService::new()).routes()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert!(body["accessToken"].is_string());
+        assert_eq!(body["tokenTtl"], 18000);
+        assert!(response.headers()["authorization"].to_str().unwrap().starts_with("Bearer "));
+    }
 }

@@ -1,0 +1,173 @@
+//! Counting and reporting: latency histograms, the server's /proc figures, the table and
+//! the JSON.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+use crate::Load;
+
+/// What one side of a run measured.
+pub(crate) struct Stats {
+    pub(crate) ops: u64,
+    pub(crate) errors: u64,
+    /// Latency in microseconds.
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) elapsed: Duration,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Self {
+        Self { ops: 0, errors: 0, latency: new_histogram(), elapsed: Duration::ZERO }
+    }
+
+    pub(crate) fn record(&mut self, micros: u64) {
+        self.ops += 1;
+        // Values beyond the histogram's range are clamped, not lost.
+        let _ = self.latency.record(micros.clamp(1, 60_000_000));
+    }
+
+    pub(crate) fn merge(&mut self, other: &Stats) {
+        self.ops += other.ops;
+        self.errors += other.errors;
+        let _ = self.latency.add(&other.latency);
+    }
+
+    pub(crate) fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 60 s at 3 significant figures; these bounds are valid, so this cannot fail.
+    Histogram::new_with_bounds(1, 60_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+/// CPU seconds and resident memory of a process, from /proc.
+pub(crate) struct ProcStats {
+    pub(crate) cpu_seconds: f64,
+    pub(crate) rss_bytes: u64,
+}
+
+impl ProcStats {
+    pub(crate) fn read(pid: u32) -> anyhow::Result<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the parenthesised command name; utime and stime are the 12th and
+        // 13th of those (fields 14 and 15 of the whole line).
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+            + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let rss_kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0);
+        Ok(Self { cpu_seconds: ticks as f64 / clock_ticks_per_second(), rss_bytes: rss_kib * 1024 })
+    }
+
+    /// CPU used between `before` and now; RSS as of now.
+    pub(crate) fn since(&self, before: &ProcStats) -> ProcStats {
+        ProcStats { cpu_seconds: self.cpu_seconds - before.cpu_seconds, rss_bytes: self.rss_bytes }
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+pub(crate) struct Measurement {
+    pub(crate) scenario: String,
+    pub(crate) load: Load,
+    pub(crate) ours: Stats,
+    /// The server's CPU and RSS over the measured part of the run (warm-up included).
+    pub(crate) server: Option<ProcStats>,
+    pub(crate) limit: Option<Stats>,
+}
+
+impl Measurement {
+    fn cpu_us_per_op(&self) -> Option<f64> {
+        let total_ops = self.ours.ops as f64 * (1.0 + self.load.warmup.as_secs_f64() / self.ours.elapsed.as_secs_f64());
+        self.server.as_ref().map(|server| server.cpu_seconds * 1e6 / total_ops.max(1.0))
+    }
+
+    fn percent_of_limit(&self) -> Option<f64> {
+        self.limit.as_ref().map(|limit| 100.0 * self.ours.ops_per_sec() / limit.ops_per_sec().max(f64::EPSILON))
+    }
+
+    pub(crate) fn json(&self) -> String {
+        let side = |stats: &Stats| {
+            json!({
+                "ops": stats.ops,
+                "errors": stats.errors,
+                "ops_per_sec": stats.ops_per_sec(),
+                "p50_us": stats.latency.value_at_quantile(0.5),
+                "p90_us": stats.latency.value_at_quantile(0.9),
+                "p99_us": stats.latency.value_at_quantile(0.99),
+                "max_us": stats.latency.max(),
+            })
+        };
+        json!({
+            "scenario": self.scenario,
+            "connections": self.load.connections,
+            "seconds": self.ours.elapsed.as_secs_f64(),
+            "ours": side(&self.ours),
+            "server_cpu_us_per_op": self.cpu_us_per_op(),
+            "server_rss_bytes": self.server.as_ref().map(|server| server.rss_bytes),
+            "limit": self.limit.as_ref().map(side),
+            "percent_of_limit": self.percent_of_limit(),
+        })
+        .to_string()
+    }
+
+    pub(crate) fn table(&self) -> String {
+        let row = |name: &str, stats: &Stats| {
+            format!(
+                "{name:<8} {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+                stats.ops_per_sec(),
+                stats.latency.value_at_quantile(0.5),
+                stats.latency.value_at_quantile(0.9),
+                stats.latency.value_at_quantile(0.99),
+                stats.latency.max(),
+                stats.errors,
+            )
+        };
+        let mut out = format!(
+            "{} — {} connections, {:.1} s\n{:<8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+            self.scenario,
+            self.load.connections,
+            self.ours.elapsed.as_secs_f64(),
+            "",
+            "ops/s",
+            "p50 µs",
+            "p90 µs",
+            "p99 µs",
+            "max µs",
+            "errors"
+        );
+        out.push_str(&row("nacosd", &self.ours));
+        if let Some(limit) = &self.limit {
+            out.push_str(&row("limit", limit));
+        }
+        if let Some(cpu) = self.cpu_us_per_op() {
+            out.push_str(&format!("server CPU per op: {cpu:.1} µs\n"));
+        }
+        if let Some(server) = &self.server {
+            out.push_str(&format!("server RSS: {:.1} MiB\n", server.rss_bytes as f64 / 1048576.0));
+        }
+        if let Some(percent) = self.percent_of_limit() {
+            out.push_str(&format!("nacosd throughput = {percent:.1}% of the bare-server limit\n"));
+        }
+        out
+    }
+}
