@@ -191,3 +191,48 @@ fn oversized_frames_are_refused_without_harming_others() {
         assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ConfigPublishResponse", Some(400)));
     });
 }
+
+#[test]
+fn connection_and_listener_limits_answer_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--max-connections", "1", "--max-listeners-per-connection", "2"];
+    let node = Nacosd::start_with(&dir.path().join("node"), &args);
+    let runtime = runtime();
+    runtime.block_on(async {
+        let first = RawClient::connect(&node).await;
+        let listen = |keys: &[&str]| {
+            let contexts: Vec<Value> = keys
+                .iter()
+                .map(|key| json!({ "dataId": key, "group": "DEFAULT_GROUP", "tenant": "", "md5": "" }))
+                .collect();
+            payload("ConfigBatchListenRequest", &json!({ "listen": true, "configListenContexts": contexts }))
+        };
+        let (_, body) = unary(&first.channel, listen(&["a", "b"])).await;
+        assert_eq!(body["resultCode"], 200);
+        let (_, body) = unary(&first.channel, listen(&["c"])).await;
+        assert_eq!(body["errorCode"], 503, "a third listened key is over the limit: {body}");
+        assert!(body["message"].as_str().unwrap().contains("limit"));
+
+        // A second connection is refused at set-up: its stream ends with an error and it
+        // stays unregistered.
+        let channel =
+            Channel::from_shared(format!("http://127.0.0.1:{}", node.grpc_port)).unwrap().connect().await.unwrap();
+        let (outbound, rx) = mpsc::channel(4);
+        outbound.send(payload("ConnectionSetupRequest", &json!({ "labels": {} }))).await.unwrap();
+        let mut inbound = BiRequestStreamClient::new(channel.clone())
+            .request_bi_stream(ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let ended =
+            tokio::time::timeout(Duration::from_secs(5), inbound.message()).await.expect("the refused stream hung");
+        let status = ended.expect_err("the refused stream should end with an error");
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        let (kind, body) = unary(&channel, payload("HealthCheckRequest", &json!({}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ErrorResponse", Some(301)));
+
+        // The first connection is unharmed.
+        let (_, body) = unary(&first.channel, payload("HealthCheckRequest", &json!({}))).await;
+        assert_eq!(body["resultCode"], 200);
+    });
+}

@@ -50,8 +50,9 @@ pub struct Connections {
 struct Inner {
     /// std locks: never held across an `.await`; each section is a map operation.
     by_id: Mutex<HashMap<ConnectionId, Arc<Connection>>>,
-    /// Ids handed out per transport (remote address), registered or not yet.
-    ids: Mutex<HashMap<SocketAddr, ConnectionId>>,
+    /// Ids handed out per transport (remote address), registered or not yet, with when
+    /// they were minted (ids never registered are forgotten after a while).
+    ids: Mutex<HashMap<SocketAddr, (ConnectionId, u64)>>,
     /// Server-to-client requests awaiting their answer, by request id.
     pending: Mutex<HashMap<String, oneshot::Sender<Value>>>,
     next_request_id: AtomicU64,
@@ -77,9 +78,11 @@ impl Connections {
     /// The id of the transport at `remote`, minted on first sight as Nacos does:
     /// `<epochMillis>_<ip>_<port>`.
     pub(crate) fn id_for(&self, remote: SocketAddr) -> ConnectionId {
+        let now = now_millis();
         lock(&self.inner.ids)
             .entry(remote)
-            .or_insert_with(|| ConnectionId::new(format!("{}_{}_{}", now_millis(), remote.ip(), remote.port())))
+            .or_insert_with(|| (ConnectionId::new(format!("{now}_{}_{}", remote.ip(), remote.port())), now))
+            .0
             .clone()
     }
 
@@ -140,14 +143,14 @@ impl Connections {
     pub(crate) fn unregister(&self, connection: &Connection) {
         lock(&self.inner.by_id).remove(&connection.id);
         let mut ids = lock(&self.inner.ids);
-        if ids.get(&connection.remote) == Some(&connection.id) {
+        if ids.get(&connection.remote).is_some_and(|(id, _)| *id == connection.id) {
             ids.remove(&connection.remote);
         }
     }
 
     /// The registered connection of the transport at `remote`, refreshing its activity.
     pub(crate) fn touch(&self, remote: SocketAddr) -> Option<Arc<Connection>> {
-        let id = lock(&self.inner.ids).get(&remote).cloned()?;
+        let id = lock(&self.inner.ids).get(&remote).map(|(id, _)| id.clone())?;
         let connection = lock(&self.inner.by_id).get(&id).cloned()?;
         connection.last_active.store(now_millis(), Ordering::Relaxed);
         Some(connection)
@@ -233,6 +236,15 @@ impl Connections {
     pub(crate) fn eject_silent(&self, idle: Duration) {
         let now = now_millis();
         let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        // Ids minted by a server check whose client never set up a stream: forget them, so
+        // clients that only probe cannot grow the map without bound.
+        {
+            let registered = lock(&self.inner.by_id);
+            let opening = lock(&self.inner.opening);
+            lock(&self.inner.ids).retain(|remote, (id, minted)| {
+                registered.contains_key(id) || opening.contains(remote) || now.saturating_sub(*minted) < idle_ms
+            });
+        }
         for connection in self.all() {
             if now.saturating_sub(connection.last_active.load(Ordering::Relaxed)) < idle_ms {
                 continue;
