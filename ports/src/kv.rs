@@ -57,6 +57,12 @@ impl WriteBatch {
         self
     }
 
+    /// Adds an op as it is (used to merge batches).
+    pub fn push(&mut self, op: WriteOp) -> &mut Self {
+        self.ops.push(op);
+        self
+    }
+
     pub fn ops(&self) -> &[WriteOp] {
         &self.ops
     }

@@ -7,8 +7,10 @@
 
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
+mod batcher;
 mod keys;
 mod log_store;
+mod log_writer;
 mod network;
 mod node;
 mod record;

@@ -1,5 +1,6 @@
 //! The raft log and vote, persisted through the KV port.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::keys;
+use crate::log_writer::LogWriter;
 use crate::types::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
 /// The raft log store. Cheap to clone: the reader openraft asks for is another handle.
@@ -18,20 +20,24 @@ use crate::types::{Entry, LogId, NodeId, StorageError, TypeConfig};
 /// ### Durability
 /// `append`, `save_vote`, `truncate` and `purge` write with [`Durability::Sync`] and report
 /// success only after the KV store says the batch is on disk.
+///
+/// Writes go through one [`LogWriter`] thread, which merges appends that arrive while an
+/// fsync is running into the next one (group commit).
 #[derive(Clone)]
 pub struct LogStore {
     kv: Arc<dyn KvStore>,
+    writer: LogWriter,
 }
 
 impl LogStore {
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+        let writer = LogWriter::start(Arc::clone(&kv));
+        Self { kv, writer }
     }
 
-    /// Writes `batch` on a blocking thread, so an fsync never stalls the async runtime.
+    /// Writes `batch` after every queued append, on the writer thread.
     async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
-        let kv = Arc::clone(&self.kv);
-        tokio::task::spawn_blocking(move || kv.write(batch, durability)).await.map_err(|_| KvError::Closed)?
+        self.writer.write(batch, durability).await
     }
 }
 
@@ -51,7 +57,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Unbounded => None,
         };
         let rows = self.kv.scan(&keys::log_range(start, end)).map_err(read_logs)?;
-        rows.iter().map(|(_, value)| decode(value).map_err(read_logs)).collect()
+        let mut entries: BTreeMap<u64, Entry> = BTreeMap::new();
+        for (_, value) in &rows {
+            let entry: Entry = decode(value).map_err(read_logs)?;
+            entries.insert(entry.log_id.index, entry);
+        }
+        // Entries appended but not yet written are the newest truth.
+        for entry in self.writer.pending_range(start, end.unwrap_or(u64::MAX)) {
+            entries.insert(entry.log_id.index, entry);
+        }
+        Ok(entries.into_values().collect())
     }
 }
 
@@ -61,10 +76,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id: Option<LogId> = read_json(&*self.kv, keys::PURGED).map_err(read_logs)?;
         let last = self.kv.last(&KeyRange::prefix(keys::LOG_PREFIX)).map_err(read_logs)?;
-        let last_log_id = match last {
+        let stored = match last {
             Some((_, value)) => Some(decode::<Entry>(&value).map_err(read_logs)?.log_id),
-            None => last_purged_log_id,
+            None => None,
         };
+        let pending = self.writer.last_pending().map(|entry| entry.log_id);
+        let last_log_id = pending.max(stored).or(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -101,25 +118,26 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let entries: Vec<Entry> = entries.into_iter().collect();
         let mut batch = WriteBatch::new();
-        for entry in entries {
-            batch.put(keys::log_key(entry.log_id.index), encode(&entry).map_err(write_logs)?);
+        for entry in &entries {
+            batch.put(keys::log_key(entry.log_id.index), encode(entry).map_err(write_logs)?);
         }
-        // One synced batch for everything openraft handed us: many client writes share one
-        // fsync, and none is reported durable before it.
-        let result = self.write(batch, Durability::Sync).await;
-        let reported = result.as_ref().map(|_| ()).map_err(|err| std::io::Error::other(err.to_string()));
-        callback.log_io_completed(reported);
-        result.map_err(write_logs)
+        // Queued for the writer thread: appends that pile up during an fsync share the next
+        // one, and `callback` reports each durable only after its fsync.
+        self.writer.append(entries, batch, callback);
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.writer.forget(log_id.index, u64::MAX);
         let mut batch = WriteBatch::new();
         batch.delete_range(keys::log_range(log_id.index, None));
         self.write(batch, Durability::Sync).await.map_err(write_logs)
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.writer.forget(0, log_id.index.saturating_add(1));
         let mut batch = WriteBatch::new();
         batch.put(keys::PURGED, encode(&log_id).map_err(write_logs)?);
         batch.delete_range(keys::log_range(0, log_id.index.checked_add(1)));

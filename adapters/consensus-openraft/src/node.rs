@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{Command, Verdict};
-use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, SnapshotPolicy};
 use ports::applied::AppliedState;
 use ports::consensus::{ConsensusError, ConsensusLog};
 use ports::kv::KvStore;
 use ports::peer::PeerTransport;
 
+use tokio::sync::{mpsc, oneshot};
+
+use crate::batcher::{self, Proposal};
 use crate::network::NetworkFactory;
-use crate::record::LogRecord;
 use crate::rpc::RaftRpcServer;
 use crate::state_machine::StateMachine;
 use crate::types::{NodeId, Raft};
@@ -51,6 +52,8 @@ pub enum StartError {
 pub struct RaftNode {
     raft: Raft,
     node_id: NodeId,
+    /// Proposals for the batcher task, which turns concurrent ones into one entry.
+    proposals: mpsc::Sender<Proposal>,
 }
 
 impl RaftNode {
@@ -88,7 +91,9 @@ impl RaftNode {
             tracing::info!(node_id = settings.node_id, "initialising a new one-member raft cluster");
             raft.initialize(members).await.map_err(|err| StartError::Raft(err.to_string()))?;
         }
-        Ok(Self { raft, node_id: settings.node_id })
+        let (proposals, queue) = mpsc::channel(batcher::QUEUE);
+        tokio::spawn(batcher::run(raft.clone(), queue));
+        Ok(Self { raft, node_id: settings.node_id, proposals })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -119,18 +124,9 @@ impl RaftNode {
 impl ConsensusLog for RaftNode {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn propose(&self, command: Command) -> Result<Verdict, ConsensusError> {
-        match self.raft.client_write(LogRecord::from(&command)).await {
-            Ok(response) => Ok(response.data.verdict()),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => match forward.leader_id {
-                Some(leader) => Err(ConsensusError::ForwardToLeader { leader }),
-                None => Err(ConsensusError::NoLeader),
-            },
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(err))) => {
-                Err(ConsensusError::Internal(err.to_string()))
-            }
-            Err(RaftError::Fatal(openraft::error::Fatal::Stopped)) => Err(ConsensusError::ShuttingDown),
-            Err(RaftError::Fatal(fatal)) => Err(ConsensusError::Internal(fatal.to_string())),
-        }
+        let (reply, answer) = oneshot::channel();
+        self.proposals.send(Proposal { command, reply }).await.map_err(|_| ConsensusError::ShuttingDown)?;
+        answer.await.map_err(|_| ConsensusError::ShuttingDown)?
     }
 
     fn leader(&self) -> Option<u64> {

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogRecord {
     V1(CommandV1),
+    /// Several commands proposed together, applied in order as one entry: concurrent writes
+    /// share one raft round and one fsync.
+    V1Batch(Vec<CommandV1>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +85,8 @@ pub enum ApplyResult {
     #[default]
     Empty,
     Applied,
+    /// One result per command of a [`LogRecord::V1Batch`], in order.
+    Batch(Vec<ApplyResult>),
     CasMismatch,
     NamespaceExists(String),
     NamespaceNotFound(String),
@@ -93,10 +98,34 @@ pub enum ApplyResult {
 #[error("undecodable raft record: {0}")]
 pub struct RecordError(pub String);
 
+impl LogRecord {
+    /// One record for `commands`: a plain record for one, a batch for several.
+    pub(crate) fn of(commands: &[&Command]) -> Self {
+        match commands {
+            [one] => Self::from(*one),
+            many => Self::V1Batch(many.iter().map(|command| CommandV1::from(*command)).collect()),
+        }
+    }
+
+    /// The commands this record carries, in order.
+    pub(crate) fn commands(&self) -> Result<Vec<Command>, RecordError> {
+        match self {
+            Self::V1(command) => Ok(vec![Command::try_from(command)?]),
+            Self::V1Batch(commands) => commands.iter().map(Command::try_from).collect(),
+        }
+    }
+}
+
 impl From<&Command> for LogRecord {
     fn from(command: &Command) -> Self {
+        LogRecord::V1(CommandV1::from(command))
+    }
+}
+
+impl From<&Command> for CommandV1 {
+    fn from(command: &Command) -> Self {
         match command {
-            Command::Config(ConfigCommand::Publish { publish, now }) => LogRecord::V1(CommandV1::ConfigPublish {
+            Command::Config(ConfigCommand::Publish { publish, now }) => CommandV1::ConfigPublish {
                 namespace: publish.key.namespace.as_str().to_owned(),
                 group: publish.key.group.as_str().to_owned(),
                 data_id: publish.key.data_id.as_str().to_owned(),
@@ -107,52 +136,47 @@ impl From<&Command> for LogRecord {
                 tags: publish.meta.tags.clone(),
                 cas_md5: publish.cas_md5.clone(),
                 now: now.as_u64(),
-            }),
-            Command::Config(ConfigCommand::Remove { key, now }) => LogRecord::V1(CommandV1::ConfigRemove {
+            },
+            Command::Config(ConfigCommand::Remove { key, now }) => CommandV1::ConfigRemove {
                 namespace: key.namespace.as_str().to_owned(),
                 group: key.group.as_str().to_owned(),
                 data_id: key.data_id.as_str().to_owned(),
                 now: now.as_u64(),
-            }),
-            Command::Config(ConfigCommand::PublishBeta { publish, ips, now }) => {
-                LogRecord::V1(CommandV1::ConfigPublishBeta {
-                    namespace: publish.key.namespace.as_str().to_owned(),
-                    group: publish.key.group.as_str().to_owned(),
-                    data_id: publish.key.data_id.as_str().to_owned(),
-                    content: publish.content.clone(),
-                    config_type: publish.meta.config_type.as_str().to_owned(),
-                    ips: ips.clone(),
-                    now: now.as_u64(),
-                })
-            }
-            Command::Config(ConfigCommand::StopBeta { key, now }) => LogRecord::V1(CommandV1::ConfigStopBeta {
+            },
+            Command::Config(ConfigCommand::PublishBeta { publish, ips, now }) => CommandV1::ConfigPublishBeta {
+                namespace: publish.key.namespace.as_str().to_owned(),
+                group: publish.key.group.as_str().to_owned(),
+                data_id: publish.key.data_id.as_str().to_owned(),
+                content: publish.content.clone(),
+                config_type: publish.meta.config_type.as_str().to_owned(),
+                ips: ips.clone(),
+                now: now.as_u64(),
+            },
+            Command::Config(ConfigCommand::StopBeta { key, now }) => CommandV1::ConfigStopBeta {
                 namespace: key.namespace.as_str().to_owned(),
                 group: key.group.as_str().to_owned(),
                 data_id: key.data_id.as_str().to_owned(),
                 now: now.as_u64(),
-            }),
-            Command::Namespace(NamespaceCommand::Create(info)) => LogRecord::V1(CommandV1::NamespaceCreate {
+            },
+            Command::Namespace(NamespaceCommand::Create(info)) => CommandV1::NamespaceCreate {
                 id: info.id.clone(),
                 name: info.name.clone(),
                 desc: info.desc.clone(),
                 now: info.created.as_u64(),
-            }),
+            },
             Command::Namespace(NamespaceCommand::Update { id, name, desc }) => {
-                LogRecord::V1(CommandV1::NamespaceUpdate { id: id.clone(), name: name.clone(), desc: desc.clone() })
+                CommandV1::NamespaceUpdate { id: id.clone(), name: name.clone(), desc: desc.clone() }
             }
-            Command::Namespace(NamespaceCommand::Delete { id }) => {
-                LogRecord::V1(CommandV1::NamespaceDelete { id: id.clone() })
-            }
-            Command::PurgeHistory { before } => LogRecord::V1(CommandV1::HistoryPurge { before: before.as_u64() }),
+            Command::Namespace(NamespaceCommand::Delete { id }) => CommandV1::NamespaceDelete { id: id.clone() },
+            Command::PurgeHistory { before } => CommandV1::HistoryPurge { before: before.as_u64() },
         }
     }
 }
 
-impl TryFrom<&LogRecord> for Command {
+impl TryFrom<&CommandV1> for Command {
     type Error = RecordError;
 
-    fn try_from(record: &LogRecord) -> Result<Self, RecordError> {
-        let LogRecord::V1(command) = record;
+    fn try_from(command: &CommandV1) -> Result<Self, RecordError> {
         Ok(match command {
             CommandV1::ConfigPublish {
                 namespace,
@@ -231,7 +255,7 @@ impl From<Verdict> for ApplyResult {
 impl ApplyResult {
     pub(crate) fn verdict(&self) -> Verdict {
         match self {
-            Self::Empty | Self::Applied => Verdict::Applied,
+            Self::Empty | Self::Applied | Self::Batch(_) => Verdict::Applied,
             Self::CasMismatch => Verdict::Rejected(Rejection::CasMismatch),
             Self::NamespaceExists(id) => Verdict::Rejected(Rejection::NamespaceExists(id.clone())),
             Self::NamespaceNotFound(id) => Verdict::Rejected(Rejection::NamespaceNotFound(id.clone())),

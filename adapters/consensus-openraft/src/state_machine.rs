@@ -5,7 +5,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use domain::config::ConfigChange;
-use domain::{Change, Command, Outcome, State};
+use domain::{Change, Outcome, State};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use ports::applied::AppliedState;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
-use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, NamespaceRow};
+use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, LogRecord, NamespaceRow};
 use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
@@ -111,11 +111,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let result = match entry.payload {
                 EntryPayload::Blank => ApplyResult::Empty,
                 EntryPayload::Normal(record) => {
-                    let command = Command::try_from(&record)
+                    let commands = record
+                        .commands()
                         .map_err(|err| StorageError::IO { source: StorageIOError::apply(entry.log_id, &err) })?;
-                    let outcome = self.state.apply(&command);
-                    Self::persist(&mut batch, &outcome)?;
-                    ApplyResult::from(outcome.verdict())
+                    let mut results = Vec::with_capacity(commands.len());
+                    for command in &commands {
+                        let outcome = self.state.apply(command);
+                        Self::persist(&mut batch, &outcome)?;
+                        results.push(ApplyResult::from(outcome.verdict()));
+                    }
+                    match record {
+                        LogRecord::V1(_) => results.pop().unwrap_or_default(),
+                        LogRecord::V1Batch(_) => ApplyResult::Batch(results),
+                    }
                 }
                 EntryPayload::Membership(membership) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), membership);

@@ -1,0 +1,137 @@
+//! Proposal batching: commands proposed while a raft round is in flight go into the next
+//! entry together, so concurrent writes share one round and one fsync. Every proposer is
+//! still answered only after its own command is committed and applied.
+
+use openraft::error::{ClientWriteError, Fatal};
+use ports::consensus::ConsensusError;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::record::{ApplyResult, LogRecord};
+use crate::types::Raft;
+use domain::{Command, Verdict};
+
+/// Most commands in one entry.
+const MAX_COMMANDS: usize = 256;
+/// Most content bytes in one entry (a batch of large configs is cut here).
+const MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Proposals waiting for a batch before proposers are made to wait.
+pub(crate) const QUEUE: usize = 8192;
+/// Batches in their raft round at once. Small on purpose: while a round is in flight, new
+/// proposals pile up and form the next batch; with no limit every command would go alone.
+const IN_FLIGHT: usize = 2;
+
+pub(crate) type Reply = oneshot::Sender<Result<Verdict, ConsensusError>>;
+
+pub(crate) struct Proposal {
+    pub(crate) command: Command,
+    pub(crate) reply: Reply,
+}
+
+/// Takes proposals off `queue` and submits them in batches until every sender is gone.
+pub(crate) async fn run(raft: Raft, mut queue: mpsc::Receiver<Proposal>) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut carry: Option<Proposal> = None;
+    loop {
+        // Wait for a free round first, so that the batch is formed as late as possible.
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
+        let first = match carry.take() {
+            Some(proposal) => proposal,
+            None => match queue.recv().await {
+                Some(proposal) => proposal,
+                None => return,
+            },
+        };
+        let mut bytes = size(&first.command);
+        let mut batch = vec![first];
+        while batch.len() < MAX_COMMANDS {
+            let Ok(next) = queue.try_recv() else { break };
+            let next_bytes = size(&next.command);
+            if bytes + next_bytes > MAX_BYTES {
+                carry = Some(next);
+                break;
+            }
+            bytes += next_bytes;
+            batch.push(next);
+        }
+        let (commands, replies): (Vec<Command>, Vec<Reply>) =
+            batch.into_iter().map(|proposal| (proposal.command, proposal.reply)).unzip();
+        let record = LogRecord::of(&commands.iter().collect::<Vec<_>>());
+        // Submitted in order here; the answer is awaited elsewhere so the next batch can be
+        // formed while this one is in its raft round.
+        match raft.client_write_ff(record).await {
+            Ok(answer) => {
+                tokio::spawn(async move {
+                    let _round = permit;
+                    match answer.await {
+                        Ok(Ok(response)) => answer_all(replies, response.data),
+                        Ok(Err(err)) => fail_all(replies, &write_error(err)),
+                        Err(_) => fail_all(replies, &ConsensusError::ShuttingDown),
+                    }
+                });
+            }
+            Err(fatal) => fail_all(replies, &fatal_error(fatal)),
+        }
+    }
+}
+
+fn answer_all(replies: Vec<Reply>, result: ApplyResult) {
+    match result {
+        ApplyResult::Batch(results) if results.len() == replies.len() => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(result.verdict()));
+            }
+        }
+        ApplyResult::Batch(results) => {
+            let detail = format!("{} results for {} commands", results.len(), replies.len());
+            fail_all(replies, &ConsensusError::Internal(detail));
+        }
+        single => {
+            for reply in replies {
+                let _ = reply.send(Ok(single.verdict()));
+            }
+        }
+    }
+}
+
+fn fail_all(replies: Vec<Reply>, err: &ConsensusError) {
+    for reply in replies {
+        let _ = reply.send(Err(copy(err)));
+    }
+}
+
+fn copy(err: &ConsensusError) -> ConsensusError {
+    match err {
+        ConsensusError::NoLeader => ConsensusError::NoLeader,
+        ConsensusError::ForwardToLeader { leader } => ConsensusError::ForwardToLeader { leader: *leader },
+        ConsensusError::ShuttingDown => ConsensusError::ShuttingDown,
+        ConsensusError::Internal(detail) => ConsensusError::Internal(detail.clone()),
+    }
+}
+
+fn write_error(err: ClientWriteError<u64, openraft::BasicNode>) -> ConsensusError {
+    match err {
+        ClientWriteError::ForwardToLeader(forward) => match forward.leader_id {
+            Some(leader) => ConsensusError::ForwardToLeader { leader },
+            None => ConsensusError::NoLeader,
+        },
+        ClientWriteError::ChangeMembershipError(err) => ConsensusError::Internal(err.to_string()),
+    }
+}
+
+fn fatal_error(fatal: Fatal<u64>) -> ConsensusError {
+    match fatal {
+        Fatal::Stopped => ConsensusError::ShuttingDown,
+        other => ConsensusError::Internal(other.to_string()),
+    }
+}
+
+/// Roughly how many bytes a command adds to an entry.
+fn size(command: &Command) -> usize {
+    match command {
+        Command::Config(domain::config::ConfigCommand::Publish { publish, .. })
+        | Command::Config(domain::config::ConfigCommand::PublishBeta { publish, .. }) => publish.content.len() + 256,
+        _ => 256,
+    }
+}
