@@ -55,10 +55,10 @@ impl LogWriter {
                 pending.insert(entry.log_id.index, entry);
             }
         }
-        if let Err(mpsc::SendError(job)) = self.jobs.send(Job::Append { batch, indexes, callback }) {
-            if let Job::Append { callback, .. } = job {
-                callback.log_io_completed(Err(std::io::Error::other("the raft log writer has stopped")));
-            }
+        if let Err(mpsc::SendError(Job::Append { callback, .. })) =
+            self.jobs.send(Job::Append { batch, indexes, callback })
+        {
+            callback.log_io_completed(Err(std::io::Error::other("the raft log writer has stopped")));
         }
     }
 
