@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_grpc::{Connections, GrpcApi};
+use api_grpc::{Connections, GrpcApi, GrpcLimits};
 use api_http::{HttpApi, LongPolls};
 use consensus_openraft::{RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
@@ -114,13 +114,12 @@ impl Node {
 
         let max_message_bytes =
             settings.max_content_bytes.saturating_mul(2).saturating_add(BODY_OVERHEAD_BYTES as usize);
-        let grpc = GrpcApi::new(
-            config.clone(),
-            listeners_table.clone(),
-            connections,
-            settings.max_connections,
+        let grpc_limits = GrpcLimits {
+            max_connections: settings.max_connections,
             max_message_bytes,
-        );
+            silent_after: settings.connection_silent_after,
+        };
+        let grpc = GrpcApi::new(config.clone(), listeners_table.clone(), connections, grpc_limits);
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
 
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);

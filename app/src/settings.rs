@@ -73,6 +73,11 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_MAX_LISTENERS_PER_CONNECTION")]
     pub max_listeners_per_connection: Option<usize>,
 
+    /// Seconds a client gRPC connection may stay silent before it is probed, and dropped if
+    /// it does not answer [default: 20].
+    #[arg(long, env = "NACOSD_CONNECTION_SILENT_SECONDS")]
+    pub connection_silent_seconds: Option<u64>,
+
     /// Days config history is kept [default: 30].
     #[arg(long, env = "NACOSD_HISTORY_RETENTION_DAYS")]
     pub history_retention_days: Option<u64>,
@@ -98,6 +103,7 @@ struct FileSettings {
     max_connections: Option<usize>,
     max_listeners_per_connection: Option<usize>,
     history_retention_days: Option<u64>,
+    connection_silent_seconds: Option<u64>,
     log_level: Option<String>,
 }
 
@@ -116,6 +122,7 @@ pub struct Settings {
     pub max_connections: usize,
     pub max_listeners_per_connection: usize,
     pub history_retention: std::time::Duration,
+    pub connection_silent_after: std::time::Duration,
     pub log_level: String,
 }
 
@@ -168,6 +175,9 @@ impl Settings {
                 .unwrap_or(DEFAULT_MAX_LISTENERS),
             history_retention: std::time::Duration::from_secs(
                 cli.history_retention_days.or(file.history_retention_days).unwrap_or(30).saturating_mul(24 * 3600),
+            ),
+            connection_silent_after: std::time::Duration::from_secs(
+                cli.connection_silent_seconds.or(file.connection_silent_seconds).unwrap_or(20).max(1),
             ),
             log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned()),
         })

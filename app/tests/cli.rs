@@ -25,6 +25,10 @@ fn help_documents_every_option() {
         "--storage",
         "--max-content-bytes",
         "--log-level",
+        "--max-connections",
+        "--max-listeners-per-connection",
+        "--connection-silent-seconds",
+        "--history-retention-days",
         "NACOSD_HTTP_PORT",
     ] {
         assert!(help.contains(option), "--help does not mention {option}:\n{help}");

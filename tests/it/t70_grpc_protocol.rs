@@ -42,8 +42,8 @@ pub(crate) async fn unary(channel: &Channel, request: Payload) -> (String, Value
 /// pushes on it.
 pub(crate) struct RawClient {
     pub(crate) channel: Channel,
-    outbound: mpsc::Sender<Payload>,
-    inbound: tonic::Streaming<Payload>,
+    pub(crate) outbound: mpsc::Sender<Payload>,
+    pub(crate) inbound: tonic::Streaming<Payload>,
 }
 
 impl RawClient {
@@ -235,4 +235,59 @@ fn connection_and_listener_limits_answer_clear_errors() {
         let (_, body) = unary(&first.channel, payload("HealthCheckRequest", &json!({}))).await;
         assert_eq!(body["resultCode"], 200);
     });
+}
+
+/// A connection that stays silent is probed with `ClientDetectionRequest`; one that answers
+/// stays, one that does not is dropped with its listeners.
+#[test]
+fn silent_connections_are_probed_and_dead_ones_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(&dir.path().join("node"), &["--connection-silent-seconds", "1"]);
+    let runtime = runtime();
+    let listen = json!({
+        "listen": true,
+        "configListenContexts": [{ "dataId": "watched", "group": "DEFAULT_GROUP", "tenant": "", "md5": "" }],
+    });
+    let (mut alive, mut dead) = runtime.block_on(async {
+        let alive = RawClient::connect(&node).await;
+        let dead = RawClient::connect(&node).await;
+        for client in [&alive, &dead] {
+            let (_, body) = unary(&client.channel, payload("ConfigBatchListenRequest", &listen)).await;
+            assert_eq!(body["resultCode"], 200);
+        }
+        (alive, dead)
+    });
+    assert_eq!(listener_count(&node, "watched"), 2);
+
+    runtime.block_on(async {
+        // The live client answers its probes for a while; the dead one ignores them.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut answered = 0;
+        while answered < 2 {
+            assert!(Instant::now() < deadline, "no ClientDetectionRequest arrived");
+            let (kind, body) = alive.next_push().await;
+            if kind == "ClientDetectionRequest" {
+                let ack = json!({ "requestId": body["requestId"], "resultCode": 200, "errorCode": 0 });
+                alive.outbound.send(payload("ClientDetectionResponse", &ack)).await.unwrap();
+                answered += 1;
+            }
+        }
+        // The dead one saw a probe and then its stream ended.
+        let (kind, _) = dead.next_push().await;
+        assert_eq!(kind, "ClientDetectionRequest");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let next = tokio::time::timeout_at(deadline.into(), dead.inbound.message()).await;
+            match next.expect("the silent connection was not closed in time") {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => break,
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while listener_count(&node, "watched") != 1 {
+        assert!(Instant::now() < deadline, "the dropped connection still listens");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop((alive, dead));
 }

@@ -71,8 +71,8 @@ impl GrpcApi {
             tracing::debug!(kind = %incoming.kind, "stream did not start with a set-up");
             return;
         }
-        if self.connections.count() >= self.max_connections {
-            tracing::warn!(limit = self.max_connections, "connection refused: too many connections");
+        if self.connections.count() >= self.limits.max_connections {
+            tracing::warn!(limit = self.limits.max_connections, "connection refused: too many connections");
             let _ = outbound.send(Err(Status::resource_exhausted("too many connections"))).await;
             return;
         }

@@ -38,6 +38,8 @@ pub(crate) struct Connection {
     outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
     /// Signalled when the server decides to drop this connection.
     pub(crate) closing: Notify,
+    /// Set while a `ClientDetectionRequest` is out, so a slow client gets one probe at a time.
+    probing: std::sync::atomic::AtomicBool,
 }
 
 /// The registry, shared by the unary service, the bi-stream and the push path.
@@ -104,6 +106,7 @@ impl Connections {
             last_active: AtomicU64::new(now),
             outbound,
             closing: Notify::new(),
+            probing: std::sync::atomic::AtomicBool::new(false),
         });
         lock(&self.inner.by_id).insert(id, Arc::clone(&connection));
         lock(&self.inner.opening).remove(&remote);
@@ -249,12 +252,18 @@ impl Connections {
             if now.saturating_sub(connection.last_active.load(Ordering::Relaxed)) < idle_ms {
                 continue;
             }
+            if connection.probing.swap(true, Ordering::AcqRel) {
+                continue;
+            }
             let connections = self.clone();
             tokio::spawn(async move {
                 let probe = connections.request(&connection, "ClientDetectionRequest", json!({ "module": "internal" }));
-                if let Err(err) = probe.await {
-                    tracing::info!(connection = connection.id.as_str(), cause = %err, "dropping a silent connection");
-                    connections.close(&connection, "client did not answer detection");
+                match probe.await {
+                    Ok(_) => connection.probing.store(false, Ordering::Release),
+                    Err(err) => {
+                        tracing::info!(connection = connection.id.as_str(), cause = %err, "dropping a silent connection");
+                        connections.close(&connection, "client did not answer detection");
+                    }
                 }
             });
         }

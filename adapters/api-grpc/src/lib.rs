@@ -26,8 +26,20 @@ use tonic::{Request, Response, Status};
 
 pub use connections::Connections;
 
+/// How often silent connections are looked for (Nacos: every 3 s).
 const EJECT_EVERY: Duration = Duration::from_secs(3);
-const SILENT_AFTER: Duration = Duration::from_secs(20);
+
+/// The client port's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct GrpcLimits {
+    /// Connections beyond this are refused at set-up.
+    pub max_connections: usize,
+    /// Largest message accepted from a client, in bytes.
+    pub max_message_bytes: usize,
+    /// A connection silent this long is probed with `ClientDetectionRequest` and dropped if
+    /// it does not answer (Nacos: 20 s).
+    pub silent_after: Duration,
+}
 
 /// What the client gRPC port serves, and its limits.
 #[derive(Clone)]
@@ -35,10 +47,7 @@ pub struct GrpcApi {
     pub config: Arc<dyn ConfigService>,
     pub listeners: Arc<ConfigListeners>,
     pub connections: Connections,
-    /// Connections beyond this are refused at set-up.
-    pub max_connections: usize,
-    /// Largest message accepted from a client, in bytes.
-    pub max_message_bytes: usize,
+    pub limits: GrpcLimits,
     /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
     stopping: watch::Receiver<bool>,
 }
@@ -48,11 +57,10 @@ impl GrpcApi {
         config: Arc<dyn ConfigService>,
         listeners: Arc<ConfigListeners>,
         connections: Connections,
-        max_connections: usize,
-        max_message_bytes: usize,
+        limits: GrpcLimits,
     ) -> Self {
         let (_, stopping) = watch::channel(false);
-        Self { config, listeners, connections, max_connections, max_message_bytes, stopping }
+        Self { config, listeners, connections, limits, stopping }
     }
 }
 
@@ -74,8 +82,8 @@ impl RequestService for GrpcApi {
 pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Future<Output = ()> + Send + 'static) {
     let (stop, stopping) = watch::channel(false);
     api.stopping = stopping.clone();
-    let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), stopping));
-    let max = api.max_message_bytes;
+    let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), api.limits.silent_after, stopping));
+    let max = api.limits.max_message_bytes;
     let unary = RequestServer::new(api.clone()).max_decoding_message_size(max).max_encoding_message_size(max);
     let streams = BiRequestStreamServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let shutdown = async move {
@@ -96,13 +104,16 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
     ejector.abort();
 }
 
-/// Every few seconds, probes connections that have been silent too long (Nacos: every 3 s,
-/// silent for 20 s).
-async fn eject_silent_connections(connections: Connections, mut stopping: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(EJECT_EVERY);
+/// Every few seconds, probes connections that have been silent too long.
+async fn eject_silent_connections(
+    connections: Connections,
+    silent_after: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(EJECT_EVERY.min(silent_after).max(Duration::from_millis(100)));
     loop {
         tokio::select! {
-            _ = tick.tick() => connections.eject_silent(SILENT_AFTER),
+            _ = tick.tick() => connections.eject_silent(silent_after),
             // Any change is the stop signal; an error means the sender is gone: stop too.
             _ = stopping.changed() => return,
         }
