@@ -27,3 +27,4 @@ run --scenario config-get-http --limit
 run --scenario config-query-grpc --limit
 run --scenario config-publish-http
 run --scenario config-publish-grpc
+target/release/nacosd-bench --target "127.0.0.1:$PORT" --scenario config-push-fanout --connections 1000 --duration "$SECONDS_PER_RUN"

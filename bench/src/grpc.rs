@@ -21,7 +21,7 @@ pub(crate) enum Op {
     Publish,
 }
 
-fn payload(kind: &str, body: serde_json::Value) -> Payload {
+pub(crate) fn payload(kind: &str, body: serde_json::Value) -> Payload {
     Payload {
         metadata: Some(Metadata {
             r#type: kind.to_owned(),

@@ -58,6 +58,20 @@ pub(crate) async fn seed(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Publishes `content` under `data_id` and waits for the answer.
+pub(crate) async fn publish(addr: SocketAddr, data_id: &str, content: &str) -> anyhow::Result<()> {
+    let mut sender = connect(addr).await?;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/nacos/v1/cs/configs")
+        .header("host", addr.to_string())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!("dataId={data_id}&group={GROUP}&content={content}"))))?;
+    let response = sender.send_request(request).await?;
+    anyhow::ensure!(response.status().is_success(), "publish failed: {}", response.status());
+    Ok(())
+}
+
 /// One request, its response kept for the baseline server to replay.
 pub(crate) async fn capture(addr: SocketAddr, publish: bool) -> anyhow::Result<Captured> {
     let mut sender = connect(addr).await?;

@@ -7,6 +7,7 @@
 //! machines drift.
 
 mod baseline;
+mod fanout;
 mod grpc;
 mod http;
 mod report;
@@ -61,6 +62,9 @@ enum Scenario {
     ConfigQueryGrpc,
     /// ConfigPublishRequest over the Nacos gRPC protocol.
     ConfigPublishGrpc,
+    /// --connections gRPC listeners on one config; latency from an HTTP publish to each
+    /// push (and, as "all", to the last one).
+    ConfigPushFanout,
 }
 
 /// How long and how hard to push.
@@ -86,12 +90,21 @@ async fn main() -> anyhow::Result<()> {
     let grpc_addr = SocketAddr::new(args.target.ip(), args.grpc_port.unwrap_or(args.target.port() + 1000));
     http::seed(args.target).await?;
 
+    if args.scenario == Scenario::ConfigPushFanout {
+        let (per_listener, all) = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+        let scenario = format!("ConfigPushFanout (per listener; {} listeners)", load.connections);
+        report(&Measurement { scenario, load, ours: per_listener, server: None, limit: None }, args.json);
+        let scenario = "ConfigPushFanout (publish to last listener)".to_owned();
+        report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
+        return Ok(());
+    }
     let before = args.server_pid.map(ProcStats::read).transpose()?;
     let measured = match args.scenario {
         Scenario::ConfigGetHttp => http::run(args.target, load, http::Op::Get).await?,
         Scenario::ConfigPublishHttp => http::run(args.target, load, http::Op::Publish).await?,
         Scenario::ConfigQueryGrpc => grpc::run(grpc_addr, load, grpc::Op::Query).await?,
         Scenario::ConfigPublishGrpc => grpc::run(grpc_addr, load, grpc::Op::Publish).await?,
+        Scenario::ConfigPushFanout => unreachable!("handled above"),
     };
     let after = args.server_pid.map(ProcStats::read).transpose()?;
     let server = before.zip(after).map(|(before, after)| after.since(&before));
@@ -104,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
                 let op = if args.scenario == Scenario::ConfigGetHttp { http::Op::Get } else { http::Op::Publish };
                 http::run(addr, load, op).await?
             }
+            Scenario::ConfigPushFanout => unreachable!("handled above"),
             Scenario::ConfigQueryGrpc | Scenario::ConfigPublishGrpc => {
                 let publish = args.scenario == Scenario::ConfigPublishGrpc;
                 let answer = grpc::capture(grpc_addr, publish).await?;
