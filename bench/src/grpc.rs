@@ -2,7 +2,7 @@
 //! loop of unary requests per connection.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proto::nacos::bi_request_stream_client::BiRequestStreamClient;
 use proto::nacos::request_client::RequestClient;
@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
+use crate::driver::{self, Worker};
 use crate::report::Stats;
 use crate::{Load, DATA_ID, GROUP};
 
@@ -67,41 +68,29 @@ pub(crate) async fn capture(addr: SocketAddr, publish: bool) -> anyhow::Result<P
     Ok(RequestClient::new(channel).request(request(op, 0)).await?.into_inner())
 }
 
+/// One set-up connection; `_stream` keeps its bi-stream open.
+struct GrpcWorker {
+    client: RequestClient<Channel>,
+    op: Op,
+    _stream: mpsc::Sender<Payload>,
+}
+
+impl Worker for GrpcWorker {
+    async fn call(&mut self, n: u64) -> bool {
+        match tokio::time::timeout(Duration::from_secs(10), self.client.request(request(self.op, n))).await {
+            Ok(Ok(reply)) => success(&reply.into_inner()),
+            _ => false,
+        }
+    }
+}
+
 pub(crate) async fn run(addr: SocketAddr, load: Load, op: Op) -> anyhow::Result<Stats> {
-    let started = Instant::now();
-    let measure_from = started + load.warmup;
-    let until = measure_from + load.duration;
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..load.connections {
-        workers.spawn(async move {
-            let mut stats = Stats::new();
-            let (channel, _stream) = connect(addr).await?;
-            let mut client = RequestClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
-            let mut n = worker as u64 * 1_000_000;
-            while Instant::now() < until {
-                let sent = Instant::now();
-                let ok = match tokio::time::timeout(Duration::from_secs(10), client.request(request(op, n))).await {
-                    Ok(Ok(reply)) => success(&reply.into_inner()),
-                    _ => false,
-                };
-                n += 1;
-                if sent >= measure_from {
-                    if ok {
-                        stats.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    } else {
-                        stats.errors += 1;
-                    }
-                }
-            }
-            anyhow::Ok(stats)
-        });
-    }
-    let mut total = Stats::new();
-    while let Some(joined) = workers.join_next().await {
-        total.merge(&joined??);
-    }
-    total.elapsed = load.duration;
-    Ok(total)
+    driver::run(load, || async move {
+        let (channel, stream) = connect(addr).await?;
+        let client = RequestClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+        Ok(GrpcWorker { client, op, _stream: stream })
+    })
+    .await
 }
 
 fn success(reply: &Payload) -> bool {

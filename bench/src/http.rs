@@ -1,7 +1,6 @@
 //! HTTP scenarios: a closed loop per connection with hyper's client.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -9,6 +8,7 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::driver::{self, Worker};
 use crate::report::Stats;
 use crate::{Load, CONTENT, DATA_ID, GROUP};
 
@@ -96,44 +96,30 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1:
     Ok(sender)
 }
 
-pub(crate) async fn run(addr: SocketAddr, load: Load, op: Op) -> anyhow::Result<Stats> {
-    let started = Instant::now();
-    let measure_from = started + load.warmup;
-    let until = measure_from + load.duration;
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..load.connections {
-        workers.spawn(async move {
-            let mut stats = Stats::new();
-            let mut sender = connect(addr).await?;
-            let mut n = worker as u64 * 1_000_000;
-            while Instant::now() < until {
-                let sent = Instant::now();
-                let ok = match sender.send_request(request(addr, op, n)).await {
-                    Ok(response) => {
-                        let success = response.status().is_success();
-                        response.into_body().collect().await.is_ok() && success
-                    }
-                    Err(_) => {
-                        sender = connect(addr).await?;
-                        false
-                    }
-                };
-                n += 1;
-                if sent >= measure_from {
-                    if ok {
-                        stats.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    } else {
-                        stats.errors += 1;
-                    }
-                }
+/// One HTTP/1.1 connection; reconnects after a transport error.
+struct HttpWorker {
+    addr: SocketAddr,
+    op: Op,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Worker for HttpWorker {
+    async fn call(&mut self, n: u64) -> bool {
+        match self.sender.send_request(request(self.addr, self.op, n)).await {
+            Ok(response) => {
+                let success = response.status().is_success();
+                response.into_body().collect().await.is_ok() && success
             }
-            anyhow::Ok(stats)
-        });
+            Err(_) => {
+                if let Ok(sender) = connect(self.addr).await {
+                    self.sender = sender;
+                }
+                false
+            }
+        }
     }
-    let mut total = Stats::new();
-    while let Some(joined) = workers.join_next().await {
-        total.merge(&joined??);
-    }
-    total.elapsed = load.duration;
-    Ok(total)
+}
+
+pub(crate) async fn run(addr: SocketAddr, load: Load, op: Op) -> anyhow::Result<Stats> {
+    driver::run(load, || async move { Ok(HttpWorker { addr, op, sender: connect(addr).await? }) }).await
 }

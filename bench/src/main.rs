@@ -7,6 +7,7 @@
 //! machines drift.
 
 mod baseline;
+mod driver;
 mod fanout;
 mod grpc;
 mod http;
