@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::{ConfigChange, ConfigCommand, HistoryRecord};
 use crate::namespace::{NamespaceCommand, NamespaceInfo};
+use crate::naming::{NamingChange, NamingCommand};
 use crate::Millis;
 
 /// A change to the replicated state. Every variant is deterministic given the state it is
@@ -12,6 +13,7 @@ use crate::Millis;
 pub enum Command {
     Config(ConfigCommand),
     Namespace(NamespaceCommand),
+    Naming(NamingCommand),
     /// Drops config history recorded before `before` (the leader proposes it periodically,
     /// so every replica drops the same records).
     PurgeHistory {
@@ -36,6 +38,7 @@ pub enum Change {
     HistoryRemoved(Vec<u64>),
     NamespaceUpserted(Arc<NamespaceInfo>),
     NamespaceRemoved(String),
+    Naming(NamingChange),
 }
 
 /// Why a well-formed command was refused at apply time.
@@ -49,6 +52,16 @@ pub enum Rejection {
     NamespaceNotFound(String),
     #[error("the public namespace cannot be changed")]
     NamespaceProtected,
+    #[error("specified service {0} already exists!")]
+    ServiceExists(String),
+    #[error("service {0} not found")]
+    ServiceNotFound(String),
+    #[error("Service {0} is not empty, can't be delete. Please unregister instance first")]
+    ServiceNotEmpty(String),
+    #[error("Current service {0} is ephemeral service, can't register persistent instance.")]
+    ServiceIsEphemeral(String),
+    #[error("Current service {0} is persistent service, can't register ephemeral instance.")]
+    ServiceIsPersistent(String),
 }
 
 /// What a proposer learns of its command: whether it took effect. Unlike [`Outcome`] this

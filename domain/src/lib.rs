@@ -11,6 +11,7 @@
 pub mod command;
 pub mod config;
 pub mod namespace;
+pub mod naming;
 pub mod state;
 pub mod time;
 

@@ -2,6 +2,7 @@
 
 use crate::config::{ConfigTable, HistoryLog};
 use crate::namespace::NamespaceTable;
+use crate::naming::NamingTable;
 use crate::{Change, Command, Outcome};
 
 /// Everything a raft state machine holds. Grows a field per bounded context (naming's
@@ -11,6 +12,7 @@ pub struct State {
     pub config: ConfigTable,
     pub history: HistoryLog,
     pub namespaces: NamespaceTable,
+    pub naming: NamingTable,
 }
 
 impl State {
@@ -31,6 +33,10 @@ impl State {
             },
             Command::Namespace(command) => match self.namespaces.apply(command) {
                 Ok(changes) => Outcome::Applied(changes),
+                Err(rejection) => Outcome::Rejected(rejection),
+            },
+            Command::Naming(command) => match self.naming.apply(command) {
+                Ok(change) => Outcome::Applied(change.map(Change::Naming).into_iter().collect()),
                 Err(rejection) => Outcome::Rejected(rejection),
             },
             Command::PurgeHistory { before } => {

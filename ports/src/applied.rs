@@ -6,15 +6,20 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use domain::config::{Config, ConfigChange, ConfigKey};
+use domain::naming::ServiceKey;
 use domain::{Change, Command, Outcome, State};
 
-/// Told about every applied config change, after the state holds it.
+/// Told about every applied change, after the state holds it. Each method has a no-op
+/// default so an observer implements only what it watches.
 ///
 /// ### To ensure correctness
 /// Implementations must not block: they run on the raft apply path. Queue and return.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-pub trait ConfigObserver: Send + Sync {
-    fn config_changed(&self, key: &ConfigKey);
+pub trait StateObserver: Send + Sync {
+    fn config_changed(&self, _key: &ConfigKey) {}
+
+    /// A service's stored metadata or persistent instances changed.
+    fn service_changed(&self, _service: &ServiceKey) {}
 }
 
 /// A cheap, cloneable handle to this node's applied state.
@@ -24,7 +29,7 @@ pub struct AppliedState {
     /// in-memory map operations.
     state: Arc<RwLock<State>>,
     /// Who hears about changes; registered once while the node is wired.
-    observers: Arc<RwLock<Vec<Arc<dyn ConfigObserver>>>>,
+    observers: Arc<RwLock<Vec<Arc<dyn StateObserver>>>>,
 }
 
 impl std::fmt::Debug for AppliedState {
@@ -44,8 +49,14 @@ impl AppliedState {
         let outcome = self.write().apply(command);
         if let Outcome::Applied(changes) = &outcome {
             for change in changes {
-                if let Change::Config(change) = change {
-                    self.notify(change);
+                match change {
+                    Change::Config(change) => self.notify(change),
+                    Change::Naming(change) => {
+                        for observer in self.observers() {
+                            observer.service_changed(change.service());
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -53,13 +64,16 @@ impl AppliedState {
     }
 
     /// Adds an observer of config changes.
-    pub fn observe(&self, observer: Arc<dyn ConfigObserver>) {
+    pub fn observe(&self, observer: Arc<dyn StateObserver>) {
         self.observers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(observer);
     }
 
+    fn observers(&self) -> Vec<Arc<dyn StateObserver>> {
+        self.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     fn notify(&self, change: &ConfigChange) {
-        let observers = self.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        for observer in observers {
+        for observer in self.observers() {
             observer.config_changed(change.key());
         }
     }
@@ -67,7 +81,7 @@ impl AppliedState {
     /// Replaces the whole state (restart, snapshot install); observers hear of every key
     /// that differs.
     pub fn replace(&self, state: State) {
-        let changed: Vec<ConfigKey> = {
+        let (changed, services): (Vec<ConfigKey>, Vec<ServiceKey>) = {
             let mut current = self.write();
             let old = std::mem::replace(&mut *current, state);
             let mut keys: Vec<ConfigKey> = old
@@ -79,12 +93,19 @@ impl AppliedState {
             keys.extend(
                 current.config.iter().filter(|(key, _)| old.config.get(key).is_none()).map(|(key, _)| key.clone()),
             );
-            keys
+            let mut services: Vec<ServiceKey> = old.naming.iter().map(|(service, _)| service.clone()).collect();
+            services.extend(current.naming.iter().map(|(service, _)| service.clone()));
+            services.sort();
+            services.dedup();
+            (keys, services)
         };
-        let observers = self.observers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        for key in &changed {
-            for observer in &observers {
+        let observers = self.observers();
+        for observer in &observers {
+            for key in &changed {
                 observer.config_changed(key);
+            }
+            for service in &services {
+                observer.service_changed(service);
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod consensus;
 pub mod kv;
 pub mod listen;
 pub mod namespace;
+pub mod naming;
 pub mod peer;
 
 #[cfg(feature = "testkit")]

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
 
-use crate::applied::{AppliedState, ConfigObserver};
+use crate::applied::{AppliedState, StateObserver};
 
 /// Delivers server-initiated messages to connected clients (driven port).
 ///
@@ -78,7 +78,7 @@ impl ConfigListeners {
     }
 }
 
-impl ConfigObserver for ConfigListeners {
+impl StateObserver for ConfigListeners {
     fn config_changed(&self, key: &ConfigKey) {
         for target in self.listeners_of(key) {
             self.channel.notify_config_changed(&target, key);

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use domain::config::ConfigKey;
-use ports::applied::ConfigObserver;
+use ports::applied::StateObserver;
 use tokio::sync::Notify;
 
 /// Polls waiting on each key: poll id and the poll's wake-up.
@@ -70,7 +70,7 @@ impl Drop for Waiter {
     }
 }
 
-impl ConfigObserver for LongPolls {
+impl StateObserver for LongPolls {
     fn config_changed(&self, key: &ConfigKey) {
         if let Some(waiters) = self.lock().get(key) {
             for (_, notify) in waiters {

@@ -12,6 +12,7 @@
 //! | `sm/beta/` + key  | one live gray (beta) version of a config                  |
 //! | `sm/hist/` + u64  | one config history record, big-endian id                  |
 //! | `sm/ns/` + id     | one custom namespace                                      |
+//! | `sm/svc/` + key   | one service with stored metadata and its persistent instances |
 //! | `sm/counters`     | the id counters (configs, history)                        |
 //! | `snap/current`    | the latest built or installed snapshot                    |
 
@@ -27,6 +28,7 @@ pub(crate) const CONFIG_PREFIX: &[u8] = b"sm/cfg/";
 pub(crate) const HISTORY_PREFIX: &[u8] = b"sm/hist/";
 pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
+pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 pub(crate) const SNAPSHOT: &[u8] = b"snap/current";
 
@@ -48,6 +50,10 @@ pub(crate) fn log_range(start: u64, end: Option<u64>) -> KeyRange {
 /// The row key of one config: parts separated by NUL, which no valid name contains.
 pub(crate) fn config_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
     keyed(CONFIG_PREFIX, namespace, group, data_id)
+}
+
+pub(crate) fn service_key(namespace: &str, group: &str, name: &str) -> Vec<u8> {
+    keyed(SERVICE_PREFIX, namespace, group, name)
 }
 
 pub(crate) fn beta_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {

@@ -11,6 +11,7 @@ mod batcher;
 mod keys;
 mod log_store;
 mod log_writer;
+mod naming_record;
 mod network;
 mod node;
 mod record;

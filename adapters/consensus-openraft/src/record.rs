@@ -14,6 +14,8 @@ use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
 use serde::{Deserialize, Serialize};
 
+use crate::naming_record::NamingCommandV1;
+
 /// One replicated command, as written to the raft log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogRecord {
@@ -76,6 +78,7 @@ pub enum CommandV1 {
     HistoryPurge {
         before: u64,
     },
+    Naming(NamingCommandV1),
 }
 
 /// What applying a record answered, returned to the proposer by openraft.
@@ -91,6 +94,19 @@ pub enum ApplyResult {
     NamespaceExists(String),
     NamespaceNotFound(String),
     NamespaceProtected,
+    /// A naming command refused by the state it met: the rejection, spelled out.
+    Naming(NamingRejectionV1),
+}
+
+/// Why a naming command was refused, and the service it named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::enum_variant_names)] // They mirror `Rejection`, whose names are its wire.
+pub enum NamingRejectionV1 {
+    ServiceExists(String),
+    ServiceNotFound(String),
+    ServiceNotEmpty(String),
+    ServiceIsEphemeral(String),
+    ServiceIsPersistent(String),
 }
 
 /// A record that cannot be turned back into a command: a corrupt or foreign log.
@@ -169,6 +185,7 @@ impl From<&Command> for CommandV1 {
             }
             Command::Namespace(NamespaceCommand::Delete { id }) => CommandV1::NamespaceDelete { id: id.clone() },
             Command::PurgeHistory { before } => CommandV1::HistoryPurge { before: before.as_u64() },
+            Command::Naming(command) => CommandV1::Naming(command.into()),
         }
     }
 }
@@ -236,6 +253,7 @@ impl TryFrom<&CommandV1> for Command {
             }
             CommandV1::NamespaceDelete { id } => Command::Namespace(NamespaceCommand::Delete { id: id.clone() }),
             CommandV1::HistoryPurge { before } => Command::PurgeHistory { before: Millis(*before) },
+            CommandV1::Naming(command) => Command::Naming(command.try_into()?),
         })
     }
 }
@@ -248,6 +266,15 @@ impl From<Verdict> for ApplyResult {
             Verdict::Rejected(Rejection::NamespaceExists(id)) => Self::NamespaceExists(id),
             Verdict::Rejected(Rejection::NamespaceNotFound(id)) => Self::NamespaceNotFound(id),
             Verdict::Rejected(Rejection::NamespaceProtected) => Self::NamespaceProtected,
+            Verdict::Rejected(Rejection::ServiceExists(s)) => Self::Naming(NamingRejectionV1::ServiceExists(s)),
+            Verdict::Rejected(Rejection::ServiceNotFound(s)) => Self::Naming(NamingRejectionV1::ServiceNotFound(s)),
+            Verdict::Rejected(Rejection::ServiceNotEmpty(s)) => Self::Naming(NamingRejectionV1::ServiceNotEmpty(s)),
+            Verdict::Rejected(Rejection::ServiceIsEphemeral(s)) => {
+                Self::Naming(NamingRejectionV1::ServiceIsEphemeral(s))
+            }
+            Verdict::Rejected(Rejection::ServiceIsPersistent(s)) => {
+                Self::Naming(NamingRejectionV1::ServiceIsPersistent(s))
+            }
         }
     }
 }
@@ -260,6 +287,13 @@ impl ApplyResult {
             Self::NamespaceExists(id) => Verdict::Rejected(Rejection::NamespaceExists(id.clone())),
             Self::NamespaceNotFound(id) => Verdict::Rejected(Rejection::NamespaceNotFound(id.clone())),
             Self::NamespaceProtected => Verdict::Rejected(Rejection::NamespaceProtected),
+            Self::Naming(rejection) => Verdict::Rejected(match rejection.clone() {
+                NamingRejectionV1::ServiceExists(s) => Rejection::ServiceExists(s),
+                NamingRejectionV1::ServiceNotFound(s) => Rejection::ServiceNotFound(s),
+                NamingRejectionV1::ServiceNotEmpty(s) => Rejection::ServiceNotEmpty(s),
+                NamingRejectionV1::ServiceIsEphemeral(s) => Rejection::ServiceIsEphemeral(s),
+                NamingRejectionV1::ServiceIsPersistent(s) => Rejection::ServiceIsPersistent(s),
+            }),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use domain::config::ConfigChange;
+use domain::naming::NamingChange;
 use domain::{Change, Outcome, State};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
+use crate::naming_record::ServiceRow;
 use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, LogRecord, NamespaceRow};
 use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
@@ -74,6 +76,12 @@ impl StateMachine {
                 }
                 Change::NamespaceRemoved(id) => {
                     batch.delete(keys::namespace_key(id));
+                }
+                Change::Naming(NamingChange::Upserted { service, entry }) => {
+                    batch.put(service_row_key(service), encode(&ServiceRow::new(service, entry)).map_err(write_sm)?);
+                }
+                Change::Naming(NamingChange::Removed { service }) => {
+                    batch.delete(service_row_key(service));
                 }
             }
         }
@@ -216,6 +224,9 @@ struct StateFile {
     betas: Vec<BetaRow>,
     history: Vec<HistoryRow>,
     namespaces: Vec<NamespaceRow>,
+    /// Added after version 1 shipped; absent in older snapshots.
+    #[serde(default)]
+    services: Vec<ServiceRow>,
     counters: Counters,
 }
 
@@ -234,13 +245,16 @@ impl StateFile {
             betas: rows(kv, keys::BETA_PREFIX)?,
             history: rows(kv, keys::HISTORY_PREFIX)?,
             namespaces: rows(kv, keys::NAMESPACE_PREFIX)?,
+            services: rows(kv, keys::SERVICE_PREFIX)?,
             counters: read_json(kv, keys::COUNTERS).map_err(read_sm)?.unwrap_or_default(),
         })
     }
 
     /// Adds to `batch` the deletion of every state machine row and the writing of these.
     fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
-        for prefix in [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX] {
+        for prefix in
+            [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX]
+        {
             batch.delete_range(KeyRange::prefix(prefix));
         }
         for row in &self.configs {
@@ -258,6 +272,10 @@ impl StateFile {
         for row in &self.namespaces {
             let NamespaceRow::V1 { id, .. } = row;
             batch.put(keys::namespace_key(id), encode(row).map_err(write_sm)?);
+        }
+        for row in &self.services {
+            let (namespace, group, name) = row.key_parts();
+            batch.put(keys::service_key(namespace, group, name), encode(row).map_err(write_sm)?);
         }
         Ok(())
     }
@@ -279,6 +297,10 @@ impl StateFile {
         state.history.finish_restore(self.counters.next_history_id);
         for row in self.namespaces {
             state.namespaces.restore(row.into_domain());
+        }
+        for row in self.services {
+            let (service, entry) = row.into_domain().map_err(read_sm)?;
+            state.naming.insert(service, entry);
         }
         Ok(state)
     }
@@ -305,6 +327,10 @@ fn read_snapshot(meta: &SnapshotMeta, err: impl std::error::Error + 'static) -> 
 
 fn config_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {
     keys::config_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str())
+}
+
+fn service_row_key(service: &domain::naming::ServiceKey) -> Vec<u8> {
+    keys::service_key(service.namespace.as_str(), service.group.as_str(), service.name.as_str())
 }
 
 fn beta_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {

@@ -32,6 +32,7 @@ mod state_machine {
 
     use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, PublishConfig, PublishParams};
     use domain::namespace::{NamespaceCommand, NamespaceInfo};
+    use domain::naming::{InstanceDraft, NamingCommand, ProtectThreshold, ServiceKey, ServiceMeta};
     use domain::{Command, Millis, State};
     use openraft::storage::RaftStateMachine;
     use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftSnapshotBuilder};
@@ -71,8 +72,17 @@ mod state_machine {
                 .map(|record| format!("{}:{}:{}", record.id, record.op.as_str(), record.content))
                 .collect();
             let namespaces: Vec<&str> = state.namespaces.iter().map(|info| info.id.as_str()).collect();
+            let services: Vec<String> = state
+                .naming
+                .iter()
+                .map(|(key, entry)| {
+                    let instances: Vec<String> =
+                        entry.instances.iter().map(|i| format!("{}:{}:{}", i.ip, i.port, i.weight.value())).collect();
+                    format!("{key}={:?}/{}/{instances:?}", entry.meta.metadata, entry.meta.protect_threshold.value())
+                })
+                .collect();
             format!(
-                "{configs:?} {history:?} {namespaces:?} next={}/{}",
+                "{configs:?} {history:?} {namespaces:?} {services:?} next={}/{}",
                 state.config.next_id(),
                 state.history.next_id()
             )
@@ -85,6 +95,7 @@ mod state_machine {
         let state = AppliedState::new();
         let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
         let b = ConfigKey::parse(None, Some("G"), Some("b")).unwrap();
+        let service = ServiceKey::parse(Some("dev"), Some("G"), Some("svc")).unwrap();
         let commands = [
             publish("a", "a1", 10),
             publish("b", "b1", 20),
@@ -97,15 +108,36 @@ mod state_machine {
                 created: Millis(50),
             })),
             Command::PurgeHistory { before: Millis(15) },
+            Command::Naming(NamingCommand::CreateService {
+                service: service.clone(),
+                meta: ServiceMeta {
+                    protect_threshold: ProtectThreshold::new(0.5).unwrap(),
+                    metadata: [("k".to_owned(), "v".to_owned())].into(),
+                    ..ServiceMeta::default()
+                },
+            }),
+            Command::Naming(NamingCommand::RegisterInstance {
+                service: service.clone(),
+                instance: InstanceDraft {
+                    ip: Some("10.0.0.1".into()),
+                    port: Some(80),
+                    weight: Some(2.5),
+                    ..Default::default()
+                }
+                .validate(&service)
+                .unwrap(),
+                now: Millis(60),
+            }),
         ];
         machine.apply(entries(&commands, 1)).await.unwrap();
         let expected = summary(&state);
         assert!(expected.contains("next=2/4"), "{expected}");
+        assert!(expected.contains("10.0.0.1:80:2.5"), "{expected}");
 
         let reopened = AppliedState::new();
         let mut again = StateMachine::open(Arc::clone(&kv), reopened.clone()).unwrap();
         assert_eq!(summary(&reopened), expected, "a restart loads the same state");
-        assert_eq!(again.applied_state().await.unwrap().0.map(|id| id.index), Some(6));
+        assert_eq!(again.applied_state().await.unwrap().0.map(|id| id.index), Some(8));
 
         let snapshot = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
         let installed = AppliedState::new();
@@ -114,8 +146,8 @@ mod state_machine {
         assert_eq!(summary(&installed), expected, "a snapshot carries the whole state");
 
         // Both continue identically: the id counters came along.
-        machine.apply(entries(&[publish("c", "c1", 60)], 7)).await.unwrap();
-        fresh.apply(entries(&[publish("c", "c1", 60)], 7)).await.unwrap();
+        machine.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
+        fresh.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
         assert_eq!(summary(&installed), summary(&state));
     }
 }

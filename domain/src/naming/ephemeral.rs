@@ -1,0 +1,252 @@
+//! Ephemeral instances: owned by a client, kept in memory, gone with their client.
+//!
+//! Nacos has two kinds of owner: a gRPC connection (the instance lives exactly as long as
+//! the connection) and an `ip:port` kept alive by HTTP beats (unhealthy after the beat
+//! timeout, removed after the delete timeout). Both are here; which one is only a matter of
+//! which events reach the registry.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{ClusterName, Instance, NamingError, ServiceKey};
+use crate::config::ConnectionId;
+use crate::Millis;
+
+/// Who an ephemeral instance belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    /// A gRPC connection: the instance goes when the connection does.
+    Connection(ConnectionId),
+    /// HTTP beats from `ip:port` keep the instance (Nacos's `ip:port#true` client).
+    Beats { ip: String, port: u16 },
+}
+
+/// One ephemeral instance with its owner and last sign of life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub owner: Owner,
+    pub instance: Instance,
+    pub last_beat: Millis,
+}
+
+/// What a beat found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeatOutcome {
+    /// The instance is known; its beat period (ms) and whether the beat changed what
+    /// subscribers see (it was unhealthy).
+    Alive { interval: u64, changed: bool },
+    /// No such instance: the client must register again (Nacos code 20404).
+    Unknown,
+}
+
+/// An instance's identity within its service: ip, port and cluster.
+type Addr = (String, u16, ClusterName);
+
+fn addr_of(instance: &Instance) -> Addr {
+    (instance.ip.clone(), instance.port, instance.cluster.clone())
+}
+
+/// Every ephemeral instance of this node, by service and by owner.
+#[derive(Debug, Clone, Default)]
+pub struct EphemeralRegistry {
+    services: BTreeMap<ServiceKey, BTreeMap<Addr, Published>>,
+    by_owner: HashMap<Owner, HashSet<ServiceKey>>,
+}
+
+impl EphemeralRegistry {
+    /// Adds or replaces (same ip, port and cluster) an instance. Answers whether anything
+    /// a subscriber sees changed.
+    pub fn register(&mut self, owner: Owner, service: &ServiceKey, instance: Instance, now: Millis) -> bool {
+        let published = self.services.entry(service.clone()).or_default();
+        let entry = Published { owner: owner.clone(), instance, last_beat: now };
+        let changed = match published.insert(addr_of(&entry.instance), entry) {
+            Some(old) => {
+                let changed = published.get(&addr_of(&old.instance)).is_none_or(|new| new.instance != old.instance);
+                if old.owner != owner {
+                    self.forget_if_unowned(&old.owner, service);
+                }
+                changed
+            }
+            None => true,
+        };
+        self.by_owner.entry(owner).or_default().insert(service.clone());
+        changed
+    }
+
+    /// Replaces everything `owner` published in `service` with `instances` (Nacos's batch
+    /// register, which is also how SDKs batch-deregister).
+    pub fn replace_batch(&mut self, owner: Owner, service: &ServiceKey, instances: Vec<Instance>, now: Millis) -> bool {
+        let before = self.instances(service).cloned().collect::<Vec<_>>();
+        if let Some(published) = self.services.get_mut(service) {
+            published.retain(|_, p| p.owner != owner);
+        }
+        for instance in instances {
+            self.register(owner.clone(), service, instance, now);
+        }
+        self.forget_if_unowned(&owner, service);
+        self.drop_if_empty(service);
+        before != self.instances(service).cloned().collect::<Vec<_>>()
+    }
+
+    /// Removes the instance at `ip:port` in `cluster`, whoever owns it. Answers whether
+    /// there was one.
+    pub fn deregister(&mut self, service: &ServiceKey, ip: &str, port: u16, cluster: &ClusterName) -> bool {
+        let Some(published) = self.services.get_mut(service) else { return false };
+        let Some(removed) = published.remove(&(ip.to_owned(), port, cluster.clone())) else { return false };
+        self.forget_if_unowned(&removed.owner, service);
+        self.drop_if_empty(service);
+        true
+    }
+
+    /// Changes an existing instance in place (same owner, same beat time).
+    pub fn update(
+        &mut self,
+        service: &ServiceKey,
+        ip: &str,
+        port: u16,
+        cluster: &ClusterName,
+        change: impl FnOnce(&Instance) -> Result<Instance, NamingError>,
+    ) -> Result<Option<bool>, NamingError> {
+        let Some(published) = self.services.get_mut(service) else { return Ok(None) };
+        let Some(entry) = published.get_mut(&(ip.to_owned(), port, cluster.clone())) else { return Ok(None) };
+        let updated = change(&entry.instance)?;
+        let changed = updated != entry.instance;
+        entry.instance = updated;
+        Ok(Some(changed))
+    }
+
+    /// An HTTP beat for the instance at `ip:port` in `cluster`: refreshes it, and makes it
+    /// healthy again if it had timed out.
+    pub fn beat(
+        &mut self,
+        service: &ServiceKey,
+        ip: &str,
+        port: u16,
+        cluster: &ClusterName,
+        now: Millis,
+    ) -> BeatOutcome {
+        let entry = self
+            .services
+            .get_mut(service)
+            .and_then(|published| published.get_mut(&(ip.to_owned(), port, cluster.clone())));
+        let Some(entry) = entry else { return BeatOutcome::Unknown };
+        entry.last_beat = now;
+        let changed = !entry.instance.healthy;
+        entry.instance.healthy = true;
+        BeatOutcome::Alive { interval: entry.instance.heartbeat().interval, changed }
+    }
+
+    /// A client is gone (connection closed or found dead): its instances go with it.
+    /// Answers the services that changed.
+    pub fn client_gone(&mut self, owner: &Owner) -> Vec<ServiceKey> {
+        let Some(services) = self.by_owner.remove(owner) else { return Vec::new() };
+        let mut changed: Vec<ServiceKey> = services.into_iter().collect();
+        changed.sort();
+        for service in &changed {
+            if let Some(published) = self.services.get_mut(service) {
+                published.retain(|_, p| p.owner != *owner);
+            }
+            self.drop_if_empty(service);
+        }
+        changed
+    }
+
+    /// Applies beat expiry at `now` to beat-kept instances: unhealthy once silent for their
+    /// beat timeout, removed once silent for their delete timeout. Connection-owned
+    /// instances never expire here. Answers the services that changed.
+    pub fn expire(&mut self, now: Millis) -> Vec<ServiceKey> {
+        let mut changed = Vec::new();
+        let mut emptied = Vec::new();
+        for (service, published) in &mut self.services {
+            let before = published.len();
+            let mut flipped = false;
+            published.retain(|_, p| {
+                if !matches!(p.owner, Owner::Beats { .. }) {
+                    return true;
+                }
+                let silent = now.0.saturating_sub(p.last_beat.0);
+                let times = p.instance.heartbeat();
+                if silent > times.delete_after {
+                    return false;
+                }
+                if silent > times.timeout && p.instance.healthy {
+                    p.instance.healthy = false;
+                    flipped = true;
+                }
+                true
+            });
+            if flipped || published.len() != before {
+                changed.push(service.clone());
+            }
+            if published.is_empty() {
+                emptied.push(service.clone());
+            }
+        }
+        for service in &changed {
+            self.reindex_owners(service);
+        }
+        for service in emptied {
+            self.services.remove(&service);
+        }
+        changed
+    }
+
+    /// The ephemeral instances of `service`, ordered by address.
+    pub fn instances(&self, service: &ServiceKey) -> impl Iterator<Item = &Instance> + '_ {
+        self.published(service).map(|p| &p.instance)
+    }
+
+    /// The published entries of `service`, with owners and beat times.
+    pub fn published(&self, service: &ServiceKey) -> impl Iterator<Item = &Published> + '_ {
+        self.services.get(service).into_iter().flat_map(BTreeMap::values)
+    }
+
+    /// Services that have ephemeral instances.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceKey> + '_ {
+        self.services.keys()
+    }
+
+    pub fn has_instances(&self, service: &ServiceKey) -> bool {
+        self.services.get(service).is_some_and(|published| !published.is_empty())
+    }
+
+    pub fn instance_count(&self) -> usize {
+        self.services.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn owner_count(&self) -> usize {
+        self.by_owner.len()
+    }
+
+    fn forget_if_unowned(&mut self, owner: &Owner, service: &ServiceKey) {
+        let still_owns =
+            self.services.get(service).is_some_and(|published| published.values().any(|p| p.owner == *owner));
+        if still_owns {
+            return;
+        }
+        if let Some(services) = self.by_owner.get_mut(owner) {
+            services.remove(service);
+            if services.is_empty() {
+                self.by_owner.remove(owner);
+            }
+        }
+    }
+
+    /// After instances left `service` in bulk, drop owner index entries that no longer hold.
+    fn reindex_owners(&mut self, service: &ServiceKey) {
+        let owners: Vec<Owner> = self
+            .by_owner
+            .iter()
+            .filter(|(_, services)| services.contains(service))
+            .map(|(owner, _)| owner.clone())
+            .collect();
+        for owner in owners {
+            self.forget_if_unowned(&owner, service);
+        }
+    }
+
+    fn drop_if_empty(&mut self, service: &ServiceKey) {
+        if self.services.get(service).is_some_and(BTreeMap::is_empty) {
+            self.services.remove(service);
+        }
+    }
+}

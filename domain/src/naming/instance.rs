@@ -1,0 +1,272 @@
+//! Instances: what a client registers, how it is validated, and the ids and heartbeat
+//! settings derived from it.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::{NamingError, ServiceKey};
+
+pub const DEFAULT_CLUSTER: &str = "DEFAULT";
+/// Beat period when the metadata does not set one (ms).
+pub const DEFAULT_HEARTBEAT_INTERVAL: u64 = 5_000;
+const DEFAULT_HEARTBEAT_TIMEOUT: u64 = 15_000;
+const DEFAULT_IP_DELETE_TIMEOUT: u64 = 30_000;
+const MAX_WEIGHT: f64 = 10_000.0;
+const MAX_CLUSTER_LEN: usize = 128;
+const MAX_HOST_LEN: usize = 253;
+
+const HEARTBEAT_INTERVAL_KEY: &str = "preserved.heart.beat.interval";
+const HEARTBEAT_TIMEOUT_KEY: &str = "preserved.heart.beat.timeout";
+const IP_DELETE_TIMEOUT_KEY: &str = "preserved.ip.delete.timeout";
+const ID_GENERATOR_KEY: &str = "preserved.instance.id.generator";
+
+/// A cluster name: `^[0-9a-zA-Z-]+$`, as Nacos checks on registration.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterName(String);
+
+impl ClusterName {
+    pub fn new(raw: &str) -> Result<Self, NamingError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(Self::default());
+        }
+        if raw.len() > MAX_CLUSTER_LEN || !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(NamingError::Invalid {
+                param: "clusterName",
+                reason: format!("cluster name can only have these characters: 0-9a-zA-Z-, current: {raw}"),
+            });
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ClusterName {
+    fn default() -> Self {
+        Self(DEFAULT_CLUSTER.to_owned())
+    }
+}
+
+/// An instance's share of traffic, 0 to 10000.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Weight(f64);
+
+// A weight is always finite (checked on construction), so equality is total.
+impl Eq for Weight {}
+
+impl Weight {
+    pub fn new(value: f64) -> Result<Self, NamingError> {
+        if !(0.0..=MAX_WEIGHT).contains(&value) {
+            return Err(NamingError::WeightOutOfRange);
+        }
+        Ok(Self(value))
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+impl Default for Weight {
+    fn default() -> Self {
+        Self(1.0)
+    }
+}
+
+/// One registered instance of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub ip: String,
+    pub port: u16,
+    pub weight: Weight,
+    pub healthy: bool,
+    pub enabled: bool,
+    pub ephemeral: bool,
+    pub cluster: ClusterName,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Instance {
+    /// Whether this is the instance at `ip:port` in `cluster`: an instance's identity
+    /// within its service.
+    pub fn is_at(&self, ip: &str, port: u16, cluster: &ClusterName) -> bool {
+        self.port == port && self.ip == ip && self.cluster == *cluster
+    }
+
+    /// Its beat settings (valid: checked at registration).
+    pub fn heartbeat(&self) -> HeartbeatTimes {
+        HeartbeatTimes::from_metadata(&self.metadata).unwrap_or_default()
+    }
+}
+
+/// An instance as a client describes it, before validation. Adapters fill it from form
+/// parameters or JSON; `None` means "not given".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceDraft {
+    pub instance_id: Option<String>,
+    pub ip: Option<String>,
+    pub port: Option<i64>,
+    pub weight: Option<f64>,
+    pub healthy: Option<bool>,
+    pub enabled: Option<bool>,
+    pub ephemeral: Option<bool>,
+    pub cluster: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl InstanceDraft {
+    /// Validates the draft into an instance of `service`, filling Nacos's defaults and
+    /// generating the id (`ip#port#cluster#group@@service`) when none is given.
+    pub fn validate(&self, service: &ServiceKey) -> Result<Instance, NamingError> {
+        let ip = validate_ip(self.ip.as_deref())?;
+        let port = validate_port(self.port)?;
+        let weight = self.weight.map_or(Ok(Weight::default()), Weight::new)?;
+        let cluster = ClusterName::new(self.cluster.as_deref().unwrap_or(""))?;
+        HeartbeatTimes::from_metadata(&self.metadata)?;
+        let id = match self.instance_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) => id.to_owned(),
+            None => format!("{ip}#{port}#{}#{}", cluster.as_str(), service.grouped_name()),
+        };
+        Ok(Instance {
+            id,
+            ip,
+            port,
+            weight,
+            healthy: self.healthy.unwrap_or(true),
+            enabled: self.enabled.unwrap_or(true),
+            ephemeral: self.ephemeral.unwrap_or(true),
+            cluster,
+            metadata: self.metadata.clone(),
+        })
+    }
+}
+
+/// The address part of a draft, for requests that name an instance rather than describe
+/// one (deregister, beat, health).
+pub fn validate_address(
+    ip: Option<&str>,
+    port: Option<i64>,
+    cluster: Option<&str>,
+) -> Result<(String, u16, ClusterName), NamingError> {
+    Ok((validate_ip(ip)?, validate_port(port)?, ClusterName::new(cluster.unwrap_or(""))?))
+}
+
+fn validate_ip(ip: Option<&str>) -> Result<String, NamingError> {
+    let ip = ip.map(str::trim).filter(|ip| !ip.is_empty()).ok_or(NamingError::Missing("ip"))?;
+    if ip.parse::<IpAddr>().is_ok() || is_host_name(ip) {
+        return Ok(ip.to_owned());
+    }
+    Err(NamingError::Invalid { param: "ip", reason: format!("'{ip}' is neither an IP address nor a host name") })
+}
+
+/// An RFC 1123 host name that does not look like a mistyped IPv4 address.
+fn is_host_name(host: &str) -> bool {
+    let labels_ok = host.len() <= MAX_HOST_LEN
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    let all_numeric = host.split('.').all(|label| label.chars().all(|c| c.is_ascii_digit()));
+    labels_ok && !all_numeric
+}
+
+fn validate_port(port: Option<i64>) -> Result<u16, NamingError> {
+    let port = port.ok_or(NamingError::Missing("port"))?;
+    u16::try_from(port)
+        .map_err(|_| NamingError::Invalid { param: "port", reason: format!("{port} is not between 0 and 65535") })
+}
+
+/// A partial update of an instance (HTTP PUT/PATCH): each `Some` replaces that field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstancePatch {
+    pub weight: Option<f64>,
+    pub healthy: Option<bool>,
+    pub enabled: Option<bool>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl InstancePatch {
+    /// The instance with this patch applied, validated.
+    pub fn apply_to(&self, instance: &Instance) -> Result<Instance, NamingError> {
+        let mut updated = instance.clone();
+        if let Some(weight) = self.weight {
+            updated.weight = Weight::new(weight)?;
+        }
+        if let Some(healthy) = self.healthy {
+            updated.healthy = healthy;
+        }
+        if let Some(enabled) = self.enabled {
+            updated.enabled = enabled;
+        }
+        if let Some(metadata) = &self.metadata {
+            HeartbeatTimes::from_metadata(metadata)?;
+            updated.metadata = metadata.clone();
+        }
+        Ok(updated)
+    }
+}
+
+/// How often an HTTP-kept instance beats and when it turns unhealthy and is removed (ms),
+/// from its `preserved.*` metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatTimes {
+    pub interval: u64,
+    pub timeout: u64,
+    pub delete_after: u64,
+}
+
+impl Default for HeartbeatTimes {
+    fn default() -> Self {
+        Self {
+            interval: DEFAULT_HEARTBEAT_INTERVAL,
+            timeout: DEFAULT_HEARTBEAT_TIMEOUT,
+            delete_after: DEFAULT_IP_DELETE_TIMEOUT,
+        }
+    }
+}
+
+impl HeartbeatTimes {
+    /// Reads and checks the preserved keys: numbers of milliseconds, and an interval no
+    /// longer than either timeout.
+    pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Result<Self, NamingError> {
+        let defaults = Self::default();
+        let read = |key: &'static str, default: u64| -> Result<u64, NamingError> {
+            match metadata.get(key) {
+                None => Ok(default),
+                Some(raw) => raw.trim().parse::<u64>().map_err(|_| NamingError::Invalid {
+                    param: "metadata",
+                    reason: format!("{key} must be a number of milliseconds, not '{raw}'"),
+                }),
+            }
+        };
+        let times = Self {
+            interval: read(HEARTBEAT_INTERVAL_KEY, defaults.interval)?,
+            timeout: read(HEARTBEAT_TIMEOUT_KEY, defaults.timeout)?,
+            delete_after: read(IP_DELETE_TIMEOUT_KEY, defaults.delete_after)?,
+        };
+        if times.timeout < times.interval || times.delete_after < times.interval {
+            return Err(NamingError::HeartbeatTimes);
+        }
+        if let Some(generator) = metadata.get(ID_GENERATOR_KEY) {
+            if !matches!(generator.as_str(), "simple" | "snowflake") {
+                return Err(NamingError::Invalid {
+                    param: "metadata",
+                    reason: format!("{ID_GENERATOR_KEY} must be simple or snowflake"),
+                });
+            }
+        }
+        Ok(times)
+    }
+
+    /// The id generator the metadata names (`simple` unless set).
+    pub fn id_generator(metadata: &BTreeMap<String, String>) -> &str {
+        metadata.get(ID_GENERATOR_KEY).map_or("simple", String::as_str)
+    }
+}

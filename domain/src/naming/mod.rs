@@ -1,0 +1,61 @@
+//! The service registry's model: services, instances, who owns them, how they expire and
+//! what a client is shown.
+//!
+//! Two kinds of data live here. Ephemeral instances ([`EphemeralRegistry`]) belong to a
+//! client (a gRPC connection, or an `ip:port` kept alive by HTTP beats) and are never
+//! replicated through raft. Service metadata and persistent instances ([`NamingTable`]) are
+//! part of the raft [`crate::State`]. A client's view ([`ServiceView`]) is computed from both.
+
+mod ephemeral;
+mod instance;
+mod persistent;
+mod service;
+mod subscribers;
+mod view;
+
+pub use ephemeral::{BeatOutcome, EphemeralRegistry, Owner, Published};
+pub use instance::{
+    validate_address, ClusterName, HeartbeatTimes, Instance, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
+    DEFAULT_HEARTBEAT_INTERVAL,
+};
+pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
+pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
+pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
+pub use view::{compute_view, ServiceView, ViewQuery};
+
+/// A request that breaks a registry rule. Messages follow Nacos's where clients or people
+/// rely on them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NamingError {
+    #[error("Required parameter '{0}' is missing")]
+    Missing(&'static str),
+    #[error("invalid {param}: {reason}")]
+    Invalid { param: &'static str, reason: String },
+    #[error("instance format invalid: The weights range from 0.0 to 10000.0")]
+    WeightOutOfRange,
+    #[error("Instance 'heart beat interval' must less than 'heart beat timeout' and 'ip delete timeout'.")]
+    HeartbeatTimes,
+    #[error("group in the service name ('{in_name}') disagrees with groupName ('{param}')")]
+    GroupMismatch { in_name: String, param: String },
+}
+
+impl From<crate::config::ConfigError> for NamingError {
+    fn from(err: crate::config::ConfigError) -> Self {
+        use crate::config::ConfigError as E;
+        match err {
+            E::Missing(param) => Self::Missing(if param == "group" { "groupName" } else { param }),
+            E::Invalid { param, reason } => Self::Invalid {
+                param: match param {
+                    "tenant" => "namespaceId",
+                    "group" => "groupName",
+                    other => other,
+                },
+                reason: reason.to_owned(),
+            },
+            E::ContentTooLarge { .. } => Self::Invalid { param: "request", reason: err.to_string() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,360 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::config::ConnectionId;
+use crate::{Command, Millis, Outcome, Rejection, State};
+
+fn key(name: &str) -> ServiceKey {
+    ServiceKey::parse(None, None, Some(name)).unwrap()
+}
+
+fn draft(ip: &str, port: i64) -> InstanceDraft {
+    InstanceDraft { ip: Some(ip.to_owned()), port: Some(port), ..InstanceDraft::default() }
+}
+
+fn instance(service: &ServiceKey, ip: &str, port: i64) -> Instance {
+    draft(ip, port).validate(service).unwrap()
+}
+
+fn conn(id: &str) -> Owner {
+    Owner::Connection(ConnectionId::new(id))
+}
+
+fn beats(ip: &str, port: u16) -> Owner {
+    Owner::Beats { ip: ip.to_owned(), port }
+}
+
+fn addrs(registry: &EphemeralRegistry, service: &ServiceKey) -> Vec<(String, u16)> {
+    registry.instances(service).map(|i| (i.ip.clone(), i.port)).collect()
+}
+
+#[test]
+fn service_keys_accept_plain_and_grouped_names() {
+    let plain = ServiceKey::parse(Some(""), Some("G"), Some("svc")).unwrap();
+    assert_eq!(plain.grouped_name(), "G@@svc");
+    assert!(plain.namespace.is_public());
+    let grouped = ServiceKey::parse(None, None, Some("G@@svc")).unwrap();
+    assert_eq!(grouped, plain);
+    assert_eq!(key("svc").group.as_str(), DEFAULT_GROUP);
+    assert_eq!(ServiceKey::parse(None, Some("G"), Some("G@@svc")).unwrap(), plain);
+}
+
+#[test]
+fn service_keys_refuse_bad_names() {
+    assert_eq!(ServiceKey::parse(None, None, None), Err(NamingError::Missing("serviceName")));
+    assert_eq!(ServiceKey::parse(None, None, Some("  ")), Err(NamingError::Missing("serviceName")));
+    assert!(matches!(ServiceKey::parse(None, None, Some("@@svc")), Err(NamingError::Invalid { .. })));
+    assert!(matches!(ServiceKey::parse(None, None, Some("a b")), Err(NamingError::Invalid { .. })));
+    assert!(matches!(ServiceKey::parse(None, None, Some("a/b")), Err(NamingError::Invalid { .. })));
+    assert!(matches!(ServiceKey::parse(None, None, Some("G@@a@@b")), Err(NamingError::Invalid { .. })));
+    assert!(matches!(ServiceKey::parse(None, Some("H"), Some("G@@svc")), Err(NamingError::GroupMismatch { .. })));
+    assert!(matches!(ServiceKey::parse(Some("bad ns"), None, Some("svc")), Err(NamingError::Invalid { .. })));
+    assert!(ServiceKey::parse(None, None, Some("providers:com.example.Api:1.0.0:")).is_ok());
+}
+
+#[test]
+fn instances_get_defaults_and_a_generated_id() {
+    let service = ServiceKey::parse(None, Some("G"), Some("svc")).unwrap();
+    let instance = instance(&service, "10.0.0.1", 8080);
+    assert_eq!(instance.id, "10.0.0.1#8080#DEFAULT#G@@svc");
+    assert_eq!(instance.weight.value(), 1.0);
+    assert!(instance.healthy && instance.enabled && instance.ephemeral);
+    assert_eq!(instance.cluster.as_str(), DEFAULT_CLUSTER);
+    let named = InstanceDraft { instance_id: Some("mine".into()), ..draft("host-a.example", 1) };
+    assert_eq!(named.validate(&service).unwrap().id, "mine");
+}
+
+#[test]
+fn invalid_instances_are_refused() {
+    let service = key("svc");
+    let cases: Vec<(InstanceDraft, &str)> = vec![
+        (InstanceDraft { ip: None, ..draft("", 1) }, "ip"),
+        (draft("not an ip", 1), "ip"),
+        (draft("999.1.1.1", 1), "ip"),
+        (draft("10.0.0.1", -1), "port"),
+        (draft("10.0.0.1", 70_000), "port"),
+        (InstanceDraft { port: None, ..draft("10.0.0.1", 1) }, "port"),
+        (InstanceDraft { weight: Some(10_000.5), ..draft("10.0.0.1", 1) }, "weight"),
+        (InstanceDraft { weight: Some(-1.0), ..draft("10.0.0.1", 1) }, "weight"),
+        (InstanceDraft { weight: Some(f64::NAN), ..draft("10.0.0.1", 1) }, "weight"),
+        (InstanceDraft { cluster: Some("a_b".into()), ..draft("10.0.0.1", 1) }, "clusterName"),
+    ];
+    for (draft, what) in cases {
+        assert!(draft.validate(&service).is_err(), "{what}: {draft:?} was accepted");
+    }
+    assert!(draft("::1", 1).validate(&service).is_ok());
+}
+
+#[test]
+fn heartbeat_metadata_must_be_consistent() {
+    let service = key("svc");
+    let with = |pairs: &[(&str, &str)]| InstanceDraft {
+        metadata: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        ..draft("10.0.0.1", 1)
+    };
+    let ok = with(&[("preserved.heart.beat.interval", "1000"), ("preserved.heart.beat.timeout", "3000")]);
+    let times = ok.validate(&service).unwrap().heartbeat();
+    assert_eq!((times.interval, times.timeout, times.delete_after), (1000, 3000, 30_000));
+    let bad = with(&[("preserved.heart.beat.interval", "20000")]);
+    assert_eq!(bad.validate(&service), Err(NamingError::HeartbeatTimes));
+    assert!(with(&[("preserved.heart.beat.timeout", "soon")]).validate(&service).is_err());
+    assert!(with(&[("preserved.instance.id.generator", "uuid")]).validate(&service).is_err());
+}
+
+#[test]
+fn registering_the_same_address_replaces_and_others_add() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    assert!(registry.register(conn("c1"), &service, instance(&service, "10.0.0.1", 1), Millis(1)));
+    assert!(registry.register(conn("c1"), &service, instance(&service, "10.0.0.2", 1), Millis(1)));
+    assert!(!registry.register(conn("c1"), &service, instance(&service, "10.0.0.2", 1), Millis(2)));
+    let mut heavier = instance(&service, "10.0.0.2", 1);
+    heavier.weight = Weight::new(3.0).unwrap();
+    assert!(registry.register(conn("c1"), &service, heavier, Millis(3)));
+    assert_eq!(addrs(&registry, &service), vec![("10.0.0.1".into(), 1), ("10.0.0.2".into(), 1)]);
+    assert_eq!(registry.instances(&service).nth(1).unwrap().weight.value(), 3.0);
+}
+
+#[test]
+fn deregister_removes_only_that_address() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    registry.register(conn("c1"), &service, instance(&service, "10.0.0.1", 1), Millis(1));
+    registry.register(conn("c1"), &service, instance(&service, "10.0.0.2", 1), Millis(1));
+    assert!(registry.deregister(&service, "10.0.0.1", 1, &ClusterName::default()));
+    assert!(!registry.deregister(&service, "10.0.0.1", 1, &ClusterName::default()));
+    assert_eq!(addrs(&registry, &service), vec![("10.0.0.2".into(), 1)]);
+    assert!(registry.deregister(&service, "10.0.0.2", 1, &ClusterName::default()));
+    assert!(!registry.has_instances(&service));
+    assert_eq!(registry.owner_count(), 0, "an owner with nothing left is forgotten");
+}
+
+#[test]
+fn batch_replaces_the_owners_set_only() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    registry.register(conn("other"), &service, instance(&service, "10.0.0.9", 9), Millis(1));
+    let batch = vec![instance(&service, "10.0.0.1", 1), instance(&service, "10.0.0.2", 2)];
+    assert!(registry.replace_batch(conn("c1"), &service, batch, Millis(1)));
+    assert_eq!(registry.instance_count(), 3);
+    assert!(registry.replace_batch(conn("c1"), &service, vec![instance(&service, "10.0.0.2", 2)], Millis(2)));
+    assert_eq!(addrs(&registry, &service), vec![("10.0.0.2".into(), 2), ("10.0.0.9".into(), 9)]);
+    assert!(!registry.replace_batch(conn("c1"), &service, vec![instance(&service, "10.0.0.2", 2)], Millis(3)));
+}
+
+#[test]
+fn a_closed_connection_takes_its_instances_with_it() {
+    let (a, b) = (key("a"), key("b"));
+    let mut registry = EphemeralRegistry::default();
+    registry.register(conn("c1"), &a, instance(&a, "10.0.0.1", 1), Millis(1));
+    registry.register(conn("c1"), &b, instance(&b, "10.0.0.1", 1), Millis(1));
+    registry.register(conn("c2"), &b, instance(&b, "10.0.0.2", 1), Millis(1));
+    assert_eq!(registry.client_gone(&conn("c1")), vec![a.clone(), b.clone()]);
+    assert!(!registry.has_instances(&a));
+    assert_eq!(addrs(&registry, &b), vec![("10.0.0.2".into(), 1)]);
+    assert!(registry.client_gone(&conn("c1")).is_empty());
+}
+
+#[test]
+fn a_reregistration_by_another_owner_moves_the_instance() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    registry.register(conn("old"), &service, instance(&service, "10.0.0.1", 1), Millis(1));
+    registry.register(conn("new"), &service, instance(&service, "10.0.0.1", 1), Millis(2));
+    assert!(registry.client_gone(&conn("old")).is_empty());
+    assert_eq!(registry.instance_count(), 1);
+}
+
+#[test]
+fn beats_expire_instances_by_their_own_timeouts() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    let mut quick = instance(&service, "10.0.0.1", 1);
+    quick.metadata = BTreeMap::from([
+        ("preserved.heart.beat.interval".to_owned(), "500".to_owned()),
+        ("preserved.heart.beat.timeout".to_owned(), "1000".to_owned()),
+        ("preserved.ip.delete.timeout".to_owned(), "2000".to_owned()),
+    ]);
+    registry.register(beats("10.0.0.1", 1), &service, quick, Millis(0));
+    registry.register(conn("c"), &service, instance(&service, "10.0.0.2", 2), Millis(0));
+    assert!(registry.expire(Millis(1000)).is_empty(), "at the timeout it is still healthy");
+    assert_eq!(registry.expire(Millis(1001)), vec![service.clone()]);
+    assert!(!registry.instances(&service).next().unwrap().healthy);
+    assert!(registry.expire(Millis(1500)).is_empty(), "unhealthy once, pushed once");
+    assert_eq!(
+        registry.beat(&service, "10.0.0.1", 1, &ClusterName::default(), Millis(1600)),
+        BeatOutcome::Alive { interval: 500, changed: true }
+    );
+    assert!(registry.instances(&service).next().unwrap().healthy);
+    assert_eq!(registry.expire(Millis(3601)), vec![service.clone()]);
+    assert_eq!(addrs(&registry, &service), vec![("10.0.0.2".into(), 2)], "connection-owned never expire");
+    assert_eq!(registry.beat(&service, "10.0.0.1", 1, &ClusterName::default(), Millis(4000)), BeatOutcome::Unknown);
+}
+
+#[test]
+fn update_patches_an_existing_instance() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    registry.register(conn("c"), &service, instance(&service, "10.0.0.1", 1), Millis(0));
+    let patch = InstancePatch { enabled: Some(false), ..InstancePatch::default() };
+    let cluster = ClusterName::default();
+    assert_eq!(registry.update(&service, "10.0.0.1", 1, &cluster, |i| patch.apply_to(i)), Ok(Some(true)));
+    assert_eq!(registry.update(&service, "10.0.0.9", 1, &cluster, |i| patch.apply_to(i)), Ok(None));
+    let bad = InstancePatch { weight: Some(1e9), ..InstancePatch::default() };
+    assert!(registry.update(&service, "10.0.0.1", 1, &cluster, |i| bad.apply_to(i)).is_err());
+    assert!(!registry.instances(&service).next().unwrap().enabled);
+}
+
+fn view(meta: Option<&ServiceMeta>, instances: &[Instance], clusters: &str, healthy_only: bool) -> ServiceView {
+    let query = ViewQuery { clusters: clusters.to_owned(), healthy_only };
+    compute_view(&key("svc"), meta, instances.iter(), &query, Millis(7))
+}
+
+#[test]
+fn views_filter_by_cluster_enabled_and_health() {
+    let service = key("svc");
+    let mut a = instance(&service, "10.0.0.1", 1);
+    a.cluster = ClusterName::new("c1").unwrap();
+    let mut b = instance(&service, "10.0.0.2", 1);
+    b.cluster = ClusterName::new("c2").unwrap();
+    b.healthy = false;
+    let mut c = instance(&service, "10.0.0.3", 1);
+    c.enabled = false;
+    let all = [a, b, c];
+    let ips = |view: &ServiceView| view.hosts.iter().map(|h| h.ip.clone()).collect::<Vec<_>>();
+    assert_eq!(ips(&view(None, &all, "", false)), ["10.0.0.1", "10.0.0.2"]);
+    assert_eq!(ips(&view(None, &all, "c1", false)), ["10.0.0.1"]);
+    assert_eq!(ips(&view(None, &all, "c1, c2", false)), ["10.0.0.1", "10.0.0.2"]);
+    assert_eq!(ips(&view(None, &all, "", true)), ["10.0.0.1"]);
+    let shown = view(None, &all, "c2", false);
+    assert_eq!(shown.clusters, "c2");
+    assert_eq!(shown.last_ref_time, Millis(7));
+    assert!(!shown.reach_protection_threshold, "no stored metadata, no threshold");
+}
+
+#[test]
+fn the_protect_threshold_shows_everything_healthy() {
+    let service = key("svc");
+    let mut sick = instance(&service, "10.0.0.1", 1);
+    sick.healthy = false;
+    let well = instance(&service, "10.0.0.2", 1);
+    let default_meta = ServiceMeta::default();
+    let fired = view(Some(&default_meta), &[sick.clone()], "", false);
+    assert!(fired.reach_protection_threshold && fired.hosts[0].healthy);
+    let calm = view(Some(&default_meta), &[sick.clone(), well.clone()], "", false);
+    assert!(!calm.reach_protection_threshold && !calm.hosts[0].healthy);
+    let half = ServiceMeta { protect_threshold: ProtectThreshold::new(0.5).unwrap(), ..ServiceMeta::default() };
+    assert!(view(Some(&half), &[sick, well], "", false).reach_protection_threshold);
+    assert!(!view(Some(&half), &[], "", false).reach_protection_threshold, "never on an empty list");
+    assert!(ProtectThreshold::new(1.5).is_err());
+}
+
+fn apply(state: &mut State, command: NamingCommand) -> Outcome {
+    state.apply(&Command::Naming(command))
+}
+
+#[test]
+fn persistent_registration_creates_an_implicit_service_that_goes_with_its_last_instance() {
+    let service = key("svc");
+    let mut state = State::default();
+    let outcome = apply(
+        &mut state,
+        NamingCommand::RegisterInstance {
+            service: service.clone(),
+            instance: instance(&service, "10.0.0.1", 1),
+            now: Millis(5),
+        },
+    );
+    assert!(matches!(outcome, Outcome::Applied(ref changes) if changes.len() == 1));
+    let stored = state.naming.get(&service).unwrap();
+    assert!(stored.meta.implicit && !stored.meta.ephemeral && !stored.instances[0].ephemeral);
+    let again = NamingCommand::RegisterInstance {
+        service: service.clone(),
+        instance: Instance { ephemeral: false, ..instance(&service, "10.0.0.1", 1) },
+        now: Millis(6),
+    };
+    assert_eq!(apply(&mut state, again), Outcome::Applied(vec![]), "an identical registration changes nothing");
+    let deregister = NamingCommand::DeregisterInstance {
+        service: service.clone(),
+        ip: "10.0.0.1".into(),
+        port: 1,
+        cluster: ClusterName::default(),
+    };
+    assert!(matches!(apply(&mut state, deregister.clone()), Outcome::Applied(ref c) if c.len() == 1));
+    assert!(state.naming.get(&service).is_none());
+    assert_eq!(apply(&mut state, deregister), Outcome::Applied(vec![]), "deregistering an absent instance is fine");
+}
+
+#[test]
+fn service_api_lifecycle_and_rejections() {
+    let service = key("svc");
+    let mut state = State::default();
+    let meta = ServiceMeta { protect_threshold: ProtectThreshold::new(0.3).unwrap(), ..ServiceMeta::default() };
+    let create = NamingCommand::CreateService { service: service.clone(), meta: meta.clone() };
+    assert!(matches!(apply(&mut state, create.clone()), Outcome::Applied(_)));
+    assert_eq!(apply(&mut state, create), Outcome::Rejected(Rejection::ServiceExists("DEFAULT_GROUP@@svc".into())));
+    let register = NamingCommand::RegisterInstance {
+        service: service.clone(),
+        instance: instance(&service, "10.0.0.1", 1),
+        now: Millis(1),
+    };
+    assert!(matches!(apply(&mut state, register), Outcome::Applied(_)));
+    let remove = NamingCommand::RemoveService { service: service.clone() };
+    assert_eq!(
+        apply(&mut state, remove.clone()),
+        Outcome::Rejected(Rejection::ServiceNotEmpty("DEFAULT_GROUP@@svc".into()))
+    );
+    let deregister = NamingCommand::DeregisterInstance {
+        service: service.clone(),
+        ip: "10.0.0.1".into(),
+        port: 1,
+        cluster: ClusterName::default(),
+    };
+    apply(&mut state, deregister);
+    assert!(state.naming.get(&service).is_some(), "an explicitly created service stays when empty");
+    let updated = ServiceMeta { metadata: BTreeMap::from([("k".into(), "v".into())]), ..ServiceMeta::default() };
+    assert!(matches!(
+        apply(&mut state, NamingCommand::UpdateService { service: service.clone(), meta: updated }),
+        Outcome::Applied(_)
+    ));
+    assert_eq!(state.naming.get(&service).unwrap().meta.metadata["k"], "v");
+    assert!(matches!(apply(&mut state, remove.clone()), Outcome::Applied(_)));
+    assert_eq!(apply(&mut state, remove), Outcome::Rejected(Rejection::ServiceNotFound("DEFAULT_GROUP@@svc".into())));
+    let ephemeral = ServiceMeta { ephemeral: true, ..ServiceMeta::default() };
+    apply(&mut state, NamingCommand::CreateService { service: service.clone(), meta: ephemeral });
+    let register = NamingCommand::RegisterInstance {
+        service: service.clone(),
+        instance: instance(&service, "10.0.0.1", 1),
+        now: Millis(1),
+    };
+    assert_eq!(
+        apply(&mut state, register),
+        Outcome::Rejected(Rejection::ServiceIsEphemeral("DEFAULT_GROUP@@svc".into()))
+    );
+}
+
+#[test]
+fn subscribers_are_indexed_both_ways() {
+    let (a, b) = (key("a"), key("b"));
+    let mut table = SubscriberTable::default();
+    let sub = |clusters: &str| Subscriber {
+        clusters: clusters.to_owned(),
+        client_ip: "10.0.0.1".into(),
+        app: String::new(),
+        refreshed: Millis(0),
+    };
+    let c1 = SubscriberId::Connection(ConnectionId::new("c1"));
+    table.subscribe(c1.clone(), &a, sub(""));
+    table.subscribe(c1.clone(), &a, sub("x"));
+    table.subscribe(c1.clone(), &b, sub(""));
+    let udp = SubscriberId::Udp { ip: "10.0.0.2".into(), port: 5000 };
+    table.subscribe(udp.clone(), &a, sub(""));
+    assert_eq!(table.count(), 3);
+    assert_eq!(table.subscribers(&a).find(|(id, _)| **id == c1).unwrap().1.clusters, "x");
+    table.expire_udp(Millis(60_001));
+    assert_eq!(table.subscribers(&a).count(), 1, "a UDP subscriber that stopped listing is forgotten");
+    table.unsubscribe(&c1, &b);
+    assert_eq!(table.subscribers(&b).count(), 0);
+    table.drop_subscriber(&c1);
+    assert_eq!(table.count(), 0);
+}

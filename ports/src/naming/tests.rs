@@ -1,0 +1,159 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use domain::naming::{Instance, InstanceDraft, ServiceKey};
+
+use super::*;
+use crate::consensus::MockConsensusLog;
+
+struct StepClock(AtomicU64);
+
+impl Clock for StepClock {
+    fn now(&self) -> Millis {
+        Millis(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// Records every push.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(SubscriberId, Arc<ServiceView>)>>);
+
+impl ServicePush for Recorder {
+    fn push(&self, subscriber: &SubscriberId, view: Arc<ServiceView>) {
+        self.0.lock().unwrap().push((subscriber.clone(), view));
+    }
+}
+
+fn app() -> (Arc<NamingApp>, Arc<Recorder>, Arc<StepClock>) {
+    let state = AppliedState::new();
+    let mut consensus = MockConsensusLog::new();
+    let applied = state.clone();
+    consensus.expect_propose().returning(move |command| Ok(applied.apply(&command).verdict()));
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let app = Arc::new(NamingApp::new(Arc::new(consensus), state.clone(), clock.clone()));
+    state.observe(app.clone());
+    let recorder = Arc::new(Recorder::default());
+    app.add_pusher(recorder.clone());
+    (app, recorder, clock)
+}
+
+fn key(name: &str) -> ServiceKey {
+    ServiceKey::parse(None, None, Some(name)).unwrap()
+}
+
+fn draft(ip: &str, port: i64) -> InstanceDraft {
+    InstanceDraft { ip: Some(ip.to_owned()), port: Some(port), ..InstanceDraft::default() }
+}
+
+fn conn(id: &str) -> Owner {
+    Owner::Connection(ConnectionId::new(id))
+}
+
+fn subscriber() -> Subscriber {
+    Subscriber { clusters: String::new(), client_ip: "10.0.0.9".into(), app: String::new(), refreshed: Millis(0) }
+}
+
+fn hosts(view: &ServiceView) -> Vec<u16> {
+    view.hosts.iter().map(|h| h.port).collect()
+}
+
+#[test]
+fn a_burst_of_registrations_is_one_push_per_subscriber_with_the_latest_view() {
+    let (app, pushes, _) = app();
+    let service = key("svc");
+    let watcher = SubscriberId::Connection(ConnectionId::new("watcher"));
+    assert!(app.subscribe(watcher.clone(), &service, subscriber()).hosts.is_empty());
+    for port in 1..=1000 {
+        app.register_ephemeral(conn("c"), &service, &draft("10.0.0.1", port)).unwrap();
+    }
+    assert_eq!(app.flush_pushes(), 1, "the burst and the welcome push coalesce");
+    let pushed = pushes.0.lock().unwrap();
+    assert_eq!(pushed[0].0, watcher);
+    assert_eq!(pushed[0].1.hosts.len(), 1000);
+    drop(pushed);
+    assert_eq!(app.flush_pushes(), 0, "nothing changed since");
+}
+
+#[test]
+fn views_are_cached_until_a_change_and_ref_times_increase() {
+    let (app, _, _) = app();
+    let service = key("svc");
+    let query = ViewQuery::default();
+    app.register_ephemeral(conn("c"), &service, &draft("10.0.0.1", 1)).unwrap();
+    let first = app.view(&service, &query);
+    assert!(Arc::ptr_eq(&first, &app.view(&service, &query)));
+    app.register_ephemeral(conn("c"), &service, &draft("10.0.0.1", 2)).unwrap();
+    let second = app.view(&service, &query);
+    assert_eq!(hosts(&second), vec![1, 2]);
+    assert!(second.last_ref_time > first.last_ref_time, "the clock did not move but the view is newer");
+}
+
+#[test]
+fn a_closed_connection_removes_its_instances_and_pushes() {
+    let (app, pushes, _) = app();
+    let service = key("svc");
+    app.register_ephemeral(conn("a"), &service, &draft("10.0.0.1", 1)).unwrap();
+    app.register_ephemeral(conn("b"), &service, &draft("10.0.0.2", 2)).unwrap();
+    app.subscribe(SubscriberId::Connection(ConnectionId::new("w")), &service, subscriber());
+    app.flush_pushes();
+    app.connection_closed(&ConnectionId::new("a"));
+    app.flush_pushes();
+    let pushed = pushes.0.lock().unwrap();
+    assert_eq!(hosts(&pushed.last().unwrap().1), vec![2]);
+}
+
+#[tokio::test]
+async fn ephemeral_and_persistent_instances_do_not_mix_in_one_service() {
+    let (app, _, _) = app();
+    let service = key("svc");
+    app.register_persistent(&service, &draft("10.0.0.1", 1)).await.unwrap();
+    let err = app.register_ephemeral(conn("c"), &service, &draft("10.0.0.2", 2)).unwrap_err();
+    assert!(matches!(err, NamingServiceError::Rejected(Rejection::ServiceIsPersistent(_))), "{err}");
+    let other = key("other");
+    app.register_ephemeral(conn("c"), &other, &draft("10.0.0.2", 2)).unwrap();
+    let err = app.register_persistent(&other, &draft("10.0.0.1", 1)).await.unwrap_err();
+    assert!(matches!(err, NamingServiceError::Rejected(Rejection::ServiceIsEphemeral(_))), "{err}");
+    let view = app.view(&service, &ViewQuery::default());
+    assert!(view.hosts.iter().all(|h: &Instance| !h.ephemeral));
+}
+
+#[tokio::test]
+async fn persistent_changes_applied_by_raft_reach_subscribers() {
+    let (app, pushes, _) = app();
+    let service = key("svc");
+    app.subscribe(SubscriberId::Connection(ConnectionId::new("w")), &service, subscriber());
+    app.flush_pushes();
+    app.register_persistent(&service, &draft("10.0.0.1", 1)).await.unwrap();
+    assert_eq!(app.flush_pushes(), 1);
+    assert_eq!(hosts(&pushes.0.lock().unwrap().last().unwrap().1), vec![1]);
+    app.set_health(&service, ("10.0.0.1", 1, &ClusterName::default()), false).await.unwrap();
+    assert_eq!(app.flush_pushes(), 1);
+    assert!(!app.instance(&service, "10.0.0.1", 1, &ClusterName::default()).unwrap().healthy);
+}
+
+#[test]
+fn light_beats_for_unknown_instances_ask_for_registration_and_full_beats_register() {
+    let (app, _, clock) = app();
+    let service = key("svc");
+    let cluster = ClusterName::default();
+    let reply = app.beat(&service, ("10.0.0.1", 1, &cluster), None).unwrap();
+    assert!(!reply.known);
+    let reply = app.beat(&service, ("10.0.0.1", 1, &cluster), Some(&draft("10.0.0.1", 1))).unwrap();
+    assert!(reply.known && reply.interval == 5_000);
+    assert!(app.instance(&service, "10.0.0.1", 1, &cluster).is_some());
+    clock.0.store(1_000 + 31_000, Ordering::Relaxed);
+    app.expire();
+    assert!(app.instance(&service, "10.0.0.1", 1, &cluster).is_none(), "no beats for 31 s: removed");
+}
+
+#[test]
+fn service_lists_merge_both_kinds_and_page() {
+    let (app, _, _) = app();
+    for name in ["c", "a", "b"] {
+        app.register_ephemeral(conn("x"), &key(name), &draft("10.0.0.1", 1)).unwrap();
+    }
+    let page = app.services(&Namespace::public(), Some("DEFAULT_GROUP"), "", 1, 2);
+    assert_eq!(page.total, 3);
+    let names: Vec<&str> = page.items.iter().map(|s| s.service.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(app.metrics().instance_count, 3);
+}
