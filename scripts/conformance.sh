@@ -2,13 +2,13 @@
 # Runs the shared Python conformance suite (the real nacos-sdk-python 3.x client, plus
 # plain HTTP) against a fresh nacosd, for the capabilities nacosd has so far.
 #   scripts/conformance.sh [path/to/nacosd]      (default: target/debug/nacosd)
-# Cases run: config (cfg_*). Naming (ns_*) joins when the registry lands.
+# Cases run: all of them (config cfg_* and naming ns_*); CONFORMANCE_CASES narrows it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SUITE="$ROOT/../shared/conformance"
 BIN=${1:-$ROOT/target/debug/nacosd}
-CASES=${CONFORMANCE_CASES:-cfg_*}
+CASES=${CONFORMANCE_CASES:-*}
 
 if [ ! -x "$SUITE/run.sh" ]; then
   echo "conformance: no suite at $SUITE (it comes with the shared/ folder beside this repo)" >&2

@@ -2,6 +2,7 @@
 //! adapters to the services. The only crate that names concrete types.
 
 pub mod node;
+mod registry_tasks;
 pub mod settings;
 pub mod storage;
 pub mod telemetry;

@@ -17,12 +17,13 @@ use ports::config::ConfigService;
 use ports::kv::KvStore;
 use ports::listen::ConfigListeners;
 use ports::namespace::NamespaceApp;
+use ports::naming::NamingApp;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::settings::Settings;
-use crate::storage;
+use crate::{registry_tasks, storage};
 
 /// How long a node waits for its first raft leader before giving up on start-up.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -119,7 +120,11 @@ impl Node {
             max_message_bytes,
             silent_after: settings.connection_silent_after,
         };
-        let grpc = GrpcApi::new(config.clone(), listeners_table.clone(), connections, grpc_limits);
+        let naming = Arc::new(NamingApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock)));
+        state.observe(naming.clone());
+        naming.add_pusher(Arc::new(connections.clone()));
+        servers.push(tokio::spawn(registry_tasks::run(naming.clone(), wait_for_stop(stopped.clone()))));
+        let grpc = GrpcApi::new(config.clone(), listeners_table.clone(), naming.clone(), connections, grpc_limits);
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
 
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
@@ -131,7 +136,7 @@ impl Node {
             settings.history_retention,
             wait_for_stop(stopped.clone()),
         )));
-        let api = HttpApi { config, namespaces, listeners: listeners_table, long_polls, max_body_bytes };
+        let api = HttpApi { config, namespaces, naming, listeners: listeners_table, long_polls, max_body_bytes };
         servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
 
         tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");

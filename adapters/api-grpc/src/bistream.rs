@@ -110,6 +110,7 @@ impl GrpcApi {
         }
         self.connections.unregister(&connection);
         self.listeners.connection_closed(&connection.id);
+        self.naming.connection_closed(&connection.id);
         let seconds = now_millis().saturating_sub(connection.connected_at) / 1000;
         tracing::info!(connection = connection.id.as_str(), seconds, "client disconnected");
     }

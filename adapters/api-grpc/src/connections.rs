@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use domain::config::{ConfigKey, ConnectionId, PushTarget};
+use domain::naming::SubscriberId;
 use ports::listen::ClientChannel;
+use ports::naming::{ServicePush, SharedView};
 use proto::nacos::Payload;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::wire;
+use crate::{naming_wire, wire};
 
 /// How long a push waits for the client's answer.
 const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -175,20 +177,15 @@ impl Connections {
     }
 
     /// Sends a server request on a connection's stream and waits for its answer.
-    pub(crate) async fn request(
-        &self,
-        connection: &Connection,
-        kind: &str,
-        mut body: Value,
-    ) -> Result<Value, PushError> {
+    pub(crate) async fn request(&self, connection: &Connection, kind: &str, body: Value) -> Result<Value, PushError> {
+        self.request_body(connection, kind, &Body::Json(body)).await
+    }
+
+    async fn request_body(&self, connection: &Connection, kind: &str, body: &Body) -> Result<Value, PushError> {
         let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed).to_string();
-        if let Value::Object(map) = &mut body {
-            map.insert("requestId".into(), json!(request_id));
-            map.entry("headers").or_insert_with(|| json!({}));
-        }
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(request_id.clone(), tx);
-        let sent = connection.outbound.try_send(Ok(wire::payload(kind, &body)));
+        let sent = connection.outbound.try_send(Ok(body.payload(kind, &request_id)));
         let answer = match sent {
             Ok(()) => tokio::time::timeout(PUSH_ACK_TIMEOUT, rx).await,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -284,26 +281,76 @@ impl ClientChannel for Connections {
             "group": key.group.as_str(),
             "tenant": target.tenant_as_sent,
         });
-        runtime.spawn(async move { connections.push_with_retry(connection_id, body).await });
+        runtime.spawn(async move {
+            connections.push_with_retry(connection_id, "ConfigChangeNotifyRequest", Body::Json(body)).await;
+        });
+    }
+}
+
+impl ServicePush for Connections {
+    fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>) {
+        let SubscriberId::Connection(connection_id) = subscriber else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("service push outside a runtime dropped");
+            return;
+        };
+        let connections = self.clone();
+        let connection_id = connection_id.clone();
+        let service_info = naming_wire::service_info_bytes(&view);
+        runtime.spawn(async move {
+            let body = Body::NotifySubscriber(service_info);
+            connections.push_with_retry(connection_id, "NotifySubscriberRequest", body).await;
+        });
     }
 }
 
 impl Connections {
     /// Pushes a config change until acknowledged, backing off between attempts; gives up
     /// quietly when the connection is gone or after [`PUSH_ATTEMPTS`].
-    async fn push_with_retry(&self, connection_id: ConnectionId, body: Value) {
+    async fn push_with_retry(&self, connection_id: ConnectionId, kind: &str, body: Body) {
         for attempt in 1..=PUSH_ATTEMPTS {
             let Some(connection) = self.get(&connection_id) else { return };
-            match self.request(&connection, "ConfigChangeNotifyRequest", body.clone()).await {
+            match self.request_body(&connection, kind, &body).await {
                 Ok(_) => return,
                 Err(PushError::Closed) => return,
                 Err(err) => {
-                    tracing::debug!(connection = connection_id.as_str(), attempt, cause = %err, "config push not acknowledged");
+                    tracing::debug!(connection = connection_id.as_str(), attempt, kind, cause = %err, "push not acknowledged");
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
                 }
             }
         }
-        tracing::info!(connection = connection_id.as_str(), "config push given up after {PUSH_ATTEMPTS} attempts");
+        tracing::info!(connection = connection_id.as_str(), kind, "push given up after {PUSH_ATTEMPTS} attempts");
+    }
+}
+
+/// The body of a server request, completed with its request id when sent.
+enum Body {
+    Json(Value),
+    /// `NotifySubscriberRequest` around an already-encoded `ServiceInfo`.
+    NotifySubscriber(Arc<[u8]>),
+}
+
+impl Body {
+    fn payload(&self, kind: &str, request_id: &str) -> Payload {
+        match self {
+            Self::Json(body) => {
+                let mut body = body.clone();
+                if let Value::Object(map) = &mut body {
+                    map.insert("requestId".into(), json!(request_id));
+                    map.entry("headers").or_insert_with(|| json!({}));
+                }
+                wire::payload(kind, &body)
+            }
+            Self::NotifySubscriber(service_info) => {
+                let mut bytes = Vec::with_capacity(service_info.len() + 80);
+                bytes.extend_from_slice(br#"{"headers":{},"module":"naming","requestId":""#);
+                bytes.extend_from_slice(request_id.as_bytes());
+                bytes.extend_from_slice(br#"","serviceInfo":"#);
+                bytes.extend_from_slice(service_info);
+                bytes.push(b'}');
+                wire::raw_payload(kind, bytes)
+            }
+        }
     }
 }
 

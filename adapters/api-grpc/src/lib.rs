@@ -8,6 +8,7 @@
 mod bistream;
 mod connections;
 mod handlers;
+mod naming_wire;
 mod wire;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use ports::config::ConfigService;
 use ports::listen::ConfigListeners;
+use ports::naming::NamingApp;
 use proto::nacos::bi_request_stream_server::BiRequestStreamServer;
 use proto::nacos::request_server::{Request as RequestService, RequestServer};
 use proto::nacos::Payload;
@@ -46,6 +48,7 @@ pub struct GrpcLimits {
 pub struct GrpcApi {
     pub config: Arc<dyn ConfigService>,
     pub listeners: Arc<ConfigListeners>,
+    pub naming: Arc<NamingApp>,
     pub connections: Connections,
     pub limits: GrpcLimits,
     /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
@@ -56,11 +59,12 @@ impl GrpcApi {
     pub fn new(
         config: Arc<dyn ConfigService>,
         listeners: Arc<ConfigListeners>,
+        naming: Arc<NamingApp>,
         connections: Connections,
         limits: GrpcLimits,
     ) -> Self {
         let (_, stopping) = watch::channel(false);
-        Self { config, listeners, connections, limits, stopping }
+        Self { config, listeners, naming, connections, limits, stopping }
     }
 }
 

@@ -53,6 +53,11 @@ impl Incoming {
         Ok(T::deserialize(&self.body)?)
     }
 
+    /// A header the client put in the body's `headers` object (Python and Java do).
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.body.get("headers")?.get(name)?.as_str().map(str::to_owned)
+    }
+
     pub(crate) fn request_id(&self) -> Option<&str> {
         self.body.get("requestId").and_then(Value::as_str)
     }
@@ -70,11 +75,7 @@ pub(crate) enum WireError {
 
 /// Builds a payload of `kind` with `body` as its JSON.
 pub(crate) fn payload(kind: &str, body: &impl Serialize) -> Payload {
-    let value = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    Payload {
-        metadata: Some(Metadata { r#type: kind.to_owned(), client_ip: String::new(), headers: Default::default() }),
-        body: Some(prost_types::Any { type_url: String::new(), value }),
-    }
+    raw_payload(kind, serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()))
 }
 
 /// A successful response of `kind`: `fields` plus the common success fields.
@@ -87,6 +88,26 @@ pub(crate) fn success(kind: &str, fields: Value) -> Payload {
     body.insert("errorCode".into(), json!(0));
     body.insert("success".into(), json!(true));
     payload(kind, &body)
+}
+
+/// A successful response of `kind` whose `field` is already-encoded JSON (a memoised
+/// `ServiceInfo`): the bytes are spliced in, not parsed and re-serialized.
+pub(crate) fn success_with_raw(kind: &str, field: &str, raw: &[u8]) -> Payload {
+    let mut body = Vec::with_capacity(raw.len() + 96);
+    body.extend_from_slice(br#"{"resultCode":200,"errorCode":0,"success":true,"message":"success",""#);
+    body.extend_from_slice(field.as_bytes());
+    body.extend_from_slice(br#"":"#);
+    body.extend_from_slice(raw);
+    body.push(b'}');
+    raw_payload(kind, body)
+}
+
+/// A payload of `kind` whose body is already JSON.
+pub(crate) fn raw_payload(kind: &str, body: Vec<u8>) -> Payload {
+    Payload {
+        metadata: Some(Metadata { r#type: kind.to_owned(), client_ip: String::new(), headers: Default::default() }),
+        body: Some(prost_types::Any { type_url: String::new(), value: body }),
+    }
 }
 
 /// A failed response of `kind` with an error code and message.

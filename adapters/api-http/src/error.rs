@@ -49,6 +49,24 @@ pub enum ApiError {
     NoSuchApi,
     #[error("tag gray publish is not supported yet")]
     GrayUnsupported,
+    #[error(transparent)]
+    Naming(#[from] domain::naming::NamingError),
+    #[error(transparent)]
+    NamingRejected(domain::Rejection),
+    #[error("{0}")]
+    NamingNotFound(String),
+    #[error("no matched ip found!")]
+    InstanceNotFound,
+    #[error("service not found: {0}")]
+    ServiceNotFound(String),
+    #[error("invalid parameter '{0}': not true or false")]
+    NotABoolean(&'static str),
+    #[error("metadata must be a JSON object of strings or k=v,k2=v2")]
+    BadMetadata,
+    #[error("beat must be the JSON of a beat")]
+    BadBeat,
+    #[error("selector must be JSON like {{\"type\":\"none\"}}")]
+    BadSelector,
     #[error("server is not ready: {0}")]
     Unavailable(String),
     #[error("server error")]
@@ -101,10 +119,20 @@ impl ApiError {
             | Self::GrayUnsupported
             | Self::InvalidNamespace(_)
             | Self::NamespaceProtected
-            | Self::NotANumber(_) => StatusCode::BAD_REQUEST,
-            Self::ConfigNotFound | Self::NamespaceNotFound | Self::HistoryNotFound | Self::NoSuchApi => {
-                StatusCode::NOT_FOUND
-            }
+            | Self::NotANumber(_)
+            | Self::Naming(_)
+            | Self::NamingRejected(_)
+            | Self::NamingNotFound(_)
+            | Self::ServiceNotFound(_)
+            | Self::NotABoolean(_)
+            | Self::BadMetadata
+            | Self::BadBeat
+            | Self::BadSelector => StatusCode::BAD_REQUEST,
+            Self::ConfigNotFound
+            | Self::NamespaceNotFound
+            | Self::HistoryNotFound
+            | Self::NoSuchApi
+            | Self::InstanceNotFound => StatusCode::NOT_FOUND,
             Self::NamespaceExists => StatusCode::CONFLICT,
             // Java Nacos answers a failed CAS with 500; clients key on it.
             Self::CasMismatch | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,6 +146,16 @@ impl ApiError {
     pub(crate) fn v2_code(&self) -> u32 {
         match self {
             Self::ConfigNotFound | Self::HistoryNotFound | Self::NoSuchApi => 20004,
+            Self::InstanceNotFound | Self::NamingNotFound(_) | Self::ServiceNotFound(_) => 20004,
+            Self::NamingRejected(domain::Rejection::ServiceNotFound(_)) => 20004,
+            Self::NamingRejected(domain::Rejection::ServiceExists(_)) => 20005,
+            Self::Naming(domain::naming::NamingError::Missing(_)) => 10000,
+            Self::Naming(_)
+            | Self::NamingRejected(_)
+            | Self::NotABoolean(_)
+            | Self::BadMetadata
+            | Self::BadBeat
+            | Self::BadSelector => 20002,
             Self::InvalidNamespace(_) | Self::NamespaceProtected => 22000,
             Self::NamespaceNotFound => 22001,
             Self::NamespaceExists => 22002,

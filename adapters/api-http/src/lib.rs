@@ -13,6 +13,8 @@ mod listener;
 mod login;
 mod long_poll;
 mod namespaces;
+mod naming;
+mod naming_wire;
 mod params;
 
 use std::convert::Infallible;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use ports::config::ConfigService;
 use ports::listen::ConfigListeners;
 use ports::namespace::NamespaceService;
+use ports::naming::NamingApp;
 use tokio::net::TcpListener;
 use warp::Filter;
 
@@ -33,6 +36,7 @@ pub use long_poll::LongPolls;
 pub struct HttpApi {
     pub config: Arc<dyn ConfigService>,
     pub namespaces: Arc<dyn NamespaceService>,
+    pub naming: Arc<NamingApp>,
     /// gRPC listen registrations, for the listener query.
     pub listeners: Arc<ConfigListeners>,
     /// HTTP long polls in flight; the node registers it as a config observer.
@@ -50,6 +54,7 @@ impl HttpApi {
             .or(config_v2::routes(Arc::clone(&api)))
             .or(history::routes(Arc::clone(&api)))
             .or(namespaces::routes(Arc::clone(&api)))
+            .or(naming::routes(Arc::clone(&api)))
             .or(login::routes(api.max_body_bytes))
             .or(health::routes())
             .recover(error::recover)

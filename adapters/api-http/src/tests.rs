@@ -15,6 +15,8 @@ use ports::applied::AppliedState;
 use ports::listen::{ConfigListeners, MockClientChannel};
 use ports::namespace::MockNamespaceService;
 
+use ports::naming::NamingApp;
+
 use crate::{HttpApi, LongPolls};
 
 fn api(service: MockConfigService) -> HttpApi {
@@ -22,6 +24,11 @@ fn api(service: MockConfigService) -> HttpApi {
     HttpApi {
         config: Arc::new(service),
         namespaces: Arc::new(MockNamespaceService::new()),
+        naming: Arc::new(NamingApp::new(
+            Arc::new(ports::consensus::MockConsensusLog::new()),
+            AppliedState::new(),
+            Arc::new(ports::clock::SystemClock),
+        )),
         listeners: Arc::new(listeners),
         long_polls: LongPolls::new(),
         max_body_bytes: 64 * 1024,

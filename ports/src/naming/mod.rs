@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use domain::config::{ConnectionId, Namespace, Page};
 use domain::naming::{
     compute_view, BeatOutcome, ClusterName, EphemeralRegistry, Instance, InstanceDraft, InstancePatch, NamingCommand,
-    NamingError, Owner, PersistentService, ServiceKey, ServiceMeta, ServiceView, Subscriber, SubscriberId,
-    SubscriberTable, ViewQuery,
+    NamingError, Owner, PersistentService, ServiceKey, ServiceMeta, Subscriber, SubscriberId, SubscriberTable,
+    ViewQuery,
 };
 use domain::{Command, Millis, Rejection, Verdict};
 
@@ -23,6 +23,7 @@ use crate::applied::{AppliedState, StateObserver};
 use crate::clock::Clock;
 use crate::consensus::{ConsensusError, ConsensusLog};
 
+pub use views::SharedView;
 use views::ViewCache;
 
 /// Delivers a service's new view to one subscriber (driven port). Implementations only
@@ -30,7 +31,7 @@ use views::ViewCache;
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ServicePush: Send + Sync {
     /// Pushes `view` to `subscriber` if this channel serves that kind of subscriber.
-    fn push(&self, subscriber: &SubscriberId, view: Arc<ServiceView>);
+    fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>);
 }
 
 /// Why a registry use case failed.
@@ -305,14 +306,14 @@ impl NamingApp {
     // ---- reads ------------------------------------------------------------------------------
 
     /// The view of `service` for `query`, cached until the service next changes.
-    pub fn view(&self, service: &ServiceKey, query: &ViewQuery) -> Arc<ServiceView> {
+    pub fn view(&self, service: &ServiceKey, query: &ViewQuery) -> Arc<SharedView> {
         let persistent = self.persistent(service);
         let mut inner = self.inner();
         inner.view(service, persistent.as_deref(), query, self.clock.now())
     }
 
     /// Subscribes and answers the current view; the subscriber also gets a push soon after.
-    pub fn subscribe(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> Arc<ServiceView> {
+    pub fn subscribe(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> Arc<SharedView> {
         let query = ViewQuery { clusters: subscriber.clusters.clone(), healthy_only: false };
         let persistent = self.persistent(service);
         let now = self.clock.now();
@@ -421,14 +422,14 @@ impl NamingApp {
             }
             (std::mem::take(&mut inner.dirty), std::mem::take(&mut inner.welcome))
         };
-        let mut deliveries: Vec<(SubscriberId, Arc<ServiceView>)> = Vec::new();
+        let mut deliveries: Vec<(SubscriberId, Arc<SharedView>)> = Vec::new();
         let now = self.clock.now();
         for service in &dirty {
             let persistent = self.persistent(service);
             let mut inner = self.inner();
             let subscribers: Vec<(SubscriberId, String)> =
                 inner.subscribers.subscribers(service).map(|(id, s)| (id.clone(), s.clusters.clone())).collect();
-            let mut by_clusters: HashMap<String, Arc<ServiceView>> = HashMap::new();
+            let mut by_clusters: HashMap<String, Arc<SharedView>> = HashMap::new();
             for (id, clusters) in subscribers {
                 let view = by_clusters
                     .entry(clusters.clone())
@@ -505,14 +506,20 @@ impl Inner {
         persistent: Option<&PersistentService>,
         query: &ViewQuery,
         now: Millis,
-    ) -> Arc<ServiceView> {
+    ) -> Arc<SharedView> {
         if let Some(view) = self.views.get(service, query) {
             return view;
         }
         let instances =
             self.ephemeral.instances(service).chain(persistent.into_iter().flat_map(|p| p.instances.iter()));
         let last_ref_time = self.views.next_ref_time(now);
-        let view = Arc::new(compute_view(service, persistent.map(|p| &p.meta), instances, query, last_ref_time));
+        let view = Arc::new(SharedView::new(compute_view(
+            service,
+            persistent.map(|p| &p.meta),
+            instances,
+            query,
+            last_ref_time,
+        )));
         self.views.put(service, query, Arc::clone(&view));
         view
     }

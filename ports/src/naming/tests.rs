@@ -15,10 +15,10 @@ impl Clock for StepClock {
 
 /// Records every push.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(SubscriberId, Arc<ServiceView>)>>);
+struct Recorder(Mutex<Vec<(SubscriberId, Arc<SharedView>)>>);
 
 impl ServicePush for Recorder {
-    fn push(&self, subscriber: &SubscriberId, view: Arc<ServiceView>) {
+    fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>) {
         self.0.lock().unwrap().push((subscriber.clone(), view));
     }
 }

@@ -4,6 +4,8 @@ mod config_listen;
 mod config_publish;
 mod config_query;
 mod config_remove;
+mod naming_instance;
+mod naming_query;
 mod server_check;
 
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use serde_json::json;
 
 use crate::wire::{self, code, Incoming};
 use crate::GrpcApi;
+use naming_instance::Kind;
 
 /// How long a unary call waits for its connection's set-up already on the way.
 const SETUP_PATIENCE: Duration = Duration::from_secs(1);
@@ -39,6 +42,12 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
         "ConfigPublishRequest" => config_publish::handle(api, &incoming).await,
         "ConfigRemoveRequest" => config_remove::handle(api, &incoming).await,
         "ConfigBatchListenRequest" => config_listen::handle(api, &connection, &incoming),
+        "InstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Ephemeral).await,
+        "BatchInstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Batch).await,
+        "PersistentInstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Persistent).await,
+        "SubscribeServiceRequest" => naming_query::subscribe(api, &connection, &incoming),
+        "ServiceQueryRequest" => naming_query::query(api, &incoming),
+        "ServiceListRequest" => naming_query::list(api, &incoming),
         other => {
             tracing::debug!(kind = other, "no handler");
             wire::error_response(code::NO_HANDLER, "RequestHandler Not Found")
@@ -63,4 +72,19 @@ pub(crate) fn service_error(err: &ports::config::ConfigServiceError) -> (i32, St
 fn capitalise(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// The Nacos error code and message for a registry use-case failure.
+pub(crate) fn naming_error(err: &ports::naming::NamingServiceError) -> (i32, String) {
+    use ports::naming::NamingServiceError as E;
+    match err {
+        E::Invalid(err) => (code::INVALID_PARAM, err.to_string()),
+        E::Rejected(rejection) => (code::INVALID_PARAM, rejection.to_string()),
+        E::NotFound(message) => (code::INVALID_PARAM, message.clone()),
+        E::Unavailable(ports::consensus::ConsensusError::Internal(cause)) => {
+            tracing::error!(%cause, "registry write failed inside raft");
+            (code::SERVER_ERROR, "server error".to_owned())
+        }
+        E::Unavailable(err) => (code::SERVER_ERROR, err.to_string()),
+    }
 }

@@ -1,0 +1,106 @@
+//! `InstanceRequest`, `BatchInstanceRequest` and `PersistentInstanceRequest`: register and
+//! deregister. Ephemeral instances belong to the connection that registered them.
+
+use domain::naming::{validate_address, Owner, ServiceKey};
+use ports::naming::NamingServiceError;
+use proto::nacos::Payload;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::naming_error;
+use crate::connections::Connection;
+use crate::naming_wire::WireInstance;
+use crate::wire::{self, code, Incoming};
+use crate::GrpcApi;
+
+const REGISTER: &str = "registerInstance";
+const DEREGISTER: &str = "deregisterInstance";
+const BATCH_REGISTER: &str = "batchRegisterInstance";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct InstanceRequest {
+    namespace: Option<String>,
+    service_name: Option<String>,
+    group_name: Option<String>,
+    r#type: String,
+    instance: Option<WireInstance>,
+    instances: Option<Vec<WireInstance>>,
+}
+
+impl InstanceRequest {
+    fn service(&self) -> Result<ServiceKey, NamingServiceError> {
+        Ok(ServiceKey::parse(self.namespace.as_deref(), self.group_name.as_deref(), self.service_name.as_deref())?)
+    }
+}
+
+/// Which request arrived; they share the body shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Ephemeral,
+    Batch,
+    Persistent,
+}
+
+impl Kind {
+    fn response(self) -> &'static str {
+        match self {
+            Self::Batch => "BatchInstanceResponse",
+            Self::Ephemeral | Self::Persistent => "InstanceResponse",
+        }
+    }
+}
+
+pub(super) async fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming, kind: Kind) -> Payload {
+    let response = kind.response();
+    let request: InstanceRequest = match incoming.decode() {
+        Ok(request) => request,
+        Err(err) => return wire::failure(response, code::BAD_GATEWAY, &err.to_string(), json!({})),
+    };
+    match apply(api, connection, &request, kind).await {
+        Ok(()) => wire::success(response, json!({ "type": request.r#type })),
+        Err(err) => {
+            let (error_code, message) = naming_error(&err);
+            wire::failure(response, error_code, &message, json!({ "type": request.r#type }))
+        }
+    }
+}
+
+async fn apply(
+    api: &GrpcApi,
+    connection: &Connection,
+    request: &InstanceRequest,
+    kind: Kind,
+) -> Result<(), NamingServiceError> {
+    let service = request.service()?;
+    let owner = Owner::Connection(connection.id.clone());
+    let unsupported = || {
+        NamingServiceError::Invalid(domain::naming::NamingError::Invalid {
+            param: "type",
+            reason: format!("unsupported request type {}", request.r#type),
+        })
+    };
+    if kind == Kind::Batch {
+        if request.r#type != BATCH_REGISTER {
+            return Err(unsupported());
+        }
+        let drafts: Vec<_> = request.instances.iter().flatten().map(WireInstance::draft).collect();
+        return api.naming.register_batch(owner, &service, &drafts);
+    }
+    let missing = || NamingServiceError::Invalid(domain::naming::NamingError::Missing("instance"));
+    let instance = request.instance.as_ref().ok_or_else(missing)?;
+    match (kind, request.r#type.as_str()) {
+        (Kind::Ephemeral, REGISTER) => api.naming.register_ephemeral(owner, &service, &instance.draft()),
+        (Kind::Persistent, REGISTER) => api.naming.register_persistent(&service, &instance.draft()).await,
+        (_, DEREGISTER) => {
+            let (ip, port, cluster) = validate_address(instance.ip(), instance.port(), instance.cluster())?;
+            if kind == Kind::Persistent {
+                api.naming.deregister_persistent(&service, &ip, port, &cluster).await
+            } else {
+                api.naming.deregister_ephemeral(&service, &ip, port, &cluster);
+                Ok(())
+            }
+        }
+        _ => Err(unsupported()),
+    }
+}

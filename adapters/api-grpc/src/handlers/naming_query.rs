@@ -1,0 +1,130 @@
+//! `SubscribeServiceRequest`, `ServiceQueryRequest` and `ServiceListRequest`: what a
+//! client reads of the registry.
+
+use domain::config::Namespace;
+use domain::naming::{ServiceKey, Subscriber, SubscriberId, ViewQuery};
+use ports::naming::NamingServiceError;
+use proto::nacos::Payload;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::naming_error;
+use crate::connections::Connection;
+use crate::naming_wire::service_info_bytes;
+use crate::wire::{self, code, Incoming};
+use crate::GrpcApi;
+
+/// The largest page a service list answers.
+const MAX_PAGE_SIZE: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ServiceRequest {
+    namespace: Option<String>,
+    service_name: Option<String>,
+    group_name: Option<String>,
+    /// Subscribe: `true` subscribes, `false` unsubscribes.
+    subscribe: Option<bool>,
+    /// Subscribe's cluster filter.
+    clusters: Option<String>,
+    /// Query's cluster filter.
+    cluster: Option<String>,
+    healthy_only: Option<bool>,
+    /// The Python SDK's spelling of `healthyOnly`.
+    health_only: Option<bool>,
+    page_no: Option<usize>,
+    page_size: Option<usize>,
+}
+
+impl ServiceRequest {
+    fn service(&self) -> Result<ServiceKey, NamingServiceError> {
+        Ok(ServiceKey::parse(self.namespace.as_deref(), self.group_name.as_deref(), self.service_name.as_deref())?)
+    }
+}
+
+pub(super) fn subscribe(api: &GrpcApi, connection: &Connection, incoming: &Incoming) -> Payload {
+    const RESPONSE: &str = "SubscribeServiceResponse";
+    let request: ServiceRequest = match decode(incoming, RESPONSE) {
+        Ok(request) => request,
+        Err(failure) => return *failure,
+    };
+    let service = match request.service() {
+        Ok(service) => service,
+        Err(err) => return failed(RESPONSE, &err),
+    };
+    let id = SubscriberId::Connection(connection.id.clone());
+    let clusters = request.clusters.unwrap_or_default();
+    let view = if request.subscribe.unwrap_or(true) {
+        let subscriber = Subscriber {
+            clusters,
+            client_ip: connection.client_ip.clone(),
+            app: incoming.header("app").unwrap_or_default(),
+            refreshed: domain::Millis::default(),
+        };
+        api.naming.subscribe(id, &service, subscriber)
+    } else {
+        api.naming.unsubscribe(&id, &service);
+        api.naming.view(&service, &ViewQuery { clusters, healthy_only: false })
+    };
+    with_service_info(RESPONSE, &service_info_bytes(&view))
+}
+
+pub(super) fn query(api: &GrpcApi, incoming: &Incoming) -> Payload {
+    const RESPONSE: &str = "QueryServiceResponse";
+    let request: ServiceRequest = match decode(incoming, RESPONSE) {
+        Ok(request) => request,
+        Err(failure) => return *failure,
+    };
+    let service = match request.service() {
+        Ok(service) => service,
+        Err(err) => return failed(RESPONSE, &err),
+    };
+    let query = ViewQuery {
+        clusters: request.cluster.unwrap_or_default(),
+        healthy_only: request.healthy_only.or(request.health_only).unwrap_or(false),
+    };
+    let view = api.naming.view(&service, &query);
+    with_service_info(RESPONSE, &service_info_bytes(&view))
+}
+
+pub(super) fn list(api: &GrpcApi, incoming: &Incoming) -> Payload {
+    const RESPONSE: &str = "ServiceListResponse";
+    let request: ServiceRequest = match decode(incoming, RESPONSE) {
+        Ok(request) => request,
+        Err(failure) => return *failure,
+    };
+    let namespace = match Namespace::new(request.namespace.as_deref().unwrap_or("")) {
+        Ok(namespace) => namespace,
+        Err(err) => return failed(RESPONSE, &NamingServiceError::Invalid(err.into())),
+    };
+    let group = request.group_name.as_deref().map(str::trim).filter(|g| !g.is_empty()).unwrap_or("DEFAULT_GROUP");
+    let page_size = request.page_size.unwrap_or(10).clamp(1, MAX_PAGE_SIZE);
+    let page = api.naming.services(&namespace, Some(group), "", request.page_no.unwrap_or(1).max(1), page_size);
+    let names: Vec<&str> = page.items.iter().map(|summary| summary.service.name.as_str()).collect();
+    wire::success(RESPONSE, json!({ "count": page.total, "serviceNames": names, "message": "success" }))
+}
+
+fn decode(incoming: &Incoming, response: &str) -> Result<ServiceRequest, Box<Payload>> {
+    incoming
+        .decode()
+        .map_err(|err| Box::new(wire::failure(response, code::BAD_GATEWAY, &err.to_string(), empty(response))))
+}
+
+fn failed(response: &str, err: &NamingServiceError) -> Payload {
+    let (error_code, message) = naming_error(err);
+    wire::failure(response, error_code, &message, empty(response))
+}
+
+/// What SDKs require even on failure (Python and Rust read `serviceNames`).
+fn empty(response: &str) -> Value {
+    if response == "ServiceListResponse" {
+        json!({ "count": 0, "serviceNames": [] })
+    } else {
+        json!({})
+    }
+}
+
+/// A success carrying a pre-encoded `serviceInfo`.
+fn with_service_info(response: &str, service_info: &[u8]) -> Payload {
+    wire::success_with_raw(response, "serviceInfo", service_info)
+}

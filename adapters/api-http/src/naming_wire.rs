@@ -1,0 +1,185 @@
+//! The registry's shapes on the HTTP API: instances read from form parameters (or a beat's
+//! JSON), instances and `ServiceInfo` written as JSON.
+
+use std::collections::BTreeMap;
+
+use domain::naming::{HeartbeatTimes, Instance, InstanceDraft, InstancePatch, ServiceKey, ServiceView};
+use ports::naming::SharedView;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::params::Params;
+
+/// Nacos's `defaultPushCacheMillis`: 1.x clients poll `/instance/list` at this period.
+const CACHE_MILLIS: u64 = 10_000;
+/// The memoised encoding of a view for `/instance/list`.
+const ENCODING: &str = "http-service-info";
+
+/// The service a request names: `namespaceId`, `groupName`, `serviceName` (plain or
+/// grouped).
+pub(crate) fn service_key(params: &Params) -> Result<ServiceKey, ApiError> {
+    Ok(ServiceKey::parse(params.get("namespaceId"), params.get("groupName"), params.get("serviceName"))?)
+}
+
+/// An instance described by form parameters (`enable` and `cluster` are the spellings
+/// some clients use).
+pub(crate) fn draft(params: &Params) -> Result<InstanceDraft, ApiError> {
+    Ok(InstanceDraft {
+        instance_id: params.get("instanceId").map(str::to_owned),
+        ip: params.get("ip").map(str::to_owned),
+        port: number(params, "port")?,
+        weight: float(params, "weight")?,
+        healthy: boolean(params, "healthy")?,
+        enabled: boolean(params, "enabled")?.or(boolean(params, "enable")?),
+        ephemeral: boolean(params, "ephemeral")?,
+        cluster: cluster(params).map(str::to_owned),
+        metadata: metadata(params.get("metadata"))?.unwrap_or_default(),
+    })
+}
+
+/// The fields of an update that were given.
+pub(crate) fn patch(params: &Params) -> Result<InstancePatch, ApiError> {
+    Ok(InstancePatch {
+        weight: float(params, "weight")?,
+        healthy: boolean(params, "healthy")?,
+        enabled: boolean(params, "enabled")?.or(boolean(params, "enable")?),
+        metadata: metadata(params.get("metadata"))?,
+    })
+}
+
+pub(crate) fn cluster(params: &Params) -> Option<&str> {
+    params.get("clusterName").or_else(|| params.get("cluster"))
+}
+
+pub(crate) fn number(params: &Params, name: &'static str) -> Result<Option<i64>, ApiError> {
+    params.get(name).map(|raw| raw.trim().parse::<i64>().map_err(|_| ApiError::NotANumber(name))).transpose()
+}
+
+pub(crate) fn float(params: &Params, name: &'static str) -> Result<Option<f64>, ApiError> {
+    params
+        .get(name)
+        .map(|raw| raw.trim().parse::<f64>().ok().filter(|value| value.is_finite()).ok_or(ApiError::NotANumber(name)))
+        .transpose()
+}
+
+pub(crate) fn boolean(params: &Params, name: &'static str) -> Result<Option<bool>, ApiError> {
+    params
+        .get(name)
+        .map(|raw| match raw.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::NotABoolean(name)),
+        })
+        .transpose()
+}
+
+/// Metadata as Nacos accepts it: a JSON object, or `k=v,k2=v2`.
+pub(crate) fn metadata(raw: Option<&str>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let Some(raw) = raw.map(str::trim) else { return Ok(None) };
+    if raw.starts_with('{') {
+        let object: BTreeMap<String, Value> = serde_json::from_str(raw).map_err(|_| ApiError::BadMetadata)?;
+        return Ok(Some(object.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, text_of(v))).collect()));
+    }
+    raw.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
+            _ => Err(ApiError::BadMetadata),
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .map(Some)
+}
+
+fn text_of(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+/// The `beat` parameter of `/instance/beat`: the instance the client beats for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct Beat {
+    service_name: Option<String>,
+    ip: Option<String>,
+    port: Option<i64>,
+    cluster: Option<String>,
+    weight: Option<f64>,
+    metadata: Option<BTreeMap<String, Value>>,
+    ephemeral: Option<bool>,
+}
+
+impl Beat {
+    pub(crate) fn parse(raw: &str) -> Result<Self, ApiError> {
+        serde_json::from_str(raw).map_err(|_| ApiError::BadBeat)
+    }
+
+    pub(crate) fn service_name(&self) -> Option<&str> {
+        self.service_name.as_deref()
+    }
+
+    pub(crate) fn draft(&self) -> InstanceDraft {
+        InstanceDraft {
+            ip: self.ip.clone(),
+            port: self.port,
+            weight: self.weight,
+            ephemeral: self.ephemeral,
+            cluster: self.cluster.clone(),
+            metadata: self
+                .metadata
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, text_of(v)))
+                .collect(),
+            ..InstanceDraft::default()
+        }
+    }
+}
+
+/// An instance as Nacos writes it, with the computed heartbeat fields.
+pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value {
+    let times = instance.heartbeat();
+    json!({
+        "instanceId": instance.id,
+        "ip": instance.ip,
+        "port": instance.port,
+        "weight": instance.weight.value(),
+        "healthy": instance.healthy,
+        "enabled": instance.enabled,
+        "ephemeral": instance.ephemeral,
+        "clusterName": instance.cluster.as_str(),
+        "serviceName": service.grouped_name(),
+        "metadata": instance.metadata,
+        "instanceHeartBeatInterval": times.interval,
+        "instanceHeartBeatTimeOut": times.timeout,
+        "ipDeleteTimeout": times.delete_after,
+        "instanceIdGenerator": HeartbeatTimes::id_generator(&instance.metadata),
+    })
+}
+
+/// `ServiceInfo` with the grouped name, as `/instance/list` answers it ("adapt for v1.x
+/// sdk").
+fn service_info(view: &ServiceView) -> Value {
+    json!({
+        "name": view.service.grouped_name(),
+        "groupName": view.service.group.as_str(),
+        "clusters": view.clusters,
+        "cacheMillis": CACHE_MILLIS,
+        "hosts": view.hosts.iter().map(|host| instance_json(host, &view.service)).collect::<Vec<_>>(),
+        "lastRefTime": view.last_ref_time.as_u64(),
+        "checksum": "",
+        "allIPs": false,
+        "allIps": false,
+        "reachProtectionThreshold": view.reach_protection_threshold,
+        "valid": true,
+    })
+}
+
+/// The encoded `ServiceInfo` of a shared view, serialized once per view.
+pub(crate) fn service_info_bytes(view: &SharedView) -> std::sync::Arc<[u8]> {
+    view.encoded(ENCODING, |view| serde_json::to_vec(&service_info(view)).unwrap_or_default())
+}
