@@ -11,3 +11,4 @@ mod t60_http_long_poll;
 mod t70_grpc_protocol;
 mod t80_console_http;
 mod t90_beta;
+mod t92_sdk_naming;

@@ -44,13 +44,9 @@ impl ServiceRequest {
 
 pub(super) fn subscribe(api: &GrpcApi, connection: &Connection, incoming: &Incoming) -> Payload {
     const RESPONSE: &str = "SubscribeServiceResponse";
-    let request: ServiceRequest = match decode(incoming, RESPONSE) {
-        Ok(request) => request,
+    let (request, service) = match decode_with_service(incoming, RESPONSE) {
+        Ok(decoded) => decoded,
         Err(failure) => return *failure,
-    };
-    let service = match request.service() {
-        Ok(service) => service,
-        Err(err) => return failed(RESPONSE, &err),
     };
     let id = SubscriberId::Connection(connection.id.clone());
     let clusters = request.clusters.unwrap_or_default();
@@ -71,13 +67,9 @@ pub(super) fn subscribe(api: &GrpcApi, connection: &Connection, incoming: &Incom
 
 pub(super) fn query(api: &GrpcApi, incoming: &Incoming) -> Payload {
     const RESPONSE: &str = "QueryServiceResponse";
-    let request: ServiceRequest = match decode(incoming, RESPONSE) {
-        Ok(request) => request,
+    let (request, service) = match decode_with_service(incoming, RESPONSE) {
+        Ok(decoded) => decoded,
         Err(failure) => return *failure,
-    };
-    let service = match request.service() {
-        Ok(service) => service,
-        Err(err) => return failed(RESPONSE, &err),
     };
     let query = ViewQuery {
         clusters: request.cluster.unwrap_or_default(),
@@ -102,6 +94,13 @@ pub(super) fn list(api: &GrpcApi, incoming: &Incoming) -> Payload {
     let page = api.naming.services(&namespace, Some(group), "", request.page_no.unwrap_or(1).max(1), page_size);
     let names: Vec<&str> = page.items.iter().map(|summary| summary.service.name.as_str()).collect();
     wire::success(RESPONSE, json!({ "count": page.total, "serviceNames": names, "message": "success" }))
+}
+
+/// The request and the service it names, or the failure to answer.
+fn decode_with_service(incoming: &Incoming, response: &str) -> Result<(ServiceRequest, ServiceKey), Box<Payload>> {
+    let request = decode(incoming, response)?;
+    let service = request.service().map_err(|err| Box::new(failed(response, &err)))?;
+    Ok((request, service))
 }
 
 fn decode(incoming: &Incoming, response: &str) -> Result<ServiceRequest, Box<Payload>> {

@@ -1,0 +1,260 @@
+//! The real Rust Nacos SDK's naming client against a real nacosd, over gRPC.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nacos_sdk::api::naming::{
+    NamingChangeEvent, NamingEventListener, NamingService, NamingServiceBuilder, ServiceInstance,
+};
+use nacos_sdk::api::props::ClientProps;
+use serde_json::Value;
+use tests::Nacosd;
+
+/// The env var that turns `registrar_child` into a registering process.
+const REGISTRAR_ENV: &str = "NACOSD_TEST_REGISTRAR";
+
+fn with_node(test: impl for<'a> AsyncFnOnce(&'a Nacosd, &'a Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(test(&node, dir.path()));
+}
+
+async fn naming(node: &Nacosd, namespace: &str, cache: &Path) -> NamingService {
+    let props = ClientProps::new()
+        .server_addr(node.http_addr())
+        .remote_grpc_port(node.grpc_port)
+        .namespace(namespace)
+        .app_name("nacosd-tests")
+        .naming_push_empty_protection(false)
+        .naming_load_cache_at_start(false)
+        .cache_dir(cache);
+    NamingServiceBuilder::new(props).build().await.unwrap()
+}
+
+fn instance(ip: &str, port: i32) -> ServiceInstance {
+    ServiceInstance { ip: ip.to_owned(), port, ..ServiceInstance::default() }
+}
+
+fn addrs(instances: &[ServiceInstance]) -> Vec<String> {
+    let mut addrs: Vec<String> = instances.iter().map(ServiceInstance::ip_and_port).collect();
+    addrs.sort();
+    addrs
+}
+
+/// The hosts `GET /nacos/v1/ns/instance/list` shows, as `ip:port`.
+fn http_hosts(node: &Nacosd, service: &str) -> Vec<String> {
+    let url = node.url("/nacos/v1/ns/instance/list");
+    let body = node.http().get(url).query(&[("serviceName", service)]).send().unwrap().text().unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let mut hosts: Vec<String> = body["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| format!("{}:{}", h["ip"].as_str().unwrap(), h["port"]))
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+/// [`http_hosts`] from inside the runtime (the blocking client must not run on it).
+fn hosts_now(node: &Nacosd, service: &str) -> Vec<String> {
+    tokio::task::block_in_place(|| http_hosts(node, service))
+}
+
+/// Records every change event a subscriber receives.
+#[derive(Default)]
+struct Events(Mutex<Vec<Vec<String>>>);
+
+impl NamingEventListener for Events {
+    fn event(&self, event: Arc<NamingChangeEvent>) {
+        self.0.lock().unwrap().push(addrs(event.instances.as_deref().unwrap_or_default()));
+    }
+}
+
+impl Events {
+    async fn wait_for(&self, want: &[&str], deadline: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.0.lock().unwrap().iter().any(|seen| seen == want) {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < deadline, "{want:?} never pushed; saw {:?}", self.0.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[test]
+fn sdk_registers_selects_and_deregisters() {
+    with_node(async |node, dir| {
+        let sdk = naming(node, "", &dir.join("a")).await;
+        let mut sick = instance("10.1.0.2", 8080);
+        sick.healthy = false;
+        sick.cluster_name = Some("blue".into());
+        sdk.register_instance("orders".into(), None, instance("10.1.0.1", 8080)).await.unwrap();
+        sdk.register_instance("orders".into(), None, sick).await.unwrap();
+
+        let reader = naming(node, "", &dir.join("b")).await;
+        let all = reader.get_all_instances("orders".into(), None, vec![], false).await.unwrap();
+        assert_eq!(addrs(&all), ["10.1.0.1:8080", "10.1.0.2:8080"]);
+        let healthy = reader.select_instances("orders".into(), None, vec![], false, true).await.unwrap();
+        assert_eq!(addrs(&healthy), ["10.1.0.1:8080"]);
+        let unhealthy = reader.select_instances("orders".into(), None, vec![], false, false).await.unwrap();
+        assert_eq!(addrs(&unhealthy), ["10.1.0.2:8080"]);
+        let blue = reader.get_all_instances("orders".into(), None, vec!["blue".into()], false).await.unwrap();
+        assert_eq!(addrs(&blue), ["10.1.0.2:8080"]);
+        assert_eq!(blue[0].cluster_name.as_deref(), Some("blue"));
+        assert!(blue[0].ephemeral);
+
+        sdk.deregister_instance("orders".into(), None, instance("10.1.0.1", 8080)).await.unwrap();
+        let left = reader.get_all_instances("orders".into(), None, vec![], false).await.unwrap();
+        assert_eq!(addrs(&left), ["10.1.0.2:8080"]);
+        assert_eq!(hosts_now(node, "orders"), ["10.1.0.2:8080"]);
+    });
+}
+
+#[test]
+fn metadata_weights_and_groups_round_trip() {
+    with_node(async |node, dir| {
+        let sdk = naming(node, "", &dir.join("a")).await;
+        let mut rich = instance("10.2.0.1", 9000);
+        rich.weight = 2.5;
+        rich.metadata = HashMap::from([
+            ("version".to_owned(), "1.2.3".to_owned()),
+            ("unicode".to_owned(), "值✓".to_owned()),
+            ("json".to_owned(), r#"{"a":[1,2]}"#.to_owned()),
+        ]);
+        sdk.register_instance("meta".into(), Some("G1".into()), rich.clone()).await.unwrap();
+        let got = sdk.get_all_instances("meta".into(), Some("G1".into()), vec![], false).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].metadata, rich.metadata);
+        assert!((got[0].weight - 2.5).abs() < 1e-9);
+        assert!(
+            sdk.get_all_instances("meta".into(), None, vec![], false).await.unwrap().is_empty(),
+            "another group is another service"
+        );
+        let (names, count) = sdk.get_service_list(1, 10, Some("G1".into())).await.unwrap();
+        assert_eq!((names, count), (vec!["meta".to_owned()], 1));
+    });
+}
+
+#[test]
+fn namespaces_isolate_services() {
+    with_node(async |node, dir| {
+        let dev = naming(node, "dev", &dir.join("dev")).await;
+        let public = naming(node, "", &dir.join("public")).await;
+        dev.register_instance("shared".into(), None, instance("10.3.0.1", 1)).await.unwrap();
+        public.register_instance("shared".into(), None, instance("10.3.0.2", 2)).await.unwrap();
+        let seen_in_dev = dev.get_all_instances("shared".into(), None, vec![], false).await.unwrap();
+        let seen_in_public = public.get_all_instances("shared".into(), None, vec![], false).await.unwrap();
+        assert_eq!(addrs(&seen_in_dev), ["10.3.0.1:1"]);
+        assert_eq!(addrs(&seen_in_public), ["10.3.0.2:2"]);
+    });
+}
+
+#[test]
+fn a_subscriber_is_pushed_another_clients_registration_within_a_second() {
+    with_node(async |node, dir| {
+        let watcher = naming(node, "", &dir.join("w")).await;
+        let events = Arc::new(Events::default());
+        watcher.subscribe("pushed".into(), None, vec![], events.clone()).await.unwrap();
+        let other = naming(node, "", &dir.join("o")).await;
+        let started = Instant::now();
+        other.register_instance("pushed".into(), None, instance("10.4.0.1", 80)).await.unwrap();
+        events.wait_for(&["10.4.0.1:80"], Duration::from_secs(5)).await;
+        let latency = started.elapsed();
+        assert!(latency < Duration::from_secs(1), "push took {latency:?}");
+        other.register_instance("pushed".into(), None, instance("10.4.0.2", 80)).await.unwrap();
+        events.wait_for(&["10.4.0.1:80", "10.4.0.2:80"], Duration::from_secs(1)).await;
+    });
+}
+
+#[test]
+fn batch_registration_replaces_the_clients_set() {
+    with_node(async |node, dir| {
+        let sdk = naming(node, "", &dir.join("a")).await;
+        let batch = vec![instance("10.5.0.1", 1), instance("10.5.0.2", 2), instance("10.5.0.3", 3)];
+        sdk.batch_register_instance("batch".into(), None, batch).await.unwrap();
+        assert_eq!(hosts_now(node, "batch"), ["10.5.0.1:1", "10.5.0.2:2", "10.5.0.3:3"]);
+        sdk.batch_register_instance("batch".into(), None, vec![instance("10.5.0.3", 3)]).await.unwrap();
+        assert_eq!(hosts_now(node, "batch"), ["10.5.0.3:3"]);
+    });
+}
+
+#[test]
+fn persistent_instances_outlive_their_client_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Nacosd::start(&dir.path().join("node"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let sdk = naming(&node, "", &dir.path().join("a")).await;
+        let mut durable = instance("10.6.0.1", 3306);
+        durable.ephemeral = false;
+        sdk.register_instance("db".into(), None, durable).await.unwrap();
+        drop(sdk);
+    });
+    node.terminate();
+    node.restart();
+    let url = node.url("/nacos/v1/ns/instance/list");
+    let body = node.http().get(url).query(&[("serviceName", "db")]).send().unwrap().text().unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["hosts"][0]["ip"], "10.6.0.1");
+    assert_eq!(body["hosts"][0]["ephemeral"], false);
+    // Ephemeral registrations into a persistent service are refused, with Nacos's message.
+    let refused = node
+        .http()
+        .post(node.url("/nacos/v1/ns/instance"))
+        .form(&[("serviceName", "db"), ("ip", "10.6.0.2"), ("port", "1")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().unwrap().contains("is persistent service"));
+}
+
+#[test]
+fn an_instance_goes_within_a_second_of_its_registering_process_dying() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "t92_sdk_naming::registrar_child", "--nocapture", "--test-threads=1"])
+        .env(REGISTRAR_ENV, format!("{}:{}:{}", node.http_addr(), node.grpc_port, dir.path().join("child").display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_hosts(&node, "doomed") != ["10.7.0.1:7"] {
+        assert!(Instant::now() < deadline, "the child never registered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Instant::now();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    while !http_hosts(&node, "doomed").is_empty() {
+        assert!(killed.elapsed() < Duration::from_secs(1), "instance still listed {:?} after kill", killed.elapsed());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Not a test on its own: with [`REGISTRAR_ENV`] set it registers an instance and stays
+/// alive until killed; without it, it does nothing.
+#[test]
+fn registrar_child() {
+    let Ok(spec) = std::env::var(REGISTRAR_ENV) else { return };
+    let mut parts = spec.splitn(4, ':');
+    let (host, http_port, grpc_port, cache) =
+        (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let props = ClientProps::new()
+            .server_addr(format!("{host}:{http_port}"))
+            .remote_grpc_port(grpc_port.parse().unwrap())
+            .cache_dir(cache);
+        let sdk = NamingServiceBuilder::new(props).build().await.unwrap();
+        sdk.register_instance("doomed".into(), None, instance("10.7.0.1", 7)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    });
+}
