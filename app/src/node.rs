@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_grpc::{Connections, GrpcApi, GrpcLimits};
-use api_http::{HttpApi, LongPolls};
+use api_http::{HttpApi, LongPolls, UdpPusher};
 use consensus_openraft::{RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::GrpcPeerTransport;
@@ -123,6 +123,9 @@ impl Node {
         let naming = Arc::new(NamingApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock)));
         state.observe(naming.clone());
         naming.add_pusher(Arc::new(connections.clone()));
+        let udp = UdpPusher::bind(settings.bind).await?;
+        tracing::debug!(addr = %udp.local_addr()?, "udp push socket bound");
+        naming.add_pusher(Arc::new(udp));
         servers.push(tokio::spawn(registry_tasks::run(naming.clone(), wait_for_stop(stopped.clone()))));
         let grpc = GrpcApi::new(config.clone(), listeners_table.clone(), naming.clone(), connections, grpc_limits);
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));

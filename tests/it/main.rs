@@ -12,3 +12,4 @@ mod t70_grpc_protocol;
 mod t80_console_http;
 mod t90_beta;
 mod t92_sdk_naming;
+mod t94_naming_http;

@@ -16,6 +16,7 @@ mod namespaces;
 mod naming;
 mod naming_wire;
 mod params;
+mod udp_push;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,6 +31,7 @@ use warp::Filter;
 
 pub use error::ApiError;
 pub use long_poll::LongPolls;
+pub use udp_push::UdpPusher;
 
 /// What the HTTP API serves and how.
 #[derive(Clone)]

@@ -1,0 +1,281 @@
+//! The registry over HTTP v1/v2 against a real process: beats and expiry, UDP push, the
+//! service API, the protect threshold, and bad input. Plus naming bad input over raw gRPC.
+
+use std::io::Read;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Response;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tests::Nacosd;
+
+use crate::t70_grpc_protocol::{payload, runtime, unary, RawClient};
+
+const INSTANCE: &str = "/nacos/v1/ns/instance";
+/// Beat every 300 ms; unhealthy after 1 s of silence, gone after 2 s.
+const QUICK: &str = r#"{"preserved.heart.beat.interval":"300","preserved.heart.beat.timeout":"1000","preserved.ip.delete.timeout":"2000"}"#;
+
+fn node() -> (tempfile::TempDir, Nacosd) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    (dir, node)
+}
+
+fn send(node: &Nacosd, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Response {
+    node.http().request(method, node.url(path)).query(form).send().unwrap()
+}
+
+fn json_of(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn list(node: &Nacosd, service: &str) -> Value {
+    json_of(send(node, reqwest::Method::GET, "/nacos/v1/ns/instance/list", &[("serviceName", service)]))
+}
+
+fn hosts(node: &Nacosd, service: &str) -> Vec<Value> {
+    list(node, service)["hosts"].as_array().unwrap().clone()
+}
+
+fn beat(node: &Nacosd, form: &[(&str, &str)]) -> Value {
+    json_of(send(node, reqwest::Method::PUT, "/nacos/v1/ns/instance/beat", form))
+}
+
+/// Polls until `check` holds, failing after `deadline`.
+fn eventually(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < deadline, "{what}: not within {deadline:?}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn silent_http_instances_turn_unhealthy_then_vanish_and_beats_keep_them() {
+    let (_dir, node) = node();
+    for (service, port) in [("quiet", "1"), ("beating", "2")] {
+        let form = [("serviceName", service), ("ip", "10.8.0.1"), ("port", port), ("metadata", QUICK)];
+        let response = send(&node, reqwest::Method::POST, INSTANCE, &form);
+        assert_eq!(response.text().unwrap(), "ok");
+    }
+    assert_eq!(hosts(&node, "quiet")[0]["healthy"], true);
+    assert_eq!(hosts(&node, "quiet")[0]["instanceHeartBeatTimeOut"], 1000);
+
+    let started = Instant::now();
+    let mut beats = 0;
+    let mut saw_unhealthy = false;
+    while started.elapsed() < Duration::from_secs(5) {
+        let reply = beat(&node, &[("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2")]);
+        assert_eq!(reply, json!({ "clientBeatInterval": 300, "code": 10200, "lightBeatEnabled": true }));
+        beats += 1;
+        let quiet = hosts(&node, "quiet");
+        saw_unhealthy |= quiet.first().is_some_and(|h| h["healthy"] == false);
+        if saw_unhealthy && quiet.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(saw_unhealthy, "the silent instance never showed unhealthy");
+    assert!(hosts(&node, "quiet").is_empty(), "the silent instance was not removed");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(2000), "removed too early: {elapsed:?}");
+    assert!(beats > 5);
+    assert_eq!(hosts(&node, "beating")[0]["healthy"], true, "a beating instance stays");
+}
+
+#[test]
+fn beats_for_unknown_instances_ask_to_register_or_re_register_from_the_beat() {
+    let (_dir, node) = node();
+    let light = beat(&node, &[("serviceName", "lost"), ("ip", "10.9.0.1"), ("port", "80")]);
+    assert_eq!(light["code"], 20404);
+    assert!(hosts(&node, "lost").is_empty());
+
+    let full = r#"{"serviceName":"DEFAULT_GROUP@@lost","ip":"10.9.0.1","port":80,"cluster":"c1","weight":2.0,"metadata":{"v":"1"},"scheduled":false,"period":5000,"stopped":false,"ephemeral":true}"#;
+    let reply = beat(&node, &[("serviceName", "DEFAULT_GROUP@@lost"), ("beat", full)]);
+    assert_eq!(reply["code"], 10200);
+    let listed = hosts(&node, "lost");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0]["clusterName"].as_str(), listed[0]["weight"].as_f64()), (Some("c1"), Some(2.0)));
+    assert_eq!(listed[0]["metadata"]["v"], "1");
+}
+
+#[test]
+fn listing_with_a_udp_port_gets_pushes_over_udp() {
+    let (_dir, node) = node();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let udp_port = socket.local_addr().unwrap().port().to_string();
+    let view = json_of(send(
+        &node,
+        reqwest::Method::GET,
+        "/nacos/v1/ns/instance/list",
+        &[("serviceName", "udp-svc"), ("udpPort", &udp_port), ("clientIP", "127.0.0.1")],
+    ));
+    assert_eq!(view["name"], "DEFAULT_GROUP@@udp-svc", "v1 lists carry the grouped name");
+    assert_eq!(view["hosts"], json!([]));
+
+    let started = Instant::now();
+    let form = [("serviceName", "udp-svc"), ("ip", "10.10.0.1"), ("port", "8080")];
+    assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).status(), StatusCode::OK);
+    let mut buffer = vec![0_u8; 65_536];
+    let (len, from) = socket.recv_from(&mut buffer).expect("no UDP push in 5 s");
+    assert!(started.elapsed() < Duration::from_secs(1), "UDP push took {:?}", started.elapsed());
+    let mut datagram = buffer[..len].to_vec();
+    if datagram.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&datagram[..]).read_to_end(&mut plain).unwrap();
+        datagram = plain;
+    }
+    let push: Value = serde_json::from_slice(&datagram).unwrap();
+    assert_eq!(push["type"], "dom");
+    let data: Value = serde_json::from_str(push["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["hosts"][0]["ip"], "10.10.0.1");
+    assert!(push["lastRefTime"].as_u64().unwrap() > 0);
+    let ack = json!({ "type": "push-ack", "lastRefTime": push["lastRefTime"], "data": "" });
+    socket.send_to(ack.to_string().as_bytes(), from).unwrap();
+}
+
+#[test]
+fn bad_instances_are_refused_with_a_message_and_nothing_registered() {
+    let (_dir, node) = node();
+    let cases: [(&[(&str, &str)], &str); 8] = [
+        (&[("ip", "10.0.0.1"), ("port", "1")], "serviceName"),
+        (&[("serviceName", "svc"), ("ip", "not an ip"), ("port", "1")], "ip"),
+        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "70000")], "port"),
+        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("weight", "10001")], "weights range"),
+        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("metadata", "{not json")], "metadata"),
+        (&[("serviceName", "bad/name"), ("ip", "10.0.0.1"), ("port", "1")], "serviceName"),
+        (&[("serviceName", "G1@@svc"), ("groupName", "G2"), ("ip", "10.0.0.1"), ("port", "1")], "disagrees"),
+        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("clusterName", "a_b")], "cluster"),
+    ];
+    for (form, needle) in cases {
+        let response = send(&node, reqwest::Method::POST, INSTANCE, form);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form:?}");
+        let body = response.text().unwrap();
+        assert!(body.contains(needle), "{form:?}: {body:?} does not mention {needle:?}");
+    }
+    let heartbeat_times = [
+        ("serviceName", "svc"),
+        ("ip", "10.0.0.1"),
+        ("port", "1"),
+        ("metadata", r#"{"preserved.heart.beat.interval":"9000","preserved.heart.beat.timeout":"1000"}"#),
+    ];
+    let response = send(&node, reqwest::Method::POST, INSTANCE, &heartbeat_times);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(hosts(&node, "svc").is_empty(), "nothing was half-registered");
+
+    // v2 answers the same refusals in its envelope.
+    let response =
+        send(&node, reqwest::Method::POST, "/nacos/v2/ns/instance", &[("serviceName", "svc"), ("port", "1")]);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert_eq!(body["code"], 10000);
+    assert!(body["data"].as_str().unwrap().contains("ip"));
+}
+
+#[test]
+fn the_service_api_creates_updates_and_removes_persistent_services() {
+    let (_dir, node) = node();
+    let create = [("serviceName", "catalog"), ("protectThreshold", "0.5"), ("metadata", "owner=team-a,tier=1")];
+    assert_eq!(send(&node, reqwest::Method::POST, "/nacos/v1/ns/service", &create).text().unwrap(), "ok");
+    let again = send(&node, reqwest::Method::POST, "/nacos/v1/ns/service", &create);
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.text().unwrap().contains("already exists"));
+
+    let detail = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/service", &[("serviceName", "catalog")]));
+    assert_eq!((detail["name"].as_str(), detail["protectThreshold"].as_f64()), (Some("catalog"), Some(0.5)));
+    assert_eq!(detail["metadata"]["owner"], "team-a");
+
+    // Persistent instances; one set unhealthy by the health API trips the 0.5 threshold.
+    for port in ["1", "2"] {
+        let form = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", port), ("ephemeral", "false")];
+        assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).status(), StatusCode::OK);
+    }
+    let health = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", "1"), ("healthy", "false")];
+    assert_eq!(send(&node, reqwest::Method::PUT, "/nacos/v1/ns/health/instance", &health).status(), StatusCode::OK);
+    let view = list(&node, "catalog");
+    assert_eq!(view["reachProtectionThreshold"], true);
+    assert!(view["hosts"].as_array().unwrap().iter().all(|h| h["healthy"] == true));
+    let one = json_of(send(
+        &node,
+        reqwest::Method::GET,
+        INSTANCE,
+        &[("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", "1")],
+    ));
+    assert_eq!(one["healthy"], false, "the instance itself is unhealthy");
+
+    let busy = send(&node, reqwest::Method::DELETE, "/nacos/v1/ns/service", &[("serviceName", "catalog")]);
+    assert_eq!(busy.status(), StatusCode::BAD_REQUEST);
+    assert!(busy.text().unwrap().contains("not empty"));
+    for port in ["1", "2"] {
+        let form = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", port), ("ephemeral", "false")];
+        assert_eq!(send(&node, reqwest::Method::DELETE, INSTANCE, &form).status(), StatusCode::OK);
+    }
+    let list_page =
+        json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/service/list", &[("pageNo", "1"), ("pageSize", "10")]));
+    assert_eq!(list_page, json!({ "count": 1, "doms": ["catalog"] }), "an explicitly created service stays");
+    let update = [("serviceName", "catalog"), ("protectThreshold", "0.2")];
+    assert_eq!(send(&node, reqwest::Method::PUT, "/nacos/v1/ns/service", &update).status(), StatusCode::OK);
+    assert_eq!(
+        send(&node, reqwest::Method::DELETE, "/nacos/v1/ns/service", &[("serviceName", "catalog")]).status(),
+        StatusCode::OK
+    );
+    let gone = send(&node, reqwest::Method::GET, "/nacos/v1/ns/service", &[("serviceName", "catalog")]);
+    assert_eq!(gone.status(), StatusCode::BAD_REQUEST);
+    assert!(gone.text().unwrap().contains("not found"));
+}
+
+#[test]
+fn v2_instances_and_metrics_answer_in_their_shapes() {
+    let (_dir, node) = node();
+    let form = [("serviceName", "v2svc"), ("ip", "10.12.0.1"), ("port", "80"), ("metadata", r#"{"k":"v"}"#)];
+    let registered = json_of(send(&node, reqwest::Method::POST, "/nacos/v2/ns/instance", &form));
+    assert_eq!(registered, json!({ "code": 0, "message": "success", "data": "ok" }));
+    let listed = json_of(send(&node, reqwest::Method::GET, "/nacos/v2/ns/instance/list", &[("serviceName", "v2svc")]));
+    assert_eq!(listed["data"]["hosts"][0]["metadata"]["k"], "v");
+    let services = json_of(send(&node, reqwest::Method::GET, "/nacos/v2/ns/service/list", &[]));
+    assert_eq!(services["data"], json!({ "count": 1, "services": ["v2svc"] }));
+    let status = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/operator/metrics", &[]));
+    assert_eq!(status, json!({ "status": "UP" }));
+    let metrics =
+        json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/operator/metrics", &[("onlyStatus", "false")]));
+    assert_eq!((metrics["serviceCount"].as_u64(), metrics["instanceCount"].as_u64()), (Some(1), Some(1)));
+    eventually(Duration::from_secs(1), "the catalog counts the instance", || {
+        let catalog = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/catalog/services", &[]));
+        catalog["serviceList"][0]["ipCount"] == 1
+    });
+}
+
+#[test]
+fn naming_requests_over_grpc_refuse_bad_input_without_dropping_the_stream() {
+    let (_dir, node) = node();
+    runtime().block_on(async {
+        let client = RawClient::connect(&node).await;
+        let bad = json!({
+            "namespace": "public", "serviceName": "svc", "groupName": "DEFAULT_GROUP", "type": "registerInstance",
+            "instance": { "ip": "10.0.0.1", "port": 99999, "clusterName": "DEFAULT" }, "headers": {}, "module": "naming",
+        });
+        let (kind, body) = unary(&client.channel, payload("InstanceRequest", &bad)).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("InstanceResponse", Some(400)));
+        assert!(body["message"].as_str().unwrap().contains("port"));
+        let unknown_type = json!({ "serviceName": "svc", "type": "explode", "instance": { "ip": "10.0.0.1", "port": 1 } });
+        let (_, body) = unary(&client.channel, payload("InstanceRequest", &unknown_type)).await;
+        assert_eq!(body["errorCode"], 400);
+        let illegal_name = json!({ "serviceName": "a b", "type": "registerInstance", "instance": { "ip": "10.0.0.1", "port": 1 } });
+        let (_, body) = unary(&client.channel, payload("InstanceRequest", &illegal_name)).await;
+        assert_eq!(body["errorCode"], 400);
+        let list = json!({ "namespace": "public", "groupName": "DEFAULT_GROUP", "pageNo": 1, "pageSize": 10 });
+        let (kind, body) = unary(&client.channel, payload("ServiceListRequest", &list)).await;
+        assert_eq!((kind.as_str(), body["count"].as_u64()), ("ServiceListResponse", Some(0)), "nothing registered");
+        let query = json!({ "serviceName": "svc", "groupName": "DEFAULT_GROUP", "cluster": "", "healthyOnly": false });
+        let (kind, body) = unary(&client.channel, payload("ServiceQueryRequest", &query)).await;
+        assert_eq!(kind, "QueryServiceResponse");
+        assert_eq!(body["serviceInfo"]["hosts"], json!([]));
+        assert_eq!(body["serviceInfo"]["name"], "svc", "gRPC views carry the ungrouped name");
+    });
+}
