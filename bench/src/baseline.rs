@@ -96,8 +96,19 @@ pub(crate) async fn spawn_grpc(answer: Payload) -> anyhow::Result<SocketAddr> {
         let _ = tonic::transport::Server::builder()
             .add_service(RequestServer::new(replay.clone()))
             .add_service(BiRequestStreamServer::new(replay))
-            .serve_with_incoming(TcpListenerStream::new(listener))
+            .serve_with_incoming(no_delay(TcpListenerStream::new(listener)))
             .await;
     });
     Ok(addr)
+}
+
+/// Accepted connections with Nagle's algorithm off: a response larger than one segment
+/// (a 100-instance `ServiceInfo`) otherwise waits for the peer's delayed ACK, ~40 ms.
+fn no_delay(incoming: TcpListenerStream) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    incoming.map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }

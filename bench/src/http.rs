@@ -16,6 +16,20 @@ use crate::{Load, CONTENT, DATA_ID, GROUP};
 pub(crate) enum Op {
     Get,
     Publish,
+    /// POST /nacos/v1/ns/instance: each connection re-registers its own 100 instances.
+    NamingRegister,
+    /// GET /nacos/v1/ns/instance/list of the 100-instance service.
+    NamingList,
+}
+
+/// The service `naming-list-http` and the gRPC reads query, seeded with 100 instances.
+pub(crate) const LIST_SERVICE: &str = "bench-list";
+const LIST_INSTANCES: u16 = 100;
+
+/// The ip a worker registers from (request numbers start at worker × 1,000,000).
+pub(crate) fn worker_ip(n: u64) -> String {
+    let worker = n / 1_000_000;
+    format!("10.{}.{}.1", (worker / 256) % 256, worker % 256)
 }
 
 /// A response to replay from the baseline server.
@@ -38,6 +52,20 @@ fn request(addr: SocketAddr, op: Op, n: u64) -> Request<Full<Bytes>> {
             .uri("/nacos/v1/cs/configs")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Full::new(Bytes::from(format!("dataId=bench-publish-{}&group={GROUP}&content=value-{n}", n % 16)))),
+        Op::NamingRegister => builder
+            .method(Method::POST)
+            .uri("/nacos/v1/ns/instance")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(format!(
+                "serviceName=bench-reg-{}&ip={}&port={}",
+                n % 16,
+                worker_ip(n),
+                1000 + n % 100
+            )))),
+        Op::NamingList => builder
+            .method(Method::GET)
+            .uri(format!("/nacos/v1/ns/instance/list?serviceName={LIST_SERVICE}"))
+            .body(Full::new(Bytes::new())),
     };
     // Every part above is a valid literal; a failure here is a bug in this tool.
     request.unwrap_or_else(|err| panic!("bad request: {err}"))
@@ -58,6 +86,38 @@ pub(crate) async fn seed(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Registers the 100 persistent instances of [`LIST_SERVICE`] (persistent, so they do not
+/// expire without beats).
+pub(crate) async fn seed_naming(addr: SocketAddr) -> anyhow::Result<()> {
+    let mut sender = connect(addr).await?;
+    for port in 0..LIST_INSTANCES {
+        let form = format!("serviceName={LIST_SERVICE}&ip=10.200.0.1&port={}&ephemeral=false", 9000 + port);
+        sender.ready().await?;
+        let response = sender.send_request(form_post(addr, "/nacos/v1/ns/instance", form)?).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        anyhow::ensure!(ok, "seeding {LIST_SERVICE} failed");
+    }
+    Ok(())
+}
+
+/// POSTs `form` to `path` once.
+pub(crate) async fn post(addr: SocketAddr, path: &str, form: String) -> anyhow::Result<()> {
+    let mut sender = connect(addr).await?;
+    let response = sender.send_request(form_post(addr, path, form)?).await?;
+    anyhow::ensure!(response.status().is_success(), "POST {path} failed: {}", response.status());
+    Ok(())
+}
+
+fn form_post(addr: SocketAddr, path: &str, form: String) -> anyhow::Result<Request<Full<Bytes>>> {
+    Ok(Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(form)))?)
+}
+
 /// Publishes `content` under `data_id` and waits for the answer.
 pub(crate) async fn publish(addr: SocketAddr, data_id: &str, content: &str) -> anyhow::Result<()> {
     let mut sender = connect(addr).await?;
@@ -73,9 +133,8 @@ pub(crate) async fn publish(addr: SocketAddr, data_id: &str, content: &str) -> a
 }
 
 /// One request, its response kept for the baseline server to replay.
-pub(crate) async fn capture(addr: SocketAddr, publish: bool) -> anyhow::Result<Captured> {
+pub(crate) async fn capture(addr: SocketAddr, op: Op) -> anyhow::Result<Captured> {
     let mut sender = connect(addr).await?;
-    let op = if publish { Op::Publish } else { Op::Get };
     let response = sender.send_request(request(addr, op, 0)).await?;
     let status = response.status().as_u16();
     let headers = response
@@ -88,7 +147,7 @@ pub(crate) async fn capture(addr: SocketAddr, publish: bool) -> anyhow::Result<C
     Ok(Captured { status, headers, body })
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

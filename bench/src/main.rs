@@ -11,7 +11,9 @@ mod driver;
 mod fanout;
 mod grpc;
 mod http;
+mod naming_fanout;
 mod report;
+mod scale;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,13 +49,18 @@ struct Args {
     /// Also measure a bare server answering the same bytes, and report the ratio.
     #[arg(long)]
     limit: bool,
+    /// scale-instances: instances each connection registers (one per service).
+    #[arg(long, default_value_t = 100)]
+    instances_per_connection: usize,
+    /// scale-configs: how many configs to publish.
+    #[arg(long, default_value_t = 10_000)]
+    configs: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[allow(clippy::enum_variant_names, reason = "naming scenarios come next, the names are the CLI's")]
 enum Scenario {
     /// GET /nacos/v1/cs/configs of one small config.
     ConfigGetHttp,
@@ -66,6 +73,50 @@ enum Scenario {
     /// --connections gRPC listeners on one config; latency from an HTTP publish to each
     /// push (and, as "all", to the last one).
     ConfigPushFanout,
+    /// POST /nacos/v1/ns/instance, each connection re-registering its own instances.
+    NamingRegisterHttp,
+    /// GET /nacos/v1/ns/instance/list of a 100-instance service.
+    NamingListHttp,
+    /// InstanceRequest over gRPC, each connection registering its own instances.
+    NamingRegisterGrpc,
+    /// ServiceQueryRequest of a 100-instance service over gRPC.
+    NamingQueryGrpc,
+    /// SubscribeServiceRequest of a 100-instance service over gRPC (plus the push each
+    /// subscribe earns).
+    NamingSubscribeGrpc,
+    /// --connections gRPC subscribers of one service; latency from an HTTP registration
+    /// to each push that shows it (and to the last one).
+    NamingSubscribeFanout,
+    /// --connections gRPC clients registering --instances-per-connection instances each:
+    /// load time and server RSS per instance.
+    ScaleInstances,
+    /// --configs configs published over HTTP: load time and server RSS per config.
+    ScaleConfigs,
+}
+
+impl Scenario {
+    /// The HTTP op of an HTTP throughput scenario.
+    fn http_op(self) -> Option<http::Op> {
+        match self {
+            Self::ConfigGetHttp => Some(http::Op::Get),
+            Self::ConfigPublishHttp => Some(http::Op::Publish),
+            Self::NamingRegisterHttp => Some(http::Op::NamingRegister),
+            Self::NamingListHttp => Some(http::Op::NamingList),
+            _ => None,
+        }
+    }
+
+    /// The gRPC op of a gRPC throughput scenario.
+    fn grpc_op(self) -> Option<grpc::Op> {
+        match self {
+            Self::ConfigQueryGrpc => Some(grpc::Op::Query),
+            Self::ConfigPublishGrpc => Some(grpc::Op::Publish),
+            Self::NamingRegisterGrpc => Some(grpc::Op::NamingRegister),
+            Self::NamingQueryGrpc => Some(grpc::Op::NamingQuery),
+            Self::NamingSubscribeGrpc => Some(grpc::Op::NamingSubscribe),
+            _ => None,
+        }
+    }
 }
 
 /// How long and how hard to push.
@@ -90,50 +141,72 @@ async fn main() -> anyhow::Result<()> {
     };
     let grpc_addr = SocketAddr::new(args.target.ip(), args.grpc_port.unwrap_or(args.target.port() + 1000));
     http::seed(args.target).await?;
+    http::seed_naming(args.target).await?;
 
-    if args.scenario == Scenario::ConfigPushFanout {
-        let (per_listener, all) = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
-        let scenario = format!("ConfigPushFanout (per listener; {} listeners)", load.connections);
-        report(&Measurement { scenario, load, ours: per_listener, server: None, limit: None }, args.json);
-        let scenario = "ConfigPushFanout (publish to last listener)".to_owned();
-        report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
-        return Ok(());
+    match args.scenario {
+        Scenario::ConfigPushFanout => {
+            let (per_listener, all) = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            let scenario = format!("ConfigPushFanout (per listener; {} listeners)", load.connections);
+            report(&Measurement { scenario, load, ours: per_listener, server: None, limit: None }, args.json);
+            let scenario = "ConfigPushFanout (publish to last listener)".to_owned();
+            report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
+            return Ok(());
+        }
+        Scenario::NamingSubscribeFanout => {
+            let (per, all) = naming_fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            let scenario = format!("NamingSubscribeFanout (per subscriber; {} subscribers)", load.connections);
+            report(&Measurement { scenario, load, ours: per, server: None, limit: None }, args.json);
+            let scenario = "NamingSubscribeFanout (register to last subscriber)".to_owned();
+            report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
+            return Ok(());
+        }
+        Scenario::ScaleInstances => {
+            let per = args.instances_per_connection.max(1);
+            let found = scale::instances(grpc_addr, load.connections, per, args.server_pid).await?;
+            print_scale(&found, args.json);
+            return Ok(());
+        }
+        Scenario::ScaleConfigs => {
+            let found = scale::configs(args.target, args.configs, load.connections, args.server_pid).await?;
+            print_scale(&found, args.json);
+            return Ok(());
+        }
+        _ => {}
     }
     let before = args.server_pid.map(ProcStats::read).transpose()?;
-    let measured = match args.scenario {
-        Scenario::ConfigGetHttp => http::run(args.target, load, http::Op::Get).await?,
-        Scenario::ConfigPublishHttp => http::run(args.target, load, http::Op::Publish).await?,
-        Scenario::ConfigQueryGrpc => grpc::run(grpc_addr, load, grpc::Op::Query).await?,
-        Scenario::ConfigPublishGrpc => grpc::run(grpc_addr, load, grpc::Op::Publish).await?,
-        Scenario::ConfigPushFanout => unreachable!("handled above"),
+    let measured = match (args.scenario.http_op(), args.scenario.grpc_op()) {
+        (Some(op), _) => http::run(args.target, load, op).await?,
+        (None, Some(op)) => grpc::run(grpc_addr, load, op).await?,
+        (None, None) => anyhow::bail!("{:?} is not a throughput scenario", args.scenario),
     };
     let after = args.server_pid.map(ProcStats::read).transpose()?;
     let server = before.zip(after).map(|(before, after)| after.since(&before));
 
-    let limit = if args.limit {
-        Some(match args.scenario {
-            Scenario::ConfigGetHttp | Scenario::ConfigPublishHttp => {
-                let bytes = http::capture(args.target, args.scenario == Scenario::ConfigPublishHttp).await?;
-                let addr = baseline::spawn_http(bytes).await?;
-                let op = if args.scenario == Scenario::ConfigGetHttp { http::Op::Get } else { http::Op::Publish };
-                http::run(addr, load, op).await?
-            }
-            Scenario::ConfigPushFanout => unreachable!("handled above"),
-            Scenario::ConfigQueryGrpc | Scenario::ConfigPublishGrpc => {
-                let publish = args.scenario == Scenario::ConfigPublishGrpc;
-                let answer = grpc::capture(grpc_addr, publish).await?;
-                let addr = baseline::spawn_grpc(answer).await?;
-                let op = if publish { grpc::Op::Publish } else { grpc::Op::Query };
-                grpc::run(addr, load, op).await?
-            }
-        })
-    } else {
-        None
+    // The bare-server limit: the same requests answered with nacosd's own bytes.
+    let limit = match (args.limit, args.scenario.http_op(), args.scenario.grpc_op()) {
+        (false, _, _) | (true, None, None) => None,
+        (true, Some(op), _) => {
+            let bytes = http::capture(args.target, op).await?;
+            Some(http::run(baseline::spawn_http(bytes).await?, load, op).await?)
+        }
+        (true, None, Some(op)) => {
+            let answer = grpc::capture(grpc_addr, op).await?;
+            Some(grpc::run(baseline::spawn_grpc(answer).await?, load, op).await?)
+        }
     };
 
     let measurement = Measurement { scenario: format!("{:?}", args.scenario), load, ours: measured, server, limit };
     report(&measurement, args.json);
     Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "printing the report is what the tool is for")]
+fn print_scale(found: &scale::ScaleReport, json: bool) {
+    if json {
+        println!("{}", found.json());
+    } else {
+        println!("{}", found.table());
+    }
 }
 
 /// The tool's output: a table for people, JSON for scripts.

@@ -119,8 +119,9 @@ impl GrpcApi {
     /// as Nacos does.
     fn on_client_message(&self, payload: Payload) {
         let Ok(incoming) = Incoming::parse(payload) else { return };
-        if let Some(request_id) = incoming.request_id() {
-            self.connections.answer(request_id, incoming.body.clone());
+        let body = incoming.value();
+        if let Some(request_id) = body.get("requestId").and_then(serde_json::Value::as_str).map(str::to_owned) {
+            self.connections.answer(&request_id, body);
         }
     }
 }

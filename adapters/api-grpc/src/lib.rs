@@ -100,7 +100,7 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
         .http2_keepalive_interval(Some(Duration::from_secs(60)))
         .add_service(unary)
         .add_service(streams)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), shutdown)
         .await;
     if let Err(err) = served {
         tracing::error!(cause = %err, "client gRPC server stopped");
@@ -126,3 +126,14 @@ async fn eject_silent_connections(
 
 #[cfg(test)]
 mod tests;
+
+/// Accepted connections with Nagle's algorithm off: a response larger than one segment
+/// (a 100-instance `ServiceInfo`) otherwise waits for the peer's delayed ACK, ~40 ms.
+fn no_delay(incoming: TcpListenerStream) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    incoming.map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}

@@ -25,24 +25,30 @@ pub(crate) mod code {
     pub(crate) const OVER_THRESHOLD: i32 = 503;
 }
 
-/// A request as it arrived: its type name, headers and JSON body.
+/// A request as it arrived: its type name, client ip and JSON body. The body is checked
+/// to be a JSON object on arrival but decoded only into the handler's typed request, so a
+/// request is parsed once, without an intermediate tree.
 #[derive(Debug)]
 pub(crate) struct Incoming {
     pub(crate) kind: String,
     pub(crate) client_ip: String,
-    pub(crate) body: Value,
+    body: Vec<u8>,
 }
 
 impl Incoming {
-    /// Reads a payload; `None` for one without a type (nothing to dispatch on).
+    /// Reads a payload; refuses one without a type (nothing to dispatch on) or whose body
+    /// is not a JSON object.
     pub(crate) fn parse(payload: Payload) -> Result<Self, WireError> {
         let metadata = payload.metadata.unwrap_or_default();
         if metadata.r#type.is_empty() {
             return Err(WireError::NoType);
         }
-        let bytes = payload.body.map(|any| any.value).unwrap_or_default();
-        let body: Value = if bytes.is_empty() { Value::Object(Map::new()) } else { serde_json::from_slice(&bytes)? };
-        if !body.is_object() {
+        let mut body = payload.body.map(|any| any.value).unwrap_or_default();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            body = b"{}".to_vec();
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(&body)?;
+        if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(WireError::NotAnObject);
         }
         Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, body })
@@ -50,16 +56,23 @@ impl Incoming {
 
     /// The body as a typed request.
     pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T, WireError> {
-        Ok(T::deserialize(&self.body)?)
+        Ok(serde_json::from_slice(&self.body)?)
+    }
+
+    /// The body as a JSON tree (client answers to server requests).
+    pub(crate) fn value(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_default()
     }
 
     /// A header the client put in the body's `headers` object (Python and Java do).
     pub(crate) fn header(&self, name: &str) -> Option<String> {
-        self.body.get("headers")?.get(name)?.as_str().map(str::to_owned)
-    }
-
-    pub(crate) fn request_id(&self) -> Option<&str> {
-        self.body.get("requestId").and_then(Value::as_str)
+        #[derive(serde::Deserialize)]
+        struct Headers {
+            #[serde(default)]
+            headers: std::collections::HashMap<String, Value>,
+        }
+        let headers: Headers = serde_json::from_slice(&self.body).ok()?;
+        headers.headers.get(name)?.as_str().map(str::to_owned)
     }
 }
 

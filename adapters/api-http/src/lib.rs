@@ -51,13 +51,21 @@ impl HttpApi {
     /// Every route, with Nacos-shaped answers for requests no route takes.
     pub fn routes(self) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
         let api = Arc::new(self);
+        // The hot config routes stay concrete; the rest are boxed, which costs one virtual
+        // call on their (cold) paths and keeps the filter type within the compiler's limits.
+        let console = config_v2::routes(Arc::clone(&api))
+            .or(history::routes(Arc::clone(&api)))
+            .unify()
+            .or(namespaces::routes(Arc::clone(&api)))
+            .unify()
+            .or(login::routes(api.max_body_bytes))
+            .unify()
+            .boxed();
+        let naming = naming::routes(Arc::clone(&api)).boxed();
         listener::routes(Arc::clone(&api))
             .or(configs::routes(Arc::clone(&api)))
-            .or(config_v2::routes(Arc::clone(&api)))
-            .or(history::routes(Arc::clone(&api)))
-            .or(namespaces::routes(Arc::clone(&api)))
-            .or(naming::routes(Arc::clone(&api)))
-            .or(login::routes(api.max_body_bytes))
+            .or(naming)
+            .or(console)
             .or(health::routes())
             .recover(error::recover)
             .with(warp::trace::request())

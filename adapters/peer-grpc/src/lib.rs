@@ -100,7 +100,7 @@ pub async fn serve(
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     tonic::transport::Server::builder()
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), shutdown)
         .await
         .map_err(ServeError)
 }
@@ -129,3 +129,14 @@ fn kind_from_wire(raw: i32) -> Option<RaftRpcKind> {
 
 #[cfg(test)]
 mod tests;
+
+/// Accepted connections with Nagle's algorithm off: a response larger than one segment
+/// (a 100-instance `ServiceInfo`) otherwise waits for the peer's delayed ACK, ~40 ms.
+fn no_delay(incoming: TcpListenerStream) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    incoming.map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}

@@ -35,10 +35,13 @@ pub struct SubscriberTable {
 }
 
 impl SubscriberTable {
-    /// Subscribes (or re-subscribes with a new cluster filter).
-    pub fn subscribe(&mut self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) {
-        self.by_service.entry(service.clone()).or_default().insert(id.clone(), subscriber);
+    /// Subscribes (or re-subscribes with a new cluster filter). Answers whether this is
+    /// new: a first subscription, or a different cluster filter.
+    pub fn subscribe(&mut self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> bool {
+        let clusters = subscriber.clusters.clone();
+        let previous = self.by_service.entry(service.clone()).or_default().insert(id.clone(), subscriber);
         self.by_subscriber.entry(id).or_default().insert(service.clone());
+        previous.is_none_or(|previous| previous.clusters != clusters)
     }
 
     pub fn unsubscribe(&mut self, id: &SubscriberId, service: &ServiceKey) {

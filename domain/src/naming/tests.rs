@@ -344,8 +344,9 @@ fn subscribers_are_indexed_both_ways() {
         refreshed: Millis(0),
     };
     let c1 = SubscriberId::Connection(ConnectionId::new("c1"));
-    table.subscribe(c1.clone(), &a, sub(""));
-    table.subscribe(c1.clone(), &a, sub("x"));
+    assert!(table.subscribe(c1.clone(), &a, sub("")));
+    assert!(!table.subscribe(c1.clone(), &a, sub("")), "the same subscription again is not new");
+    assert!(table.subscribe(c1.clone(), &a, sub("x")), "a new cluster filter is");
     table.subscribe(c1.clone(), &b, sub(""));
     let udp = SubscriberId::Udp { ip: "10.0.0.2".into(), port: 5000 };
     table.subscribe(udp.clone(), &a, sub(""));

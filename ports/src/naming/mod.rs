@@ -312,15 +312,18 @@ impl NamingApp {
         inner.view(service, persistent.as_deref(), query, self.clock.now())
     }
 
-    /// Subscribes and answers the current view; the subscriber also gets a push soon after.
+    /// Subscribes and answers the current view. A new subscription also gets a push soon
+    /// after (as Java Nacos does, covering a change racing the answer); repeating an
+    /// existing one does not, since its subscriber has been pushed every change since.
     pub fn subscribe(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> Arc<SharedView> {
         let query = ViewQuery { clusters: subscriber.clusters.clone(), healthy_only: false };
         let persistent = self.persistent(service);
         let now = self.clock.now();
         let mut inner = self.inner();
         let refreshed = Subscriber { refreshed: now, ..subscriber };
-        inner.subscribers.subscribe(id.clone(), service, refreshed);
-        inner.welcome.push((id, service.clone()));
+        if inner.subscribers.subscribe(id.clone(), service, refreshed) {
+            inner.welcome.push((id, service.clone()));
+        }
         inner.view(service, persistent.as_deref(), &query, now)
     }
 

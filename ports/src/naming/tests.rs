@@ -1,6 +1,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use domain::naming::{Instance, InstanceDraft, ServiceKey};
+use domain::naming::{Instance, InstanceDraft, ServiceKey, ServiceView};
 
 use super::*;
 use crate::consensus::MockConsensusLog;
