@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::naming::{HeartbeatTimes, Instance, InstanceDraft, ServiceView};
+use domain::naming::{HeartbeatTimes, Instance, InstanceDraft, ServiceKey, ServiceView};
 use ports::naming::SharedView;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -73,10 +73,10 @@ fn metadata(raw: Option<&BTreeMap<String, Value>>) -> BTreeMap<String, String> {
 }
 
 /// An instance as the server emits it, with the computed heartbeat fields Java adds.
-pub(crate) fn instance_json(instance: &Instance, grouped_service: &str) -> Value {
+pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value {
     let times = instance.heartbeat();
     json!({
-        "instanceId": instance.id,
+        "instanceId": instance.id(service),
         "ip": instance.ip,
         "port": instance.port,
         "weight": instance.weight.value(),
@@ -84,8 +84,8 @@ pub(crate) fn instance_json(instance: &Instance, grouped_service: &str) -> Value
         "enabled": instance.enabled,
         "ephemeral": instance.ephemeral,
         "clusterName": instance.cluster.as_str(),
-        "serviceName": grouped_service,
-        "metadata": instance.metadata,
+        "serviceName": service.grouped_name(),
+        "metadata": instance.metadata.as_map(),
         "instanceHeartBeatInterval": times.interval,
         "instanceHeartBeatTimeOut": times.timeout,
         "ipDeleteTimeout": times.delete_after,
@@ -95,13 +95,12 @@ pub(crate) fn instance_json(instance: &Instance, grouped_service: &str) -> Value
 
 /// `ServiceInfo` with the ungrouped name, as gRPC answers and pushes carry it.
 pub(crate) fn service_info(view: &ServiceView) -> Value {
-    let grouped = view.service.grouped_name();
     json!({
         "name": view.service.name.as_str(),
         "groupName": view.service.group.as_str(),
         "clusters": view.clusters,
         "cacheMillis": CACHE_MILLIS,
-        "hosts": view.hosts.iter().map(|host| instance_json(host, &grouped)).collect::<Vec<_>>(),
+        "hosts": view.hosts.iter().map(|host| instance_json(host, &view.service)).collect::<Vec<_>>(),
         "lastRefTime": view.last_ref_time.as_u64(),
         "checksum": "",
         "allIPs": false,

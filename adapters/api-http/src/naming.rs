@@ -181,8 +181,8 @@ fn instance(call: &Call) -> Result<Answer, ApiError> {
         "clusterName": found.cluster.as_str(),
         "weight": found.weight.value(),
         "healthy": found.healthy,
-        "instanceId": found.id,
-        "metadata": found.metadata,
+        "instanceId": found.id(&service),
+        "metadata": found.metadata.as_map(),
     });
     if call.version == Version::V2 {
         body["serviceName"] = body["service"].take();

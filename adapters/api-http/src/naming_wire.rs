@@ -144,7 +144,7 @@ impl Beat {
 pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value {
     let times = instance.heartbeat();
     json!({
-        "instanceId": instance.id,
+        "instanceId": instance.id(service),
         "ip": instance.ip,
         "port": instance.port,
         "weight": instance.weight.value(),
@@ -153,7 +153,7 @@ pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value 
         "ephemeral": instance.ephemeral,
         "clusterName": instance.cluster.as_str(),
         "serviceName": service.grouped_name(),
-        "metadata": instance.metadata,
+        "metadata": instance.metadata.as_map(),
         "instanceHeartBeatInterval": times.interval,
         "instanceHeartBeatTimeOut": times.timeout,
         "ipDeleteTimeout": times.delete_after,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use domain::config::{Group, Namespace};
 use domain::naming::{
-    ClusterName, Instance, NamingCommand, PersistentService, ProtectThreshold, Selector, ServiceKey, ServiceMeta,
-    ServiceName, Weight,
+    ClusterName, Instance, Metadata, NamingCommand, PersistentService, ProtectThreshold, Selector, ServiceKey,
+    ServiceMeta, ServiceName, Weight,
 };
 use domain::Millis;
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,7 @@ pub struct ServiceMetaV1 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceV1 {
+    /// The id the client gave; empty for the generated one.
     id: String,
     ip: String,
     port: u16,
@@ -198,7 +199,7 @@ impl TryFrom<&ServiceMetaV1> for ServiceMeta {
 impl From<&Instance> for InstanceV1 {
     fn from(instance: &Instance) -> Self {
         Self {
-            id: instance.id.clone(),
+            id: instance.given_id.as_deref().unwrap_or_default().to_owned(),
             ip: instance.ip.clone(),
             port: instance.port,
             weight: instance.weight.value(),
@@ -206,7 +207,7 @@ impl From<&Instance> for InstanceV1 {
             enabled: instance.enabled,
             ephemeral: instance.ephemeral,
             cluster: instance.cluster.as_str().to_owned(),
-            metadata: instance.metadata.clone(),
+            metadata: instance.metadata.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         }
     }
 }
@@ -216,7 +217,7 @@ impl TryFrom<&InstanceV1> for Instance {
 
     fn try_from(instance: &InstanceV1) -> Result<Self, RecordError> {
         Ok(Self {
-            id: instance.id.clone(),
+            given_id: Some(instance.id.as_str()).filter(|id| !id.is_empty()).map(Box::from),
             ip: instance.ip.clone(),
             port: instance.port,
             weight: Weight::new(instance.weight).map_err(invalid)?,
@@ -224,7 +225,7 @@ impl TryFrom<&InstanceV1> for Instance {
             enabled: instance.enabled,
             ephemeral: instance.ephemeral,
             cluster: ClusterName::new(&instance.cluster).map_err(invalid)?,
-            metadata: instance.metadata.clone(),
+            metadata: Metadata::from(&instance.metadata),
         })
     }
 }

@@ -124,7 +124,7 @@ mod state_machine {
                     weight: Some(2.5),
                     ..Default::default()
                 }
-                .validate(&service)
+                .validate()
                 .unwrap(),
                 now: Millis(60),
             }),

@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ConfigKey;
 
-/// A client connection's id, as the transport assigned it.
+/// A client connection's id, as the transport assigned it. Shared (`Arc`): it is copied
+/// into every listen registration and every instance the connection owns.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnectionId(String);
+pub struct ConnectionId(std::sync::Arc<str>);
 
 impl ConnectionId {
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(std::sync::Arc::from(id.into()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -6,6 +6,7 @@
 //! which events reach the registry.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{ClusterName, Instance, NamingError, ServiceKey};
 use crate::config::ConnectionId;
@@ -48,15 +49,18 @@ fn addr_of(instance: &Instance) -> Addr {
 /// Every ephemeral instance of this node, by service and by owner.
 #[derive(Debug, Clone, Default)]
 pub struct EphemeralRegistry {
-    services: BTreeMap<ServiceKey, BTreeMap<Addr, Published>>,
-    by_owner: HashMap<Owner, HashSet<ServiceKey>>,
+    /// Keys are shared (`Arc`) with the owner index: one owner's instance in a service
+    /// costs a pointer there, not a copy of three strings.
+    services: BTreeMap<Arc<ServiceKey>, BTreeMap<Addr, Published>>,
+    by_owner: HashMap<Owner, HashSet<Arc<ServiceKey>>>,
 }
 
 impl EphemeralRegistry {
     /// Adds or replaces (same ip, port and cluster) an instance. Answers whether anything
     /// a subscriber sees changed.
     pub fn register(&mut self, owner: Owner, service: &ServiceKey, instance: Instance, now: Millis) -> bool {
-        let published = self.services.entry(service.clone()).or_default();
+        let key = self.shared_key(service);
+        let published = self.services.entry(Arc::clone(&key)).or_default();
         let entry = Published { owner: owner.clone(), instance, last_beat: now };
         let changed = match published.insert(addr_of(&entry.instance), entry) {
             Some(old) => {
@@ -68,7 +72,7 @@ impl EphemeralRegistry {
             }
             None => true,
         };
-        self.by_owner.entry(owner).or_default().insert(service.clone());
+        self.by_owner.entry(owner).or_default().insert(key);
         changed
     }
 
@@ -139,7 +143,7 @@ impl EphemeralRegistry {
     /// Answers the services that changed.
     pub fn client_gone(&mut self, owner: &Owner) -> Vec<ServiceKey> {
         let Some(services) = self.by_owner.remove(owner) else { return Vec::new() };
-        let mut changed: Vec<ServiceKey> = services.into_iter().collect();
+        let mut changed: Vec<ServiceKey> = services.iter().map(|key| ServiceKey::clone(key)).collect();
         changed.sort();
         for service in &changed {
             if let Some(published) = self.services.get_mut(service) {
@@ -175,10 +179,10 @@ impl EphemeralRegistry {
                 true
             });
             if flipped || published.len() != before {
-                changed.push(service.clone());
+                changed.push(ServiceKey::clone(service));
             }
             if published.is_empty() {
-                emptied.push(service.clone());
+                emptied.push(ServiceKey::clone(service));
             }
         }
         for service in &changed {
@@ -202,7 +206,7 @@ impl EphemeralRegistry {
 
     /// Services that have ephemeral instances.
     pub fn services(&self) -> impl Iterator<Item = &ServiceKey> + '_ {
-        self.services.keys()
+        self.services.keys().map(|key| &**key)
     }
 
     pub fn has_instances(&self, service: &ServiceKey) -> bool {
@@ -242,6 +246,11 @@ impl EphemeralRegistry {
         for owner in owners {
             self.forget_if_unowned(&owner, service);
         }
+    }
+
+    /// The registry's shared copy of `service`'s key, or a new one.
+    fn shared_key(&self, service: &ServiceKey) -> Arc<ServiceKey> {
+        self.services.get_key_value(service).map_or_else(|| Arc::new(service.clone()), |(key, _)| Arc::clone(key))
     }
 
     fn drop_if_empty(&mut self, service: &ServiceKey) {

@@ -1,10 +1,11 @@
 //! Instances: what a client registers, how it is validated, and the ids and heartbeat
 //! settings derived from it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::{NamingError, ServiceKey};
+use super::{Metadata, NamingError, ServiceKey};
 
 pub const DEFAULT_CLUSTER: &str = "DEFAULT";
 /// Beat period when the metadata does not set one (ms).
@@ -22,12 +23,12 @@ const ID_GENERATOR_KEY: &str = "preserved.instance.id.generator";
 
 /// A cluster name: `^[0-9a-zA-Z-]+$`, as Nacos checks on registration.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClusterName(String);
+pub struct ClusterName(Cow<'static, str>);
 
 impl ClusterName {
     pub fn new(raw: &str) -> Result<Self, NamingError> {
         let raw = raw.trim();
-        if raw.is_empty() {
+        if raw.is_empty() || raw == DEFAULT_CLUSTER {
             return Ok(Self::default());
         }
         if raw.len() > MAX_CLUSTER_LEN || !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -36,7 +37,7 @@ impl ClusterName {
                 reason: format!("cluster name can only have these characters: 0-9a-zA-Z-, current: {raw}"),
             });
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(Cow::Owned(raw.to_owned())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -45,8 +46,9 @@ impl ClusterName {
 }
 
 impl Default for ClusterName {
+    /// Borrowed: most instances are in the default cluster and share its name.
     fn default() -> Self {
-        Self(DEFAULT_CLUSTER.to_owned())
+        Self(Cow::Borrowed(DEFAULT_CLUSTER))
     }
 }
 
@@ -79,7 +81,9 @@ impl Default for Weight {
 /// One registered instance of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
-    pub id: String,
+    /// The id the client gave; `None` means the generated one (see [`Instance::id`]), which
+    /// is derived rather than stored.
+    pub given_id: Option<Box<str>>,
     pub ip: String,
     pub port: u16,
     pub weight: Weight,
@@ -87,10 +91,20 @@ pub struct Instance {
     pub enabled: bool,
     pub ephemeral: bool,
     pub cluster: ClusterName,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
 }
 
 impl Instance {
+    /// The instance id: the one given, or Nacos's generated `ip#port#cluster#group@@service`.
+    pub fn id(&self, service: &ServiceKey) -> Cow<'_, str> {
+        match &self.given_id {
+            Some(id) => Cow::Borrowed(id),
+            None => {
+                Cow::Owned(format!("{}#{}#{}#{}", self.ip, self.port, self.cluster.as_str(), service.grouped_name()))
+            }
+        }
+    }
+
     /// Whether this is the instance at `ip:port` in `cluster`: an instance's identity
     /// within its service.
     pub fn is_at(&self, ip: &str, port: u16, cluster: &ClusterName) -> bool {
@@ -119,20 +133,17 @@ pub struct InstanceDraft {
 }
 
 impl InstanceDraft {
-    /// Validates the draft into an instance of `service`, filling Nacos's defaults and
-    /// generating the id (`ip#port#cluster#group@@service`) when none is given.
-    pub fn validate(&self, service: &ServiceKey) -> Result<Instance, NamingError> {
+    /// Validates the draft into an instance, filling Nacos's defaults.
+    pub fn validate(&self) -> Result<Instance, NamingError> {
         let ip = validate_ip(self.ip.as_deref())?;
         let port = validate_port(self.port)?;
         let weight = self.weight.map_or(Ok(Weight::default()), Weight::new)?;
         let cluster = ClusterName::new(self.cluster.as_deref().unwrap_or(""))?;
-        HeartbeatTimes::from_metadata(&self.metadata)?;
-        let id = match self.instance_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
-            Some(id) => id.to_owned(),
-            None => format!("{ip}#{port}#{}#{}", cluster.as_str(), service.grouped_name()),
-        };
+        let metadata = Metadata::from(&self.metadata);
+        HeartbeatTimes::from_metadata(&metadata)?;
+        let given_id = self.instance_id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(Box::from);
         Ok(Instance {
-            id,
+            given_id,
             ip,
             port,
             weight,
@@ -140,7 +151,7 @@ impl InstanceDraft {
             enabled: self.enabled.unwrap_or(true),
             ephemeral: self.ephemeral.unwrap_or(true),
             cluster,
-            metadata: self.metadata.clone(),
+            metadata,
         })
     }
 }
@@ -206,8 +217,9 @@ impl InstancePatch {
             updated.enabled = enabled;
         }
         if let Some(metadata) = &self.metadata {
-            HeartbeatTimes::from_metadata(metadata)?;
-            updated.metadata = metadata.clone();
+            let metadata = Metadata::from(metadata);
+            HeartbeatTimes::from_metadata(&metadata)?;
+            updated.metadata = metadata;
         }
         Ok(updated)
     }
@@ -235,7 +247,7 @@ impl Default for HeartbeatTimes {
 impl HeartbeatTimes {
     /// Reads and checks the preserved keys: numbers of milliseconds, and an interval no
     /// longer than either timeout.
-    pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Result<Self, NamingError> {
+    pub fn from_metadata(metadata: &Metadata) -> Result<Self, NamingError> {
         let defaults = Self::default();
         let read = |key: &'static str, default: u64| -> Result<u64, NamingError> {
             match metadata.get(key) {
@@ -255,7 +267,7 @@ impl HeartbeatTimes {
             return Err(NamingError::HeartbeatTimes);
         }
         if let Some(generator) = metadata.get(ID_GENERATOR_KEY) {
-            if !matches!(generator.as_str(), "simple" | "snowflake") {
+            if !matches!(generator, "simple" | "snowflake") {
                 return Err(NamingError::Invalid {
                     param: "metadata",
                     reason: format!("{ID_GENERATOR_KEY} must be simple or snowflake"),
@@ -266,7 +278,7 @@ impl HeartbeatTimes {
     }
 
     /// The id generator the metadata names (`simple` unless set).
-    pub fn id_generator(metadata: &BTreeMap<String, String>) -> &str {
-        metadata.get(ID_GENERATOR_KEY).map_or("simple", String::as_str)
+    pub fn id_generator(metadata: &Metadata) -> &str {
+        metadata.get(ID_GENERATOR_KEY).unwrap_or("simple")
     }
 }

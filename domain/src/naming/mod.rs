@@ -8,6 +8,7 @@
 
 mod ephemeral;
 mod instance;
+mod metadata;
 mod persistent;
 mod service;
 mod subscribers;
@@ -18,6 +19,7 @@ pub use instance::{
     validate_address, ClusterName, HeartbeatTimes, Instance, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
     DEFAULT_HEARTBEAT_INTERVAL,
 };
+pub use metadata::Metadata;
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
 pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};

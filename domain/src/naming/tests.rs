@@ -12,8 +12,8 @@ fn draft(ip: &str, port: i64) -> InstanceDraft {
     InstanceDraft { ip: Some(ip.to_owned()), port: Some(port), ..InstanceDraft::default() }
 }
 
-fn instance(service: &ServiceKey, ip: &str, port: i64) -> Instance {
-    draft(ip, port).validate(service).unwrap()
+fn instance(_service: &ServiceKey, ip: &str, port: i64) -> Instance {
+    draft(ip, port).validate().unwrap()
 }
 
 fn conn(id: &str) -> Owner {
@@ -56,17 +56,16 @@ fn service_keys_refuse_bad_names() {
 fn instances_get_defaults_and_a_generated_id() {
     let service = ServiceKey::parse(None, Some("G"), Some("svc")).unwrap();
     let instance = instance(&service, "10.0.0.1", 8080);
-    assert_eq!(instance.id, "10.0.0.1#8080#DEFAULT#G@@svc");
+    assert_eq!(instance.id(&service), "10.0.0.1#8080#DEFAULT#G@@svc");
     assert_eq!(instance.weight.value(), 1.0);
     assert!(instance.healthy && instance.enabled && instance.ephemeral);
     assert_eq!(instance.cluster.as_str(), DEFAULT_CLUSTER);
     let named = InstanceDraft { instance_id: Some("mine".into()), ..draft("host-a.example", 1) };
-    assert_eq!(named.validate(&service).unwrap().id, "mine");
+    assert_eq!(named.validate().unwrap().id(&service), "mine");
 }
 
 #[test]
 fn invalid_instances_are_refused() {
-    let service = key("svc");
     let cases: Vec<(InstanceDraft, &str)> = vec![
         (InstanceDraft { ip: None, ..draft("", 1) }, "ip"),
         (draft("not an ip", 1), "ip"),
@@ -80,25 +79,24 @@ fn invalid_instances_are_refused() {
         (InstanceDraft { cluster: Some("a_b".into()), ..draft("10.0.0.1", 1) }, "clusterName"),
     ];
     for (draft, what) in cases {
-        assert!(draft.validate(&service).is_err(), "{what}: {draft:?} was accepted");
+        assert!(draft.validate().is_err(), "{what}: {draft:?} was accepted");
     }
-    assert!(draft("::1", 1).validate(&service).is_ok());
+    assert!(draft("::1", 1).validate().is_ok());
 }
 
 #[test]
 fn heartbeat_metadata_must_be_consistent() {
-    let service = key("svc");
     let with = |pairs: &[(&str, &str)]| InstanceDraft {
         metadata: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         ..draft("10.0.0.1", 1)
     };
     let ok = with(&[("preserved.heart.beat.interval", "1000"), ("preserved.heart.beat.timeout", "3000")]);
-    let times = ok.validate(&service).unwrap().heartbeat();
+    let times = ok.validate().unwrap().heartbeat();
     assert_eq!((times.interval, times.timeout, times.delete_after), (1000, 3000, 30_000));
     let bad = with(&[("preserved.heart.beat.interval", "20000")]);
-    assert_eq!(bad.validate(&service), Err(NamingError::HeartbeatTimes));
-    assert!(with(&[("preserved.heart.beat.timeout", "soon")]).validate(&service).is_err());
-    assert!(with(&[("preserved.instance.id.generator", "uuid")]).validate(&service).is_err());
+    assert_eq!(bad.validate(), Err(NamingError::HeartbeatTimes));
+    assert!(with(&[("preserved.heart.beat.timeout", "soon")]).validate().is_err());
+    assert!(with(&[("preserved.instance.id.generator", "uuid")]).validate().is_err());
 }
 
 #[test]
@@ -170,11 +168,11 @@ fn beats_expire_instances_by_their_own_timeouts() {
     let service = key("svc");
     let mut registry = EphemeralRegistry::default();
     let mut quick = instance(&service, "10.0.0.1", 1);
-    quick.metadata = BTreeMap::from([
+    quick.metadata = Metadata::from(BTreeMap::from([
         ("preserved.heart.beat.interval".to_owned(), "500".to_owned()),
         ("preserved.heart.beat.timeout".to_owned(), "1000".to_owned()),
         ("preserved.ip.delete.timeout".to_owned(), "2000".to_owned()),
-    ]);
+    ]));
     registry.register(beats("10.0.0.1", 1), &service, quick, Millis(0));
     registry.register(conn("c"), &service, instance(&service, "10.0.0.2", 2), Millis(0));
     assert!(registry.expire(Millis(1000)).is_empty(), "at the timeout it is still healthy");

@@ -114,7 +114,7 @@ impl NamingApp {
         service: &ServiceKey,
         draft: &InstanceDraft,
     ) -> Result<(), NamingServiceError> {
-        let instance = Instance { ephemeral: true, ..draft.validate(service)? };
+        let instance = Instance { ephemeral: true, ..draft.validate()? };
         self.refuse_if_persistent(service)?;
         let now = self.clock.now();
         let mut inner = self.inner();
@@ -134,7 +134,7 @@ impl NamingApp {
     ) -> Result<(), NamingServiceError> {
         let instances = drafts
             .iter()
-            .map(|draft| draft.validate(service).map(|instance| Instance { ephemeral: true, ..instance }))
+            .map(|draft| draft.validate().map(|instance| Instance { ephemeral: true, ..instance }))
             .collect::<Result<Vec<_>, _>>()?;
         self.refuse_if_persistent(service)?;
         let now = self.clock.now();
@@ -158,7 +158,7 @@ impl NamingApp {
         service: &ServiceKey,
         draft: &InstanceDraft,
     ) -> Result<(), NamingServiceError> {
-        let instance = Instance { ephemeral: false, ..draft.validate(service)? };
+        let instance = Instance { ephemeral: false, ..draft.validate()? };
         if self.inner().ephemeral.has_instances(service) {
             return Err(NamingServiceError::Rejected(Rejection::ServiceIsEphemeral(service.grouped_name())));
         }
@@ -248,7 +248,7 @@ impl NamingApp {
         match (outcome, full) {
             (BeatOutcome::Alive { interval, .. }, _) => Ok(BeatReply { known: true, interval }),
             (BeatOutcome::Unknown, Some(draft)) => {
-                let instance = draft.validate(service)?;
+                let instance = draft.validate()?;
                 let interval = instance.heartbeat().interval;
                 self.register_ephemeral(Owner::Beats { ip: instance.ip.clone(), port: instance.port }, service, draft)?;
                 Ok(BeatReply { known: true, interval })
