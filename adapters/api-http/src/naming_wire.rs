@@ -171,7 +171,7 @@ fn service_info(view: &ServiceView) -> Value {
         "cacheMillis": CACHE_MILLIS,
         "hosts": view.hosts.iter().map(|host| instance_json(host, &view.service)).collect::<Vec<_>>(),
         "lastRefTime": view.last_ref_time.as_u64(),
-        "checksum": "",
+        "checksum": view.checksum,
         "allIPs": false,
         "allIps": false,
         "reachProtectionThreshold": view.reach_protection_threshold,

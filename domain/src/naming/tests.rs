@@ -228,6 +228,9 @@ fn views_filter_by_cluster_enabled_and_health() {
     assert_eq!(shown.clusters, "c2");
     assert_eq!(shown.last_ref_time, Millis(7));
     assert!(!shown.reach_protection_threshold, "no stored metadata, no threshold");
+    let reordered = [all[1].clone(), all[0].clone()];
+    assert_eq!(view(None, &reordered, "", false).checksum, view(None, &all, "", false).checksum);
+    assert_ne!(view(None, &all, "c1", false).checksum, view(None, &all, "", false).checksum);
 }
 
 #[test]

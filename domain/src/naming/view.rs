@@ -20,6 +20,9 @@ pub struct ServiceView {
     pub clusters: String,
     pub hosts: Vec<Instance>,
     pub reach_protection_threshold: bool,
+    /// MD5 over the hosts (address, weight, flags, cluster, metadata), order-independent:
+    /// equal host sets give equal checksums, so a client can tell a real change.
+    pub checksum: String,
     /// When the view was made; strictly increasing per service on this node, since
     /// several SDKs drop a view that is not newer than the one they hold.
     pub last_ref_time: Millis,
@@ -55,11 +58,35 @@ pub fn compute_view<'a>(
             }
         }
     }
+    let checksum = checksum(&hosts);
     ServiceView {
         service: service.clone(),
         clusters: query.clusters.clone(),
         hosts,
         reach_protection_threshold,
+        checksum,
         last_ref_time,
     }
+}
+
+fn checksum(hosts: &[Instance]) -> String {
+    let mut lines: Vec<String> = hosts
+        .iter()
+        .map(|host| {
+            let metadata: Vec<String> = host.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "{}:{}_{}_{}_{}_{}_{}_{}",
+                host.ip,
+                host.port,
+                host.weight.value(),
+                host.healthy,
+                host.enabled,
+                host.ephemeral,
+                host.cluster.as_str(),
+                metadata.join(",")
+            )
+        })
+        .collect();
+    lines.sort();
+    crate::config::md5_hex(&lines.join("\n"))
 }
