@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the whole workspace and the shared Python conformance suite on the
-# default engine (RocksDB), then both again on the sled engine.
+# Runs every test: the whole workspace, the shared Python conformance suite (config and
+# naming) and the SDK suites (Python legacy HTTP client, Node client) on the default engine
+# (RocksDB), then the workspace and the conformance suite again on the sled engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh
@@ -9,6 +10,7 @@ echo "== tests, default build (RocksDB)"
 cargo test --locked --workspace
 
 scripts/conformance.sh target/debug/nacosd
+scripts/sdk-tests.sh target/debug/nacosd
 
 echo "== tests, sled build"
 cargo test --locked --workspace --no-default-features --features sled

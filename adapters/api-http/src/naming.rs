@@ -165,15 +165,18 @@ async fn update(call: &Call) -> Result<Answer, ApiError> {
     let (ip, port, cluster) =
         validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster(&call.params))?;
     let ephemeral = boolean(&call.params, "ephemeral")?.unwrap_or(true);
-    call.api.naming.update_instance(&service, (&ip, port, &cluster), ephemeral, &patch(&call.params)?).await?;
+    let patch = patch(&call.params)?;
+    let draft = draft(&call.params)?;
+    call.api.naming.update_or_register(&service, (&ip, port, &cluster), ephemeral, &patch, &draft).await?;
     Ok(Answer::Ok)
 }
 
 fn instance(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (ip, port, cluster) =
-        validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster(&call.params))?;
-    let found = call.api.naming.instance(&service, &ip, port, &cluster).ok_or(ApiError::InstanceNotFound)?;
+    let cluster_param = cluster(&call.params);
+    let (ip, port, cluster) = validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster_param)?;
+    let cluster = cluster_param.map(|_| &cluster);
+    let found = call.api.naming.instance(&service, &ip, port, cluster).ok_or(ApiError::InstanceNotFound)?;
     let mut body = json!({
         "service": service.grouped_name(),
         "ip": found.ip,

@@ -212,6 +212,33 @@ impl NamingApp {
         self.propose(NamingCommand::RegisterInstance { service: service.clone(), instance, now }).await
     }
 
+    /// The HTTP update: patches the instance if it exists; otherwise, as Java Nacos does,
+    /// registers it from the request when its service exists (Java's update is an upsert,
+    /// and 1.x clients rely on it after a server switch). Refused if the service is unknown.
+    pub async fn update_or_register(
+        &self,
+        service: &ServiceKey,
+        address: (&str, u16, &ClusterName),
+        ephemeral: bool,
+        patch: &InstancePatch,
+        draft: &InstanceDraft,
+    ) -> Result<(), NamingServiceError> {
+        match self.update_instance(service, address, ephemeral, patch).await {
+            Err(NamingServiceError::NotFound(_)) if self.service(service).is_some() => {
+                let (ip, port, _) = address;
+                if ephemeral {
+                    self.register_ephemeral(Owner::Beats { ip: ip.to_owned(), port }, service, draft)
+                } else {
+                    self.register_persistent(service, draft).await
+                }
+            }
+            Err(NamingServiceError::NotFound(_)) => {
+                Err(NamingServiceError::NotFound(format!("service not found: {}", service.grouped_name())))
+            }
+            other => other,
+        }
+    }
+
     /// Sets the health of an instance, whichever kind it is (`/ns/health/instance`).
     pub async fn set_health(
         &self,
@@ -342,12 +369,23 @@ impl NamingApp {
         self.inner().subscribers.subscribers(service).map(|(id, s)| (id.clone(), s.clone())).collect()
     }
 
-    /// One instance by address, from either kind.
-    pub fn instance(&self, service: &ServiceKey, ip: &str, port: u16, cluster: &ClusterName) -> Option<Instance> {
-        if let Some(found) = self.inner().ephemeral.instances(service).find(|i| i.is_at(ip, port, cluster)) {
-            return Some(found.clone());
+    /// One instance by address, from either kind. Without a cluster, the default
+    /// cluster's instance at that address, else one in any cluster: clients that registered
+    /// with an odd cluster (the Python 2.x client sends the text `None`) can still find it.
+    pub fn instance(
+        &self,
+        service: &ServiceKey,
+        ip: &str,
+        port: u16,
+        cluster: Option<&ClusterName>,
+    ) -> Option<Instance> {
+        let all = self.all_instances(service);
+        let at = |i: &&Instance| i.ip == ip && i.port == port;
+        match cluster {
+            Some(cluster) => all.iter().filter(at).find(|i| i.cluster == *cluster),
+            None => all.iter().filter(at).find(|i| i.cluster == ClusterName::default()).or_else(|| all.iter().find(at)),
         }
-        self.persistent(service)?.instances.iter().find(|i| i.is_at(ip, port, cluster)).cloned()
+        .cloned()
     }
 
     /// Every instance of a service, both kinds, unfiltered (console views).

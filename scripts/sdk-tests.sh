@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the SDK compatibility suites against fresh nacosd processes:
+#   - Python: the legacy HTTP client of nacos-sdk-python (2.x line), with pytest;
+#   - Node: the `nacos` npm client, with node's test runner.
+# (The Python 3.x gRPC SDK runs in the shared conformance suite, scripts/conformance.sh.)
+#   scripts/sdk-tests.sh [path/to/nacosd]      (default: target/debug/nacosd)
+# The Python virtualenv lives under ${XDG_CACHE_HOME:-$HOME/.cache}/nacosd-sdk and is
+# reused; the npm packages are installed from the committed lock file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export NACOSD_BIN=${1:-$ROOT/target/debug/nacosd}
+[ -x "$NACOSD_BIN" ] || { echo "sdk-tests: $NACOSD_BIN is missing; run cargo build -p app first" >&2; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "sdk-tests: installing $2" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >&2
+  else
+    echo "sdk-tests: $1 is needed; as root: apt-get install -y $2" >&2
+    exit 1
+  fi
+}
+need python3 "python3 python3-venv"
+need node "nodejs npm"
+need npm "npm"
+
+echo "== SDK suite: Python legacy HTTP client (nacos-sdk-python 2.x)"
+VENV=${XDG_CACHE_HOME:-$HOME/.cache}/nacosd-sdk/py-venv
+REQS=tests/sdk/python/requirements.txt
+if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQS" "$VENV/.requirements"; then
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQS"
+  cp "$REQS" "$VENV/.requirements"
+fi
+"$VENV/bin/python" -m pytest -q -p no:warnings -p no:cacheprovider tests/sdk/python
+
+echo "== SDK suite: Node (nacos npm client)"
+(
+  cd tests/sdk/node
+  npm ci --no-audit --no-fund --loglevel=error
+  npm test
+)
