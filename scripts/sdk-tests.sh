@@ -35,7 +35,10 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQS" "$VENV/.requirements"; then
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQS"
   cp "$REQS" "$VENV/.requirements"
 fi
-"$VENV/bin/python" -m pytest -q -p no:warnings -p no:cacheprovider tests/sdk/python
+# The client writes snapshots (nacos-data/) into its working directory: give it a scratch one.
+SCRATCH=$(mktemp -d /tmp/nacosd-pysdk-XXXXXX)
+(cd "$SCRATCH" && "$VENV/bin/python" -m pytest -q -p no:warnings -p no:cacheprovider "$ROOT/tests/sdk/python")
+rm -rf "$SCRATCH"
 
 echo "== SDK suite: Node (nacos npm client)"
 (
