@@ -5,8 +5,10 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use domain::config::{Config, ConfigChange, ConfigKey};
+use domain::config::{view_for, Config, ConfigChange, ConfigKey, KeyRef};
 use domain::naming::ServiceKey;
+
+use crate::read_index::ReadIndex;
 use domain::{Change, Command, Outcome, State};
 
 /// Told about every applied change, after the state holds it. Each method has a no-op
@@ -28,6 +30,9 @@ pub struct AppliedState {
     /// A std lock: it is never held across an `.await`, and the critical sections are
     /// in-memory map operations.
     state: Arc<RwLock<State>>,
+    /// The configs again, sharded for lock-free-in-practice, allocation-free reads; kept in
+    /// step under the state's write lock.
+    index: Arc<ReadIndex>,
     /// Who hears about changes; registered once while the node is wired.
     observers: Arc<RwLock<Vec<Arc<dyn StateObserver>>>>,
 }
@@ -46,7 +51,18 @@ impl AppliedState {
     /// Applies one committed command; only the raft state machine calls this. Observers
     /// hear of the change after the lock is released, so they can read the new state.
     pub fn apply(&self, command: &Command) -> Outcome {
-        let outcome = self.write().apply(command);
+        let outcome = {
+            let mut state = self.write();
+            let outcome = state.apply(command);
+            if let Outcome::Applied(changes) = &outcome {
+                for change in changes {
+                    if let Change::Config(change) = change {
+                        self.index.refresh(change.key(), &state.config);
+                    }
+                }
+            }
+            outcome
+        };
         if let Outcome::Applied(changes) = &outcome {
             for change in changes {
                 match change {
@@ -84,6 +100,7 @@ impl AppliedState {
         let (changed, services): (Vec<ConfigKey>, Vec<ServiceKey>) = {
             let mut current = self.write();
             let old = std::mem::replace(&mut *current, state);
+            self.index.rebuild(&current.config);
             let mut keys: Vec<ConfigKey> = old
                 .config
                 .iter()
@@ -108,6 +125,14 @@ impl AppliedState {
                 observer.service_changed(service);
             }
         }
+    }
+
+    /// What a client at `client_ip` reads of `key` (beta-aware), and whether it is the
+    /// beta: the hot read path. Takes one shard's lock, not the state's, and allocates
+    /// nothing unless a beta applies.
+    pub fn config_for(&self, key: KeyRef<'_>, client_ip: &str) -> Option<(Arc<Config>, bool)> {
+        let (formal, beta) = self.index.get(key);
+        view_for(formal.as_ref(), beta.as_ref(), client_ip)
     }
 
     /// The md5 a client at `client_ip` should hold (beta-aware); `""` when absent.

@@ -16,6 +16,7 @@ pub mod listen;
 pub mod namespace;
 pub mod naming;
 pub mod peer;
+pub mod read_index;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

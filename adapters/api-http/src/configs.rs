@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use domain::config::{
-    parse_beta_ips, Config, ConfigKey, ConfigQuery, ConfigType, MatchMode, Namespace, PublishConfig, PublishParams,
+    parse_beta_ips, Config, ConfigKey, ConfigQuery, ConfigType, KeyRef, MatchMode, Namespace, PublishConfig,
+    PublishParams,
 };
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -53,8 +54,8 @@ pub(crate) fn read(
     params: &Params,
     client_ip: &str,
 ) -> Result<(Arc<Config>, bool), ApiError> {
-    let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
-    api.config.get_for(&key, client_ip).ok_or(ApiError::ConfigNotFound)
+    let key = KeyRef::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
+    api.config.get_for(key, client_ip).ok_or(ApiError::ConfigNotFound)
 }
 
 /// Publishes; a non-blank `beta_ips` makes it a gray release for those ips.

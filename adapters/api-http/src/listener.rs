@@ -83,8 +83,10 @@ fn stale<'a>(api: &HttpApi, watched: &'a [Watched], client_ip: &str) -> Vec<&'a 
     watched
         .iter()
         .filter(|watched| {
-            let current =
-                api.config.get_for(&watched.key, client_ip).map_or(String::new(), |(config, _)| config.md5.clone());
+            let current = api
+                .config
+                .get_for(watched.key.as_key_ref(), client_ip)
+                .map_or(String::new(), |(config, _)| config.md5.clone());
             current != watched.md5
         })
         .collect()

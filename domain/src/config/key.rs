@@ -19,12 +19,7 @@ pub struct Namespace(String);
 
 impl Namespace {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.eq_ignore_ascii_case(PUBLIC) || raw.eq_ignore_ascii_case("null") {
-            return Ok(Self::public());
-        }
-        check_chars("tenant", raw, MAX_NAMESPACE_LEN)?;
-        Ok(Self(raw.to_owned()))
+        canonical_namespace(raw).map(|id| Self(id.to_owned()))
     }
 
     pub fn public() -> Self {
@@ -46,12 +41,7 @@ pub struct Group(String);
 
 impl Group {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err(ConfigError::Missing("group"));
-        }
-        check_chars("group", raw, MAX_NAME_LEN)?;
-        Ok(Self(raw.to_owned()))
+        valid_name("group", raw).map(|group| Self(group.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -65,12 +55,7 @@ pub struct DataId(String);
 
 impl DataId {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err(ConfigError::Missing("dataId"));
-        }
-        check_chars("dataId", raw, MAX_NAME_LEN)?;
-        Ok(Self(raw.to_owned()))
+        valid_name("dataId", raw).map(|data_id| Self(data_id.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,6 +79,64 @@ impl ConfigKey {
         let namespace = Namespace::new(namespace.unwrap_or(""))?;
         Ok(Self { namespace, group, data_id })
     }
+}
+
+impl ConfigKey {
+    /// This key, borrowed.
+    pub fn as_key_ref(&self) -> KeyRef<'_> {
+        KeyRef { namespace: &self.namespace.0, group: &self.group.0, data_id: &self.data_id.0 }
+    }
+}
+
+/// A config's identity borrowed from a request: validated and canonicalised exactly as
+/// [`ConfigKey`], without copying, so a read finds its config without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyRef<'a> {
+    pub namespace: &'a str,
+    pub group: &'a str,
+    pub data_id: &'a str,
+}
+
+impl<'a> KeyRef<'a> {
+    /// The same rules as [`ConfigKey::parse`].
+    pub fn parse(
+        namespace: Option<&'a str>,
+        group: Option<&'a str>,
+        data_id: Option<&'a str>,
+    ) -> Result<Self, ConfigError> {
+        let data_id = valid_name("dataId", data_id.ok_or(ConfigError::Missing("dataId"))?)?;
+        let group = valid_name("group", group.ok_or(ConfigError::Missing("group"))?)?;
+        let namespace = canonical_namespace(namespace.unwrap_or(""))?;
+        Ok(Self { namespace, group, data_id })
+    }
+
+    pub fn to_owned_key(self) -> ConfigKey {
+        ConfigKey {
+            namespace: Namespace(self.namespace.to_owned()),
+            group: Group(self.group.to_owned()),
+            data_id: DataId(self.data_id.to_owned()),
+        }
+    }
+}
+
+/// `""`, `"public"` and `"null"` (any case) are the default namespace, spelled `"public"`.
+fn canonical_namespace(raw: &str) -> Result<&str, ConfigError> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.eq_ignore_ascii_case(PUBLIC) || raw.eq_ignore_ascii_case("null") {
+        return Ok(PUBLIC);
+    }
+    check_chars("tenant", raw, MAX_NAMESPACE_LEN)?;
+    Ok(raw)
+}
+
+/// A group or data id: present, not blank, valid characters; trimmed.
+fn valid_name<'a>(param: &'static str, raw: &'a str) -> Result<&'a str, ConfigError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ConfigError::Missing(param));
+    }
+    check_chars(param, raw, MAX_NAME_LEN)?;
+    Ok(raw)
 }
 
 impl fmt::Display for ConfigKey {

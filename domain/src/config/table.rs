@@ -91,22 +91,7 @@ impl ConfigTable {
     /// What a client at `client_ip` reads: the beta content when a beta lists its ip,
     /// otherwise the formal config; and whether it is the beta.
     pub fn view(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)> {
-        if let Some(beta) = self.betas.get(key).filter(|beta| beta.serves(client_ip)) {
-            let formal = self.items.get(key);
-            let config = Config {
-                id: formal.map_or(0, |config| config.id),
-                content: beta.content.clone(),
-                md5: beta.md5.clone(),
-                config_type: beta.config_type,
-                desc: formal.map_or_else(String::new, |config| config.desc.clone()),
-                app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
-                tags: formal.map_or_else(String::new, |config| config.tags.clone()),
-                created: formal.map_or(beta.last_modified, |config| config.created),
-                last_modified: beta.last_modified,
-            };
-            return Some((Arc::new(config), true));
-        }
-        self.items.get(key).map(|config| (Arc::clone(config), false))
+        view_for(self.items.get(key), self.betas.get(key), client_ip)
     }
 
     /// The md5 a client at `client_ip` should hold; `""` when it should hold nothing.
@@ -205,4 +190,29 @@ impl ConfigTable {
         self.items.insert(publish.key.clone(), Arc::clone(&config));
         Ok(ConfigChange::Upserted { key: publish.key.clone(), config, previous })
     }
+}
+
+/// What a client at `client_ip` reads of a config whose formal version is `formal` and
+/// whose live beta is `beta`: the beta content (with the formal metadata) when the beta
+/// lists the ip, otherwise the formal config; and whether it is the beta.
+pub fn view_for(
+    formal: Option<&Arc<Config>>,
+    beta: Option<&Arc<BetaConfig>>,
+    client_ip: &str,
+) -> Option<(Arc<Config>, bool)> {
+    if let Some(beta) = beta.filter(|beta| beta.serves(client_ip)) {
+        let config = Config {
+            id: formal.map_or(0, |config| config.id),
+            content: beta.content.clone(),
+            md5: beta.md5.clone(),
+            config_type: beta.config_type,
+            desc: formal.map_or_else(String::new, |config| config.desc.clone()),
+            app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
+            tags: formal.map_or_else(String::new, |config| config.tags.clone()),
+            created: formal.map_or(beta.last_modified, |config| config.created),
+            last_modified: beta.last_modified,
+        };
+        return Some((Arc::new(config), true));
+    }
+    formal.map(|config| (Arc::clone(config), false))
 }

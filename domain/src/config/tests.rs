@@ -351,3 +351,28 @@ mod beta {
         assert!(matches!(parse_beta_ips(Some("10.0.0.1,host")), Err(ConfigError::Invalid { param: "betaIps", .. })));
     }
 }
+
+#[test]
+fn borrowed_keys_follow_the_owned_rules() {
+    let cases: [(Option<&str>, Option<&str>, Option<&str>); 7] = [
+        (None, Some("G"), Some("d")),
+        (Some("NULL"), Some(" G "), Some("d.yaml")),
+        (Some("Public"), Some("G"), Some("d")),
+        (Some("dev"), Some("G"), Some("d")),
+        (Some("bad ns"), Some("G"), Some("d")),
+        (None, None, Some("d")),
+        (None, Some("G"), Some("a/b")),
+    ];
+    for (namespace, group, data_id) in cases {
+        let owned = ConfigKey::parse(namespace, group, data_id);
+        let borrowed = KeyRef::parse(namespace, group, data_id);
+        match (&owned, &borrowed) {
+            (Ok(owned), Ok(borrowed)) => {
+                assert_eq!(owned.as_key_ref(), *borrowed);
+                assert_eq!(borrowed.to_owned_key(), *owned);
+            }
+            (Err(owned), Err(borrowed)) => assert_eq!(owned, borrowed),
+            _ => panic!("{namespace:?} {group:?} {data_id:?}: {owned:?} vs {borrowed:?}"),
+        }
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::config::{
-    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, Page,
+    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, KeyRef, Page,
     PublishConfig,
 };
 use domain::{Command, Millis, Rejection, Verdict};
@@ -28,7 +28,8 @@ pub trait ConfigService: Send + Sync {
 
     /// What a client at `client_ip` reads (the beta content if a beta lists it), and
     /// whether it is the beta.
-    fn get_for(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)>;
+    /// This is the hot read path: a borrowed key, no state lock, no allocation.
+    fn get_for<'a>(&self, key: KeyRef<'a>, client_ip: &str) -> Option<(Arc<Config>, bool)>;
 
     /// Replicates a gray publish served only to `ips`.
     async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError>;
@@ -118,8 +119,8 @@ impl ConfigService for ConfigApp {
         self.state.config(key)
     }
 
-    fn get_for(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)> {
-        self.state.read_with(|state| state.config.view(key, client_ip))
+    fn get_for<'a>(&self, key: KeyRef<'a>, client_ip: &str) -> Option<(Arc<Config>, bool)> {
+        self.state.config_for(key, client_ip)
     }
 
     async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError> {

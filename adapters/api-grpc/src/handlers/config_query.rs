@@ -1,7 +1,7 @@
 //! `ConfigQueryRequest` -> `ConfigQueryResponse`; a missing config is errorCode 300, which
 //! the Java client's profile fallback depends on.
 
-use domain::config::ConfigKey;
+use domain::config::KeyRef;
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,11 +25,11 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
         Ok(request) => request,
         Err(err) => return wire::failure(RESPONSE, code::BAD_GATEWAY, &err.to_string(), empty()),
     };
-    let key = match ConfigKey::parse(request.tenant.as_deref(), request.group.as_deref(), request.data_id.as_deref()) {
+    let key = match KeyRef::parse(request.tenant.as_deref(), request.group.as_deref(), request.data_id.as_deref()) {
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), empty()),
     };
-    match api.config.get_for(&key, &connection.client_ip) {
+    match api.config.get_for(key, &connection.client_ip) {
         Some((config, beta)) => wire::success(
             RESPONSE,
             json!({
