@@ -27,10 +27,14 @@ start_node() {
   echo "bench: nacosd did not start; see $WORK/server.log" >&2
   exit 1
 }
-run() {
+# run_with CONNECTIONS ARGS...: one scenario against the running node.
+run_with() {
+  local connections=$1
+  shift
   target/release/nacosd-bench --target "127.0.0.1:$PORT" --server-pid "$PID" \
-    --connections "$CONNECTIONS" --duration "$SECONDS_PER_RUN" "$@"
+    --connections "$connections" --duration "$SECONDS_PER_RUN" "$@"
 }
+run() { run_with "$CONNECTIONS" "$@"; }
 
 start_node
 run --scenario config-get-http --limit
@@ -42,10 +46,10 @@ run --scenario naming-list-http --limit
 run --scenario naming-register-grpc
 run --scenario naming-query-grpc --limit
 run --scenario naming-subscribe-grpc
-run --scenario config-push-fanout --connections 1000
-run --scenario naming-subscribe-fanout --connections 1000
+run_with 1000 --scenario config-push-fanout
+run_with 1000 --scenario naming-subscribe-fanout
 
 start_node
-run --scenario scale-instances --connections 1000 --instances-per-connection 100
+run_with 1000 --scenario scale-instances --instances-per-connection 100
 start_node
 run --scenario scale-configs --configs 10000
