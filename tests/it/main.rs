@@ -13,3 +13,4 @@ mod t80_console_http;
 mod t90_beta;
 mod t92_sdk_naming;
 mod t94_naming_http;
+mod t96_sdk_reconnect;
