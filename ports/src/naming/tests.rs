@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use domain::naming::{Instance, InstanceDraft, ServiceKey, ServiceView};
+use domain::config::{ConnectionId, Namespace};
+use domain::naming::{ClusterName, Instance, InstanceDraft, Owner, ServiceKey, ServiceView, Subscriber};
 
 use super::*;
 use crate::consensus::MockConsensusLog;
