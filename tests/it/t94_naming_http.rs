@@ -190,6 +190,9 @@ fn the_service_api_creates_updates_and_removes_persistent_services() {
     let detail = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/service", &[("serviceName", "catalog")]));
     assert_eq!((detail["name"].as_str(), detail["protectThreshold"].as_f64()), (Some("catalog"), Some(0.5)));
     assert_eq!(detail["metadata"]["owner"], "team-a");
+    let console =
+        json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/catalog/service", &[("serviceName", "catalog")]));
+    assert_eq!(console, detail, "the console's detail is the service API's");
 
     // Persistent instances; one set unhealthy by the health API trips the 0.5 threshold.
     for port in ["1", "2"] {

@@ -93,7 +93,7 @@ async fn dispatch(
         (&Method::POST, "service") => create_service(&call).await,
         (&Method::PUT, "service") => update_service(&call).await,
         (&Method::DELETE, "service") => remove_service(&call).await,
-        (&Method::GET, "service") => service(&call),
+        (&Method::GET, "service" | "catalog/service") => service(&call),
         (&Method::GET, "service/list") => service_list(&call),
         (&Method::GET, "service/subscribers") => subscribers(&call),
         (&Method::GET, "catalog/services") => catalog_services(&call),
@@ -109,14 +109,18 @@ async fn dispatch(
 }
 
 fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {
-    let json_bytes =
-        |bytes: Vec<u8>| warp::reply::with_header(bytes, "content-type", "application/json").into_response();
+    let json_bytes = |bytes: bytes::Bytes| {
+        let mut response = Response::new(bytes.into());
+        response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+        response
+    };
     match (version, answer) {
         (Version::V1, Ok(Answer::Ok)) => crate::error::text("ok".to_owned()).into_response(),
         (Version::V1, Ok(Answer::Json(value) | Answer::Raw(value))) | (Version::V2, Ok(Answer::Raw(value))) => {
             warp::reply::json(&value).into_response()
         }
-        (Version::V1, Ok(Answer::Encoded(bytes))) => json_bytes(bytes.to_vec()),
+        // The memoised encoding is shared, not copied, into the response body.
+        (Version::V1, Ok(Answer::Encoded(bytes))) => json_bytes(bytes::Bytes::from_owner(bytes)),
         (Version::V2, Ok(Answer::Ok)) => {
             warp::reply::json(&json!({"code": 0, "message": "success", "data": "ok"})).into_response()
         }
@@ -127,7 +131,7 @@ fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {
             let mut body = br#"{"code":0,"message":"success","data":"#.to_vec();
             body.extend_from_slice(&bytes);
             body.push(b'}');
-            json_bytes(body)
+            json_bytes(body.into())
         }
         (Version::V1, Err(err)) => err.into_response(),
         (Version::V2, Err(err)) => config_v2::failure(err),
