@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use api_grpc::{Connections, GrpcApi, GrpcLimits};
 use api_http::{HttpApi, LongPolls, UdpPusher};
-use consensus_openraft::{RaftNode, RaftSettings};
+use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::GrpcPeerTransport;
 use ports::applied::AppliedState;
@@ -104,7 +104,9 @@ impl Node {
         tracing::info!(node_id = settings.node_id, leader, "raft is ready");
 
         let limits = ConfigLimits { max_content_bytes: settings.max_content_bytes };
-        let config = Arc::new(ConfigApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock), limits));
+        let history = Arc::new(HistoryRows::new(Arc::clone(&kv)));
+        let config =
+            Arc::new(ConfigApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock), limits, history));
         let connections = Connections::new();
         let listeners_table = Arc::new(ConfigListeners::new(
             state.clone(),

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
 mod batcher;
+mod history_rows;
 mod keys;
 mod log_store;
 mod log_writer;
@@ -19,6 +20,7 @@ mod rpc;
 mod state_machine;
 mod types;
 
+pub use history_rows::HistoryRows;
 pub use log_store::LogStore;
 pub use network::NetworkFactory;
 pub use node::{RaftNode, RaftSettings, StartError};

@@ -292,7 +292,8 @@ impl StateFile {
             state.config.restore_beta(key, beta);
         }
         for row in self.history {
-            state.history.restore(row.into_domain().map_err(read_sm)?);
+            let record = row.into_domain().map_err(read_sm)?;
+            state.history.restore(record.id, record.recorded, record.key);
         }
         state.history.finish_restore(self.counters.next_history_id);
         for row in self.namespaces {

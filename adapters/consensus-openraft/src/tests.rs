@@ -39,8 +39,11 @@ mod state_machine {
     use ports::applied::AppliedState;
     use ports::kv::KvStore;
 
+    use ports::config::HistoryStore;
+
     use crate::record::LogRecord;
     use crate::types::Entry;
+    use crate::HistoryRows;
     use crate::StateMachine;
 
     fn publish(data_id: &str, content: &str, now: u64) -> Command {
@@ -62,15 +65,16 @@ mod state_machine {
     }
 
     /// Everything observable about a state, in a comparable form.
-    fn summary(state: &AppliedState) -> String {
+    /// Everything observable about a state and its stored history, in a comparable form.
+    fn summary(state: &AppliedState, kv: &Arc<dyn KvStore>) -> String {
+        let ids: Vec<u64> = state.read_with(|state: &State| state.history.ids().collect());
+        let stored = HistoryRows::new(Arc::clone(kv)).load(&ids).unwrap();
+        assert_eq!(stored.len(), ids.len(), "every indexed history record is stored");
+        let history: Vec<String> =
+            stored.iter().map(|record| format!("{}:{}:{}", record.id, record.op.as_str(), record.content)).collect();
         state.read_with(|state: &State| {
             let configs: Vec<String> =
                 state.config.iter().map(|(key, config)| format!("{key}={}#{}", config.content, config.id)).collect();
-            let history: Vec<String> = state
-                .history
-                .iter()
-                .map(|record| format!("{}:{}:{}", record.id, record.op.as_str(), record.content))
-                .collect();
             let namespaces: Vec<&str> = state.namespaces.iter().map(|info| info.id.as_str()).collect();
             let services: Vec<String> = state
                 .naming
@@ -130,24 +134,25 @@ mod state_machine {
             }),
         ];
         machine.apply(entries(&commands, 1)).await.unwrap();
-        let expected = summary(&state);
+        let expected = summary(&state, &kv);
         assert!(expected.contains("next=2/4"), "{expected}");
         assert!(expected.contains("10.0.0.1:80:2.5"), "{expected}");
 
         let reopened = AppliedState::new();
         let mut again = StateMachine::open(Arc::clone(&kv), reopened.clone()).unwrap();
-        assert_eq!(summary(&reopened), expected, "a restart loads the same state");
+        assert_eq!(summary(&reopened, &kv), expected, "a restart loads the same state");
         assert_eq!(again.applied_state().await.unwrap().0.map(|id| id.index), Some(8));
 
         let snapshot = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
         let installed = AppliedState::new();
-        let mut fresh = StateMachine::open(Arc::new(store_mem::MemStore::new()), installed.clone()).unwrap();
+        let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut fresh = StateMachine::open(Arc::clone(&fresh_kv), installed.clone()).unwrap();
         fresh.install_snapshot(&snapshot.meta, snapshot.snapshot).await.unwrap();
-        assert_eq!(summary(&installed), expected, "a snapshot carries the whole state");
+        assert_eq!(summary(&installed, &fresh_kv), expected, "a snapshot carries the whole state");
 
         // Both continue identically: the id counters came along.
         machine.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
         fresh.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
-        assert_eq!(summary(&installed), summary(&state));
+        assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
     }
 }

@@ -55,58 +55,59 @@ pub struct HistoryRecord {
     pub beta: bool,
 }
 
-/// Every retained record, by id, with an index by config.
+/// The index of every retained record: when it was recorded and of which config. The
+/// records themselves, content included, live in storage only (the state machine writes
+/// each one in the same batch as the change it records), so memory does not grow with what
+/// the history holds, only with how many records it keeps.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryLog {
-    records: BTreeMap<u64, Arc<HistoryRecord>>,
+    entries: BTreeMap<u64, (Millis, ConfigKey)>,
     by_key: BTreeMap<ConfigKey, Vec<u64>>,
     next_id: u64,
 }
 
 impl HistoryLog {
-    pub fn get(&self, id: u64) -> Option<&Arc<HistoryRecord>> {
-        self.records.get(&id)
+    pub fn contains(&self, id: u64) -> bool {
+        self.entries.contains_key(&id)
     }
 
-    /// Records of one config, newest first.
-    pub fn of(&self, key: &ConfigKey) -> Vec<&Arc<HistoryRecord>> {
-        self.by_key
-            .get(key)
-            .map_or_else(Vec::new, |ids| ids.iter().rev().filter_map(|id| self.records.get(id)).collect())
+    /// Ids of one config's records, newest first.
+    pub fn ids_of(&self, key: &ConfigKey) -> Vec<u64> {
+        self.by_key.get(key).map_or_else(Vec::new, |ids| ids.iter().rev().copied().collect())
     }
 
-    /// The record of the same config just before `id`.
-    pub fn previous(&self, key: &ConfigKey, id: u64) -> Option<&Arc<HistoryRecord>> {
-        let ids = self.by_key.get(key)?;
-        ids.iter().rev().find(|other| **other < id).and_then(|other| self.records.get(other))
+    /// The id of the same config's record just before `id`.
+    pub fn previous_id(&self, key: &ConfigKey, id: u64) -> Option<u64> {
+        self.by_key.get(key)?.iter().rev().find(|other| **other < id).copied()
     }
 
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<HistoryRecord>> {
-        self.records.values()
+    /// Every retained id, oldest first.
+    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entries.keys().copied()
     }
 
     pub fn next_id(&self) -> u64 {
         self.next_id
     }
 
-    /// Puts back a stored record; `next_id` is restored separately, since the newest
-    /// records may have been purged.
-    pub fn restore(&mut self, record: HistoryRecord) {
-        self.by_key.entry(record.key.clone()).or_default().push(record.id);
-        self.records.insert(record.id, Arc::new(record));
+    /// Puts back the index entry of a stored record; `next_id` is restored separately,
+    /// since the newest records may have been purged.
+    pub fn restore(&mut self, id: u64, recorded: Millis, key: ConfigKey) {
+        self.by_key.entry(key.clone()).or_default().push(id);
+        self.entries.insert(id, (recorded, key));
     }
 
     /// Restores the id counter and re-sorts the per-config index after a bulk restore.
     pub fn finish_restore(&mut self, next_id: u64) {
-        self.next_id = next_id.max(self.records.keys().next_back().map_or(0, |id| id + 1));
+        self.next_id = next_id.max(self.entries.keys().next_back().map_or(0, |id| id + 1));
         for ids in self.by_key.values_mut() {
             ids.sort_unstable();
         }
@@ -156,20 +157,20 @@ impl HistoryLog {
         });
         self.next_id += 1;
         self.by_key.entry(key.clone()).or_default().push(record.id);
-        self.records.insert(record.id, Arc::clone(&record));
+        self.entries.insert(record.id, (now, key.clone()));
         Some(record)
     }
 
     /// Drops records older than `before`; answers their ids.
     pub fn purge(&mut self, before: Millis) -> Vec<u64> {
         let doomed: Vec<u64> =
-            self.records.values().filter(|record| record.recorded < before).map(|record| record.id).collect();
+            self.entries.iter().filter(|(_, (recorded, _))| *recorded < before).map(|(id, _)| *id).collect();
         for id in &doomed {
-            if let Some(record) = self.records.remove(id) {
-                if let Some(ids) = self.by_key.get_mut(&record.key) {
+            if let Some((_, key)) = self.entries.remove(id) {
+                if let Some(ids) = self.by_key.get_mut(&key) {
                     ids.retain(|other| other != id);
                     if ids.is_empty() {
-                        self.by_key.remove(&record.key);
+                        self.by_key.remove(&key);
                     }
                 }
             }

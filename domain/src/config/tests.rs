@@ -249,15 +249,25 @@ mod history {
         apply_publish(&mut state, publish("a", "v1"), 10);
         apply_publish(&mut state, publish("a", "v2"), 20);
         let key = publish("a", "x").key;
-        state.apply(&Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(30) }));
-        let records: Vec<(HistoryOp, &str, u64)> =
-            state.history.of(&key).iter().map(|r| (r.op, r.content.as_str(), r.recorded.as_u64())).collect();
-        assert_eq!(
-            records,
-            vec![(HistoryOp::Delete, "v2", 30), (HistoryOp::Update, "v1", 20), (HistoryOp::Insert, "v1", 10)]
-        );
-        let newest = state.history.of(&key)[0].id;
-        assert_eq!(state.history.previous(&key, newest).unwrap().op, HistoryOp::Update);
+        let mut records = Vec::new();
+        for (n, command) in [
+            Command::Config(ConfigCommand::Publish { publish: publish("a", "v3"), now: Millis(25) }),
+            Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(30) }),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Outcome::Applied(changes) = state.apply(&command) else { panic!("{n} was refused") };
+            records.extend(changes.into_iter().filter_map(|change| match change {
+                Change::HistoryAdded(record) => Some((record.op, record.content.clone(), record.recorded.as_u64())),
+                _ => None,
+            }));
+        }
+        assert_eq!(records, vec![(HistoryOp::Update, "v2".to_owned(), 25), (HistoryOp::Delete, "v3".to_owned(), 30)]);
+        let ids = state.history.ids_of(&key);
+        assert_eq!(ids, vec![3, 2, 1, 0], "newest first");
+        assert_eq!(state.history.previous_id(&key, 3), Some(2));
+        assert_eq!(state.history.previous_id(&key, 0), None);
     }
 
     #[test]
@@ -338,9 +348,10 @@ mod beta {
         assert_eq!(state.config.md5_for(&key, "10.0.0.2"), md5_hex("formal"));
 
         let outcome = state.apply(&Command::Config(ConfigCommand::StopBeta { key: key.clone(), now: Millis(9) }));
-        assert!(matches!(&outcome, Outcome::Applied(changes) if changes.len() == 2), "stop is recorded in history");
+        let recorded_beta = matches!(&outcome, Outcome::Applied(changes)
+            if changes.len() == 2 && matches!(&changes[1], Change::HistoryAdded(record) if record.beta));
+        assert!(recorded_beta, "stop is recorded in history, as a beta record: {outcome:?}");
         assert_eq!(state.config.view(&key, "10.0.0.1").unwrap().0.content, "formal");
-        assert!(state.history.of(&key)[0].beta);
     }
 
     #[test]

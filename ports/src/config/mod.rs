@@ -13,6 +13,10 @@ use crate::applied::AppliedState;
 use crate::clock::Clock;
 use crate::consensus::{ConsensusError, ConsensusLog};
 
+mod history;
+
+pub use history::{HistoryStore, HistoryStoreError};
+
 /// What the HTTP and gRPC adapters call for configs (driving port).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -72,12 +76,13 @@ pub enum ConfigServiceError {
 }
 
 /// The config service: validated requests in, raft proposals out, reads from the applied
-/// state.
+/// state (history records from storage).
 pub struct ConfigApp {
     consensus: Arc<dyn ConsensusLog>,
     state: AppliedState,
     clock: Arc<dyn Clock>,
     limits: ConfigLimits,
+    history: Arc<dyn HistoryStore>,
 }
 
 impl ConfigApp {
@@ -86,8 +91,20 @@ impl ConfigApp {
         state: AppliedState,
         clock: Arc<dyn Clock>,
         limits: ConfigLimits,
+        history: Arc<dyn HistoryStore>,
     ) -> Self {
-        Self { consensus, state, clock, limits }
+        Self { consensus, state, clock, limits, history }
+    }
+
+    /// The stored records of `ids`; a storage failure is logged and reads as "none".
+    fn load_history(&self, ids: &[u64]) -> Vec<Arc<HistoryRecord>> {
+        match self.history.load(ids) {
+            Ok(records) => records.into_iter().map(Arc::new).collect(),
+            Err(err) => {
+                tracing::error!(cause = %err, "config history could not be read");
+                Vec::new()
+            }
+        }
     }
 
     async fn propose(&self, command: ConfigCommand) -> Result<(), ConfigServiceError> {
@@ -147,16 +164,21 @@ impl ConfigService for ConfigApp {
     }
 
     fn history(&self, key: &ConfigKey, page_no: usize, page_size: usize) -> Page<Arc<HistoryRecord>> {
-        let records = self.state.read_with(|state| state.history.of(key).into_iter().cloned().collect());
-        Page::of(records, page_no, page_size)
+        let ids = self.state.read_with(|state| state.history.ids_of(key));
+        let page = Page::of(ids, page_no, page_size);
+        Page { total: page.total, page_no: page.page_no, pages: page.pages, items: self.load_history(&page.items) }
     }
 
     fn history_record(&self, id: u64) -> Option<Arc<HistoryRecord>> {
-        self.state.read_with(|state| state.history.get(id).cloned())
+        if !self.state.read_with(|state| state.history.contains(id)) {
+            return None;
+        }
+        self.load_history(&[id]).pop()
     }
 
     fn history_previous(&self, key: &ConfigKey, id: u64) -> Option<Arc<HistoryRecord>> {
-        self.state.read_with(|state| state.history.previous(key, id).cloned())
+        let previous = self.state.read_with(|state| state.history.previous_id(key, id))?;
+        self.load_history(&[previous]).pop()
     }
 
     async fn purge_history(&self, retention: std::time::Duration) -> Result<(), ConfigServiceError> {

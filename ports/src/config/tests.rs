@@ -6,6 +6,7 @@ use domain::{Command, Millis, Rejection};
 use super::*;
 use crate::applied::AppliedState;
 use crate::clock::MockClock;
+use crate::config::history::MockHistoryStore;
 use crate::consensus::{ConsensusError, MockConsensusLog};
 
 fn publish(content: &str) -> PublishConfig {
@@ -42,7 +43,7 @@ async fn a_publish_proposes_exactly_one_stamped_command() {
         .withf(move |command| *command == expected)
         .times(1)
         .returning(move |command| Ok(applier.apply(&command).verdict()));
-    let service = ConfigApp::new(Arc::new(consensus), state, clock_at(42), ConfigLimits::default());
+    let service = ConfigApp::new(Arc::new(consensus), state, clock_at(42), ConfigLimits::default(), no_history());
 
     service.publish(publish("a: 1")).await.unwrap();
 
@@ -56,7 +57,8 @@ async fn a_failed_proposal_is_an_error_and_changes_nothing() {
     let state = AppliedState::new();
     let mut consensus = MockConsensusLog::new();
     consensus.expect_propose().times(1).returning(|_| Err(ConsensusError::NoLeader));
-    let service = ConfigApp::new(Arc::new(consensus), state.clone(), clock_at(1), ConfigLimits::default());
+    let service =
+        ConfigApp::new(Arc::new(consensus), state.clone(), clock_at(1), ConfigLimits::default(), no_history());
 
     let err = service.publish(publish("a: 1")).await.unwrap_err();
 
@@ -67,8 +69,13 @@ async fn a_failed_proposal_is_an_error_and_changes_nothing() {
 #[tokio::test]
 async fn a_cas_rejection_reaches_the_caller() {
     let state = AppliedState::new();
-    let service =
-        ConfigApp::new(Arc::new(applying_consensus(state.clone(), 2)), state, clock_at(1), ConfigLimits::default());
+    let service = ConfigApp::new(
+        Arc::new(applying_consensus(state.clone(), 2)),
+        state,
+        clock_at(1),
+        ConfigLimits::default(),
+        no_history(),
+    );
     service.publish(publish("v1")).await.unwrap();
 
     let stale = PublishConfig { cas_md5: Some("0".repeat(32)), ..publish("v2") };
@@ -83,7 +90,7 @@ async fn content_over_the_service_limit_is_refused_before_raft() {
     let state = AppliedState::new();
     let consensus = MockConsensusLog::new(); // Any call would panic: none is expected.
     let limits = ConfigLimits { max_content_bytes: 4 };
-    let service = ConfigApp::new(Arc::new(consensus), state, clock_at(1), limits);
+    let service = ConfigApp::new(Arc::new(consensus), state, clock_at(1), limits, no_history());
 
     let err = service.publish(publish("too long")).await.unwrap_err();
 
@@ -93,12 +100,49 @@ async fn content_over_the_service_limit_is_refused_before_raft() {
 #[tokio::test]
 async fn remove_proposes_a_removal() {
     let state = AppliedState::new();
-    let service =
-        ConfigApp::new(Arc::new(applying_consensus(state.clone(), 2)), state, clock_at(5), ConfigLimits::default());
+    let service = ConfigApp::new(
+        Arc::new(applying_consensus(state.clone(), 2)),
+        state,
+        clock_at(5),
+        ConfigLimits::default(),
+        no_history(),
+    );
     service.publish(publish("v1")).await.unwrap();
     let key: ConfigKey = publish("x").key;
 
     service.remove(key.clone()).await.unwrap();
 
     assert!(service.get(&key).is_none());
+}
+
+/// A history store for tests that read no history.
+fn no_history() -> Arc<dyn HistoryStore> {
+    let mut store = MockHistoryStore::new();
+    store.expect_load().returning(|_| Ok(Vec::new()));
+    Arc::new(store)
+}
+
+#[tokio::test]
+async fn history_pages_come_from_the_store_by_the_indexed_ids() {
+    let state = AppliedState::new();
+    let mut store = MockHistoryStore::new();
+    // Three publishes are records 0, 1, 2; a page of two, newest first, asks for 2 and 1.
+    store.expect_load().withf(|ids| ids == [2, 1]).times(1).returning(|_| Ok(Vec::new()));
+    // "previous" of 2 is 1.
+    store.expect_load().withf(|ids| ids == [1]).times(1).returning(|_| Err(HistoryStoreError("disk".into())));
+    let service = ConfigApp::new(
+        Arc::new(applying_consensus(state.clone(), 3)),
+        state,
+        clock_at(1),
+        ConfigLimits::default(),
+        Arc::new(store),
+    );
+    for content in ["v1", "v2", "v3"] {
+        service.publish(publish(content)).await.unwrap();
+    }
+    let key = publish("x").key;
+    let page = service.history(&key, 1, 2);
+    assert_eq!((page.total, page.pages), (3, 2));
+    assert!(service.history_previous(&key, 2).is_none(), "a storage failure reads as missing, not a panic");
+    assert!(service.history_record(99).is_none(), "an id not in the index is not looked up");
 }
