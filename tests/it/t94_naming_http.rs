@@ -169,6 +169,16 @@ fn bad_instances_are_refused_with_a_message_and_nothing_registered() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(hosts(&node, "svc").is_empty(), "nothing was half-registered");
 
+    // Absurd paging is an empty page, not an overflow.
+    let huge = [("serviceName", "svc"), ("pageNo", "9223372036854775807"), ("pageSize", "500")];
+    for path in ["/nacos/v1/ns/service/subscribers", "/nacos/v1/ns/catalog/instances", "/nacos/v1/ns/service/list"] {
+        let page = json_of(send(&node, reqwest::Method::GET, path, &huge));
+        assert!(page.to_string().contains("\"count\":0"), "{path}: {page}");
+    }
+    let response =
+        send(&node, reqwest::Method::GET, "/nacos/v1/ns/service/list", &[("pageNo", "-5"), ("pageSize", "x")]);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
     // v2 answers the same refusals in its envelope.
     let response =
         send(&node, reqwest::Method::POST, "/nacos/v2/ns/instance", &[("serviceName", "svc"), ("port", "1")]);

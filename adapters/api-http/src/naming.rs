@@ -368,7 +368,7 @@ fn subscribers(call: &Call) -> Result<Answer, ApiError> {
     let all = call.api.naming.subscribers(&service);
     let listed: Vec<Value> = all
         .iter()
-        .skip(page_no.saturating_sub(1) * page_size)
+        .skip(page_no.saturating_sub(1).saturating_mul(page_size))
         .take(page_size)
         .map(|(id, subscriber)| {
             let (address, port) = match id {
@@ -431,7 +431,7 @@ fn catalog_instances(call: &Call) -> Result<Answer, ApiError> {
         .collect();
     let list: Vec<Value> = instances
         .iter()
-        .skip(page_no.saturating_sub(1) * page_size)
+        .skip(page_no.saturating_sub(1).saturating_mul(page_size))
         .take(page_size)
         .map(|i| instance_json(i, &service))
         .collect();
