@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export NACOSD_BIN=${1:-$ROOT/target/debug/nacosd}
+# Absolute: the suites run from other working directories.
+NACOSD_BIN=$(readlink -f "${1:-$ROOT/target/debug/nacosd}")
+export NACOSD_BIN
 [ -x "$NACOSD_BIN" ] || { echo "sdk-tests: $NACOSD_BIN is missing; run cargo build -p app first" >&2; exit 1; }
 
 need() {
