@@ -5,7 +5,7 @@
 //! timeout, removed after the delete timeout). Both are here; which one is only a matter of
 //! which events reach the registry.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{ClusterName, Instance, NamingError, ServiceKey};
@@ -158,9 +158,18 @@ impl EphemeralRegistry {
     /// beat timeout, removed once silent for their delete timeout. Connection-owned
     /// instances never expire here. Answers the services that changed.
     pub fn expire(&mut self, now: Millis) -> Vec<ServiceKey> {
+        // Only services holding beat-kept instances can expire anything; the owner index
+        // finds them, so instances of gRPC clients cost nothing here.
+        let candidates: BTreeSet<Arc<ServiceKey>> = self
+            .by_owner
+            .iter()
+            .filter(|(owner, _)| matches!(owner, Owner::Beats { .. }))
+            .flat_map(|(_, services)| services.iter().cloned())
+            .collect();
         let mut changed = Vec::new();
         let mut emptied = Vec::new();
-        for (service, published) in &mut self.services {
+        for service in candidates {
+            let Some(published) = self.services.get_mut(&service) else { continue };
             let before = published.len();
             let mut flipped = false;
             published.retain(|_, p| {
@@ -179,10 +188,10 @@ impl EphemeralRegistry {
                 true
             });
             if flipped || published.len() != before {
-                changed.push(ServiceKey::clone(service));
+                changed.push(ServiceKey::clone(&service));
             }
             if published.is_empty() {
-                emptied.push(ServiceKey::clone(service));
+                emptied.push(ServiceKey::clone(&service));
             }
         }
         for service in &changed {
