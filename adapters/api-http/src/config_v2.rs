@@ -60,5 +60,9 @@ fn success() -> Response {
 /// HTTP status as v1, `code` from the v2 table, the detail in `data`.
 pub(crate) fn failure(err: ApiError) -> Response {
     let body = json!({ "code": err.v2_code(), "message": err.v2_message(), "data": err.to_string() });
-    warp::reply::with_status(warp::reply::json(&body), err.status()).into_response()
+    let mut response = warp::reply::with_status(warp::reply::json(&body), err.status()).into_response();
+    if err.closes_connection() {
+        crate::error::mark_closing(&mut response);
+    }
+    response
 }

@@ -201,8 +201,27 @@ impl Reply for ApiError {
             Self::ConfigNotFound => "config data not exist\n".to_owned(),
             other => other.to_string(),
         };
-        warp::reply::with_status(text(body), self.status()).into_response()
+        let closes = self.closes_connection();
+        let mut response = warp::reply::with_status(text(body), self.status()).into_response();
+        if closes {
+            mark_closing(&mut response);
+        }
+        response
     }
+}
+
+impl ApiError {
+    /// A body refused before it was read leaves the rest of it on the connection, so the
+    /// server drops the connection after answering; saying so keeps clients from sending
+    /// their next request on it.
+    pub(crate) fn closes_connection(&self) -> bool {
+        matches!(self, Self::BodyTooLarge { .. })
+    }
+}
+
+/// Adds `Connection: close` to an answer after which the server drops the connection.
+pub(crate) fn mark_closing(response: &mut Response) {
+    response.headers_mut().insert("connection", warp::http::HeaderValue::from_static("close"));
 }
 
 /// A plain-text UTF-8 body.
