@@ -1,6 +1,7 @@
 //! `config-push-fanout`: N gRPC connections listen to one config; the tool publishes it
 //! over HTTP and measures, per round, how long until each listener hears of it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,31 +28,56 @@ pub(crate) async fn run(
     duration: Duration,
 ) -> anyhow::Result<(Stats, Stats)> {
     http::publish(http_addr, FANOUT_DATA_ID, "round-0").await?;
-    let (pushes_tx, mut pushes) = mpsc::unbounded_channel::<Instant>();
+    let (pushes_tx, mut pushes) = mpsc::unbounded_channel::<Heard>();
     let mut keep = Vec::with_capacity(listeners);
     for _ in 0..listeners {
         keep.push(listen(grpc_addr, pushes_tx.clone()).await?);
     }
     // Let every listen registration land before the first round.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let measured = rounds(listeners, duration, &mut pushes, |round| async move {
+        http::publish(http_addr, FANOUT_DATA_ID, &format!("round-{round}")).await
+    })
+    .await;
+    drop(keep);
+    measured
+}
 
-    let mut per_listener = Stats::new();
+/// A push as a client heard it: when, and the newest round it shows (`u64::MAX` when any
+/// push is news, as for a config change).
+pub(crate) type Heard = (Instant, u64);
+
+/// Runs rounds for `duration`: `trigger(round)` makes a change, then every one of the
+/// `clients` must report a push showing that round. Answers the latency from the trigger to
+/// each client's push, and to the last one of each round.
+pub(crate) async fn rounds<F, Fut>(
+    clients: usize,
+    duration: Duration,
+    pushes: &mut mpsc::UnboundedReceiver<Heard>,
+    mut trigger: F,
+) -> anyhow::Result<(Stats, Stats)>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut per_client = Stats::new();
     let mut all_heard = Stats::new();
     let started = Instant::now();
     let mut round = 1u64;
     while started.elapsed() < duration {
         while pushes.try_recv().is_ok() {}
         let sent = Instant::now();
-        http::publish(http_addr, FANOUT_DATA_ID, &format!("round-{round}")).await?;
+        trigger(round).await?;
         let mut heard = 0;
-        while heard < listeners {
+        while heard < clients {
             match tokio::time::timeout(Duration::from_secs(10), pushes.recv()).await {
-                Ok(Some(at)) => {
+                Ok(Some((at, shows))) if shows >= round => {
                     heard += 1;
-                    per_listener.record(micros(at.saturating_duration_since(sent)));
+                    per_client.record(micros(at.saturating_duration_since(sent)));
                 }
+                Ok(Some(_)) => {}
                 _ => {
-                    per_listener.errors += (listeners - heard) as u64;
+                    per_client.errors += (clients - heard) as u64;
                     break;
                 }
             }
@@ -59,10 +85,9 @@ pub(crate) async fn run(
         all_heard.record(micros(sent.elapsed()));
         round += 1;
     }
-    per_listener.elapsed = started.elapsed();
+    per_client.elapsed = started.elapsed();
     all_heard.elapsed = started.elapsed();
-    drop(keep);
-    Ok((per_listener, all_heard))
+    Ok((per_client, all_heard))
 }
 
 fn micros(duration: Duration) -> u64 {
@@ -70,7 +95,7 @@ fn micros(duration: Duration) -> u64 {
 }
 
 /// One listening connection that acknowledges pushes and reports when each arrived.
-async fn listen(addr: SocketAddr, heard: mpsc::UnboundedSender<Instant>) -> anyhow::Result<Channel> {
+async fn listen(addr: SocketAddr, heard: mpsc::UnboundedSender<Heard>) -> anyhow::Result<Channel> {
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
     let (outbound, rx) = mpsc::channel(16);
     outbound.send(payload("ConnectionSetupRequest", json!({ "labels": { "module": "config" }, "tenant": "" }))).await?;
@@ -83,7 +108,7 @@ async fn listen(addr: SocketAddr, heard: mpsc::UnboundedSender<Instant>) -> anyh
             let body: serde_json::Value =
                 message.body.as_ref().and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default();
             if kind == "ConfigChangeNotifyRequest" {
-                let _ = heard.send(Instant::now());
+                let _ = heard.send((Instant::now(), u64::MAX));
             }
             let ack = json!({ "requestId": body["requestId"], "resultCode": 200, "errorCode": 0 });
             let _ = outbound.lock().await.send(payload(&kind.replace("Request", "Response"), ack)).await;

@@ -10,64 +10,38 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
+use crate::fanout::{rounds, Heard};
 use crate::grpc::payload;
 use crate::http;
 use crate::report::Stats;
 
 const SERVICE: &str = "bench-fanout-svc";
 
-/// Connects `subscribers`, then runs register rounds for `duration`.
+/// Connects `subscribers`, then runs register rounds for `duration`: round `n` registers
+/// the `n`th instance, and a subscriber has heard it when a push shows `n` hosts.
 pub(crate) async fn run(
     http_addr: SocketAddr,
     grpc_addr: SocketAddr,
     subscribers: usize,
     duration: Duration,
 ) -> anyhow::Result<(Stats, Stats)> {
-    let (pushes_tx, mut pushes) = mpsc::unbounded_channel::<(Instant, u64)>();
+    let (pushes_tx, mut pushes) = mpsc::unbounded_channel::<Heard>();
     let mut keep = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
         keep.push(subscribe(grpc_addr, pushes_tx.clone()).await?);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-
-    let mut per_subscriber = Stats::new();
-    let mut all_heard = Stats::new();
-    let started = Instant::now();
-    let mut round = 1u64;
-    while started.elapsed() < duration {
-        while pushes.try_recv().is_ok() {}
-        let sent = Instant::now();
+    let measured = rounds(subscribers, duration, &mut pushes, |round| async move {
         let form = format!("serviceName={SERVICE}&ip=10.250.0.1&port={}", 10_000 + round);
-        http::post(http_addr, "/nacos/v1/ns/instance", form).await?;
-        let mut heard = 0;
-        while heard < subscribers {
-            match tokio::time::timeout(Duration::from_secs(10), pushes.recv()).await {
-                Ok(Some((at, hosts))) if hosts >= round => {
-                    heard += 1;
-                    per_subscriber.record(micros(at.saturating_duration_since(sent)));
-                }
-                Ok(Some(_)) => {}
-                _ => {
-                    per_subscriber.errors += (subscribers - heard) as u64;
-                    break;
-                }
-            }
-        }
-        all_heard.record(micros(sent.elapsed()));
-        round += 1;
-    }
-    per_subscriber.elapsed = started.elapsed();
-    all_heard.elapsed = started.elapsed();
+        http::post(http_addr, "/nacos/v1/ns/instance", form).await
+    })
+    .await;
     drop(keep);
-    Ok((per_subscriber, all_heard))
-}
-
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+    measured
 }
 
 /// One subscribing connection; reports each push with how many hosts it carried.
-async fn subscribe(addr: SocketAddr, heard: mpsc::UnboundedSender<(Instant, u64)>) -> anyhow::Result<Channel> {
+async fn subscribe(addr: SocketAddr, heard: mpsc::UnboundedSender<Heard>) -> anyhow::Result<Channel> {
     let (channel, outbound, mut inbound) = crate::grpc::connect_streaming(addr, "naming").await?;
     tokio::spawn(async move {
         while let Ok(Some(message)) = inbound.message().await {
