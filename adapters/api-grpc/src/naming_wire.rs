@@ -1,16 +1,12 @@
-//! The registry's JSON objects on the gRPC wire: `Instance` in and out, `ServiceInfo` out.
+//! The registry's JSON on the gRPC wire: `Instance` in; `ServiceInfo` out is written by
+//! `nacos-json`, shared with the HTTP API.
 
 use std::collections::BTreeMap;
 
-use domain::naming::{HeartbeatTimes, Instance, InstanceDraft, ServiceKey, ServiceView};
+use domain::naming::InstanceDraft;
 use ports::naming::SharedView;
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-/// Nacos's `defaultPushCacheMillis`: clients that poll do so at this period.
-const CACHE_MILLIS: u64 = 10_000;
-/// The memoised encoding of a view for gRPC answers and pushes.
-const ENCODING: &str = "grpc-service-info";
+use serde_json::Value;
 
 /// An `Instance` as a client sends it. Everything is optional here; the domain decides what
 /// is required. Unknown fields (Go's computed ones, `serviceName`) are ignored.
@@ -72,45 +68,8 @@ fn metadata(raw: Option<&BTreeMap<String, Value>>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// An instance as the server emits it, with the computed heartbeat fields Java adds.
-pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value {
-    let times = instance.heartbeat();
-    json!({
-        "instanceId": instance.id(service),
-        "ip": instance.ip,
-        "port": instance.port,
-        "weight": instance.weight.value(),
-        "healthy": instance.healthy,
-        "enabled": instance.enabled,
-        "ephemeral": instance.ephemeral,
-        "clusterName": instance.cluster.as_str(),
-        "serviceName": service.grouped_name(),
-        "metadata": instance.metadata.as_map(),
-        "instanceHeartBeatInterval": times.interval,
-        "instanceHeartBeatTimeOut": times.timeout,
-        "ipDeleteTimeout": times.delete_after,
-        "instanceIdGenerator": HeartbeatTimes::id_generator(&instance.metadata),
-    })
-}
-
-/// `ServiceInfo` with the ungrouped name, as gRPC answers and pushes carry it.
-pub(crate) fn service_info(view: &ServiceView) -> Value {
-    json!({
-        "name": view.service.name.as_str(),
-        "groupName": view.service.group.as_str(),
-        "clusters": view.clusters,
-        "cacheMillis": CACHE_MILLIS,
-        "hosts": view.hosts.iter().map(|host| instance_json(host, &view.service)).collect::<Vec<_>>(),
-        "lastRefTime": view.last_ref_time.as_u64(),
-        "checksum": view.checksum,
-        "allIPs": false,
-        "allIps": false,
-        "reachProtectionThreshold": view.reach_protection_threshold,
-        "valid": true,
-    })
-}
-
-/// The encoded `ServiceInfo` of a shared view, serialized once per view.
+/// The encoded `ServiceInfo` of a shared view, as gRPC answers and pushes carry it (the
+/// plain service name).
 pub(crate) fn service_info_bytes(view: &SharedView) -> std::sync::Arc<[u8]> {
-    view.encoded(ENCODING, |view| serde_json::to_vec(&service_info(view)).unwrap_or_default())
+    nacos_json::service_info_bytes(view, nacos_json::ServiceName::Plain)
 }

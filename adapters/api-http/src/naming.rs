@@ -20,7 +20,7 @@ use warp::Filter;
 use crate::config_v2;
 use crate::configs::client_ip;
 use crate::error::ApiError;
-use crate::naming_wire::{self, boolean, cluster, draft, float, instance_json, number, patch, service_key, Beat};
+use crate::naming_wire::{self, boolean, cluster, draft, float, number, patch, service_key, Beat};
 use crate::params::{params, Params};
 use crate::HttpApi;
 
@@ -433,7 +433,7 @@ fn catalog_instances(call: &Call) -> Result<Answer, ApiError> {
         .iter()
         .skip(page_no.saturating_sub(1).saturating_mul(page_size))
         .take(page_size)
-        .map(|i| instance_json(i, &service))
+        .map(|i| nacos_json::instance(i, &service))
         .collect();
     Ok(Answer::Json(json!({ "list": list, "count": instances.len() })))
 }

@@ -1,20 +1,15 @@
 //! The registry's shapes on the HTTP API: instances read from form parameters (or a beat's
-//! JSON), instances and `ServiceInfo` written as JSON.
+//! JSON); what is written out comes from `nacos-json`, shared with the gRPC API.
 
 use std::collections::BTreeMap;
 
-use domain::naming::{HeartbeatTimes, Instance, InstanceDraft, InstancePatch, ServiceKey, ServiceView};
+use domain::naming::{InstanceDraft, InstancePatch, ServiceKey};
 use ports::naming::SharedView;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::params::Params;
-
-/// Nacos's `defaultPushCacheMillis`: 1.x clients poll `/instance/list` at this period.
-const CACHE_MILLIS: u64 = 10_000;
-/// The memoised encoding of a view for `/instance/list`.
-const ENCODING: &str = "http-service-info";
 
 /// The service a request names: `namespaceId`, `groupName`, `serviceName` (plain or
 /// grouped).
@@ -140,46 +135,8 @@ impl Beat {
     }
 }
 
-/// An instance as Nacos writes it, with the computed heartbeat fields.
-pub(crate) fn instance_json(instance: &Instance, service: &ServiceKey) -> Value {
-    let times = instance.heartbeat();
-    json!({
-        "instanceId": instance.id(service),
-        "ip": instance.ip,
-        "port": instance.port,
-        "weight": instance.weight.value(),
-        "healthy": instance.healthy,
-        "enabled": instance.enabled,
-        "ephemeral": instance.ephemeral,
-        "clusterName": instance.cluster.as_str(),
-        "serviceName": service.grouped_name(),
-        "metadata": instance.metadata.as_map(),
-        "instanceHeartBeatInterval": times.interval,
-        "instanceHeartBeatTimeOut": times.timeout,
-        "ipDeleteTimeout": times.delete_after,
-        "instanceIdGenerator": HeartbeatTimes::id_generator(&instance.metadata),
-    })
-}
-
-/// `ServiceInfo` with the grouped name, as `/instance/list` answers it ("adapt for v1.x
-/// sdk").
-fn service_info(view: &ServiceView) -> Value {
-    json!({
-        "name": view.service.grouped_name(),
-        "groupName": view.service.group.as_str(),
-        "clusters": view.clusters,
-        "cacheMillis": CACHE_MILLIS,
-        "hosts": view.hosts.iter().map(|host| instance_json(host, &view.service)).collect::<Vec<_>>(),
-        "lastRefTime": view.last_ref_time.as_u64(),
-        "checksum": view.checksum,
-        "allIPs": false,
-        "allIps": false,
-        "reachProtectionThreshold": view.reach_protection_threshold,
-        "valid": true,
-    })
-}
-
-/// The encoded `ServiceInfo` of a shared view, serialized once per view.
+/// The encoded `ServiceInfo` of a shared view, as `/instance/list` answers it (the grouped
+/// service name).
 pub(crate) fn service_info_bytes(view: &SharedView) -> std::sync::Arc<[u8]> {
-    view.encoded(ENCODING, |view| serde_json::to_vec(&service_info(view)).unwrap_or_default())
+    nacos_json::service_info_bytes(view, nacos_json::ServiceName::Grouped)
 }
