@@ -145,19 +145,13 @@ async fn main() -> anyhow::Result<()> {
 
     match args.scenario {
         Scenario::ConfigPushFanout => {
-            let (per_listener, all) = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
-            let scenario = format!("ConfigPushFanout (per listener; {} listeners)", load.connections);
-            report(&Measurement { scenario, load, ours: per_listener, server: None, limit: None }, args.json);
-            let scenario = "ConfigPushFanout (publish to last listener)".to_owned();
-            report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
+            let measured = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            report_fanout("ConfigPushFanout", ("listener", "publish"), load, measured, args.json);
             return Ok(());
         }
         Scenario::NamingSubscribeFanout => {
-            let (per, all) = naming_fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
-            let scenario = format!("NamingSubscribeFanout (per subscriber; {} subscribers)", load.connections);
-            report(&Measurement { scenario, load, ours: per, server: None, limit: None }, args.json);
-            let scenario = "NamingSubscribeFanout (register to last subscriber)".to_owned();
-            report(&Measurement { scenario, load, ours: all, server: None, limit: None }, args.json);
+            let measured = naming_fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            report_fanout("NamingSubscribeFanout", ("subscriber", "register"), load, measured, args.json);
             return Ok(());
         }
         Scenario::ScaleInstances => {
@@ -198,6 +192,23 @@ async fn main() -> anyhow::Result<()> {
     let measurement = Measurement { scenario: format!("{:?}", args.scenario), load, ours: measured, server, limit };
     report(&measurement, args.json);
     Ok(())
+}
+
+/// A fan-out's two measurements: to each client's push, and to the last of each round.
+/// `names` are what a client is and what starts a round, for the labels.
+fn report_fanout(
+    scenario: &str,
+    names: (&str, &str),
+    load: Load,
+    measured: (report::Stats, report::Stats),
+    json: bool,
+) {
+    let (client, trigger) = names;
+    let (per_client, all) = measured;
+    let per = format!("{scenario} (per {client}; {} {client}s)", load.connections);
+    report(&Measurement { scenario: per, load, ours: per_client, server: None, limit: None }, json);
+    let last = format!("{scenario} ({trigger} to last {client})");
+    report(&Measurement { scenario: last, load, ours: all, server: None, limit: None }, json);
 }
 
 #[allow(clippy::print_stdout, reason = "printing the report is what the tool is for")]
