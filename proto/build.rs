@@ -4,6 +4,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
+        .codec_path("crate::codec::LeanCodec")
         .compile_protos(&["proto/nacos_grpc_service.proto", "proto/peer.proto"], &["proto"])?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::connections::{now_millis, Setup, OUTBOUND_QUEUE};
+use crate::connections::{now_millis, Outgoing, Setup, OUTBOUND_QUEUE};
 use crate::wire::Incoming;
 use crate::GrpcApi;
 
@@ -50,18 +50,14 @@ impl BiRequestStream for GrpcApi {
             api.session(remote, inbound, outbound).await;
             connections.abandoned(remote);
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let unboxed = ReceiverStream::new(rx).map(|message| message.map(|payload| *payload).map_err(|status| *status));
+        Ok(Response::new(Box::pin(unboxed)))
     }
 }
 
 impl GrpcApi {
     #[tracing::instrument(level = "debug", skip_all, fields(%remote))]
-    async fn session(
-        self,
-        remote: SocketAddr,
-        mut inbound: Streaming<Payload>,
-        outbound: mpsc::Sender<Result<Payload, Status>>,
-    ) {
+    async fn session(self, remote: SocketAddr, mut inbound: Streaming<Payload>, outbound: mpsc::Sender<Outgoing>) {
         let first = match tokio::time::timeout(SETUP_TIMEOUT, inbound.message()).await {
             Ok(Ok(Some(payload))) => payload,
             _ => return,
@@ -73,7 +69,7 @@ impl GrpcApi {
         }
         if self.connections.count() >= self.limits.max_connections {
             tracing::warn!(limit = self.limits.max_connections, "connection refused: too many connections");
-            let _ = outbound.send(Err(Status::resource_exhausted("too many connections"))).await;
+            let _ = outbound.send(Err(Box::new(Status::resource_exhausted("too many connections")))).await;
             return;
         }
         let setup: ConnectionSetupRequest = incoming.decode().unwrap_or_default();

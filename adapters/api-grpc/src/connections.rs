@@ -27,6 +27,10 @@ const PUSH_ATTEMPTS: u32 = 5;
 /// Outbound messages queued per connection before pushes count as failed.
 pub(crate) const OUTBOUND_QUEUE: usize = 1024;
 
+/// One message for a client's stream, boxed: the queue allocates its slots 32 at a time
+/// for every connection, and an unboxed `Payload` or `Status` would make that ~5 KB each.
+pub(crate) type Outgoing = Result<Box<Payload>, Box<tonic::Status>>;
+
 /// What the server knows about one client connection.
 pub(crate) struct Connection {
     pub(crate) id: ConnectionId,
@@ -37,7 +41,7 @@ pub(crate) struct Connection {
     pub(crate) connected_at: u64,
     /// Epoch millis of the last request or answer from the client.
     pub(crate) last_active: AtomicU64,
-    outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
+    outbound: mpsc::Sender<Outgoing>,
     /// Signalled when the server decides to drop this connection.
     pub(crate) closing: Notify,
     /// Set while a `ClientDetectionRequest` is out, so a slow client gets one probe at a time.
@@ -94,7 +98,7 @@ impl Connections {
         &self,
         remote: SocketAddr,
         setup: Setup,
-        outbound: mpsc::Sender<Result<Payload, tonic::Status>>,
+        outbound: mpsc::Sender<Outgoing>,
     ) -> Arc<Connection> {
         let id = self.id_for(remote);
         let now = now_millis();
@@ -185,7 +189,7 @@ impl Connections {
         let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed).to_string();
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(request_id.clone(), tx);
-        let sent = connection.outbound.try_send(Ok(body.payload(kind, &request_id)));
+        let sent = connection.outbound.try_send(Ok(Box::new(body.payload(kind, &request_id))));
         let answer = match sent {
             Ok(()) => tokio::time::timeout(PUSH_ACK_TIMEOUT, rx).await,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -215,7 +219,7 @@ impl Connections {
             map.insert("requestId".into(), json!(request_id));
             map.entry("headers").or_insert_with(|| json!({}));
         }
-        let _ = connection.outbound.try_send(Ok(wire::payload(kind, &body)));
+        let _ = connection.outbound.try_send(Ok(Box::new(wire::payload(kind, &body))));
     }
 
     /// Every registered connection.
@@ -226,7 +230,7 @@ impl Connections {
     /// Ends a connection from the server side: its stream is closed with an error status,
     /// which makes every SDK reconnect (and re-register what it had).
     pub(crate) fn close(&self, connection: &Connection, reason: &str) {
-        let _ = connection.outbound.try_send(Err(tonic::Status::unavailable(reason.to_owned())));
+        let _ = connection.outbound.try_send(Err(Box::new(tonic::Status::unavailable(reason.to_owned()))));
         connection.closing.notify_one();
     }
 
