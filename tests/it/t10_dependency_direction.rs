@@ -48,7 +48,10 @@ fn broken_rule(krate: &str, dep: &str) -> Option<&'static str> {
         "app" | "tests" | "bench" => None,
         _ if dep == "anyhow" => Some("anyhow belongs to the binary edges (app, bench) and tests only"),
         _ if dep == "app" => Some("only tests may depend on app"),
-        "domain" if !matches!(dep, "md-5" | "thiserror") => Some("the domain is pure: md-5 and thiserror only"),
+        // Plain data-structure and hashing crates only: no I/O, no async, no clock.
+        "domain" if !matches!(dep, "md-5" | "thiserror" | "hashbrown") => {
+            Some("the domain is pure: md-5, thiserror and hashbrown only")
+        }
         "ports"
             if is_adapter(dep)
                 || matches!(dep, "openraft" | "rocksdb" | "sled" | "tonic" | "warp" | "tokio" | "proto") =>

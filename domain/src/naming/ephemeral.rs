@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::roster::Roster;
 use super::{ClusterName, Instance, NamingError, ServiceKey};
 use crate::config::ConnectionId;
 use crate::Millis;
@@ -39,19 +40,12 @@ pub enum BeatOutcome {
     Unknown,
 }
 
-/// An instance's identity within its service: ip, port and cluster.
-type Addr = (String, u16, ClusterName);
-
-fn addr_of(instance: &Instance) -> Addr {
-    (instance.ip.clone(), instance.port, instance.cluster.clone())
-}
-
 /// Every ephemeral instance of this node, by service and by owner.
 #[derive(Debug, Clone, Default)]
 pub struct EphemeralRegistry {
     /// Keys are shared (`Arc`) with the owner index: one owner's instance in a service
     /// costs a pointer there, not a copy of three strings.
-    services: BTreeMap<Arc<ServiceKey>, BTreeMap<Addr, Published>>,
+    services: BTreeMap<Arc<ServiceKey>, Roster>,
     by_owner: HashMap<Owner, HashSet<Arc<ServiceKey>>>,
 }
 
@@ -62,9 +56,10 @@ impl EphemeralRegistry {
         let key = self.shared_key(service);
         let published = self.services.entry(Arc::clone(&key)).or_default();
         let entry = Published { owner: owner.clone(), instance, last_beat: now };
-        let changed = match published.insert(addr_of(&entry.instance), entry) {
+        let changed = match published.insert(entry) {
             Some(old) => {
-                let changed = published.get(&addr_of(&old.instance)).is_none_or(|new| new.instance != old.instance);
+                let (ip, port, cluster) = (&old.instance.ip, old.instance.port, &old.instance.cluster);
+                let changed = published.get(ip, port, cluster).is_none_or(|new| new.instance != old.instance);
                 if old.owner != owner {
                     self.forget_if_unowned(&old.owner, service);
                 }
@@ -79,23 +74,30 @@ impl EphemeralRegistry {
     /// Replaces everything `owner` published in `service` with `instances` (Nacos's batch
     /// register, which is also how SDKs batch-deregister).
     pub fn replace_batch(&mut self, owner: Owner, service: &ServiceKey, instances: Vec<Instance>, now: Millis) -> bool {
-        let before = self.instances(service).cloned().collect::<Vec<_>>();
+        let before = self.sorted_instances(service);
         if let Some(published) = self.services.get_mut(service) {
-            published.retain(|_, p| p.owner != owner);
+            published.retain(|p| p.owner != owner);
         }
         for instance in instances {
             self.register(owner.clone(), service, instance, now);
         }
         self.forget_if_unowned(&owner, service);
         self.drop_if_empty(service);
-        before != self.instances(service).cloned().collect::<Vec<_>>()
+        before != self.sorted_instances(service)
+    }
+
+    /// Copies of `service`'s instances in address order, to compare sets.
+    fn sorted_instances(&self, service: &ServiceKey) -> Vec<Instance> {
+        let mut instances: Vec<Instance> = self.instances(service).cloned().collect();
+        instances.sort_unstable_by(|a, b| a.address().cmp(&b.address()));
+        instances
     }
 
     /// Removes the instance at `ip:port` in `cluster`, whoever owns it. Answers whether
     /// there was one.
     pub fn deregister(&mut self, service: &ServiceKey, ip: &str, port: u16, cluster: &ClusterName) -> bool {
         let Some(published) = self.services.get_mut(service) else { return false };
-        let Some(removed) = published.remove(&(ip.to_owned(), port, cluster.clone())) else { return false };
+        let Some(removed) = published.remove(ip, port, cluster) else { return false };
         self.forget_if_unowned(&removed.owner, service);
         self.drop_if_empty(service);
         true
@@ -111,7 +113,7 @@ impl EphemeralRegistry {
         change: impl FnOnce(&Instance) -> Result<Instance, NamingError>,
     ) -> Result<Option<bool>, NamingError> {
         let Some(published) = self.services.get_mut(service) else { return Ok(None) };
-        let Some(entry) = published.get_mut(&(ip.to_owned(), port, cluster.clone())) else { return Ok(None) };
+        let Some(entry) = published.get_mut(ip, port, cluster) else { return Ok(None) };
         let updated = change(&entry.instance)?;
         let changed = updated != entry.instance;
         entry.instance = updated;
@@ -128,10 +130,7 @@ impl EphemeralRegistry {
         cluster: &ClusterName,
         now: Millis,
     ) -> BeatOutcome {
-        let entry = self
-            .services
-            .get_mut(service)
-            .and_then(|published| published.get_mut(&(ip.to_owned(), port, cluster.clone())));
+        let entry = self.services.get_mut(service).and_then(|published| published.get_mut(ip, port, cluster));
         let Some(entry) = entry else { return BeatOutcome::Unknown };
         entry.last_beat = now;
         let changed = !entry.instance.healthy;
@@ -147,7 +146,7 @@ impl EphemeralRegistry {
         changed.sort();
         for service in &changed {
             if let Some(published) = self.services.get_mut(service) {
-                published.retain(|_, p| p.owner != *owner);
+                published.retain(|p| p.owner != *owner);
             }
             self.drop_if_empty(service);
         }
@@ -172,7 +171,7 @@ impl EphemeralRegistry {
             let Some(published) = self.services.get_mut(&service) else { continue };
             let before = published.len();
             let mut flipped = false;
-            published.retain(|_, p| {
+            published.retain(|p| {
                 if !matches!(p.owner, Owner::Beats { .. }) {
                     return true;
                 }
@@ -203,14 +202,14 @@ impl EphemeralRegistry {
         changed
     }
 
-    /// The ephemeral instances of `service`, ordered by address.
+    /// The ephemeral instances of `service`, in no particular order.
     pub fn instances(&self, service: &ServiceKey) -> impl Iterator<Item = &Instance> + '_ {
         self.published(service).map(|p| &p.instance)
     }
 
     /// The published entries of `service`, with owners and beat times.
     pub fn published(&self, service: &ServiceKey) -> impl Iterator<Item = &Published> + '_ {
-        self.services.get(service).into_iter().flat_map(BTreeMap::values)
+        self.services.get(service).into_iter().flat_map(Roster::iter)
     }
 
     /// Services that have ephemeral instances.
@@ -223,7 +222,7 @@ impl EphemeralRegistry {
     }
 
     pub fn instance_count(&self) -> usize {
-        self.services.values().map(BTreeMap::len).sum()
+        self.services.values().map(Roster::len).sum()
     }
 
     pub fn owner_count(&self) -> usize {
@@ -232,7 +231,7 @@ impl EphemeralRegistry {
 
     fn forget_if_unowned(&mut self, owner: &Owner, service: &ServiceKey) {
         let still_owns =
-            self.services.get(service).is_some_and(|published| published.values().any(|p| p.owner == *owner));
+            self.services.get(service).is_some_and(|published| published.iter().any(|p| p.owner == *owner));
         if still_owns {
             return;
         }
@@ -263,7 +262,7 @@ impl EphemeralRegistry {
     }
 
     fn drop_if_empty(&mut self, service: &ServiceKey) {
-        if self.services.get(service).is_some_and(BTreeMap::is_empty) {
+        if self.services.get(service).is_some_and(Roster::is_empty) {
             self.services.remove(service);
         }
     }

@@ -111,6 +111,11 @@ impl Instance {
         self.port == port && self.ip == ip && self.cluster == *cluster
     }
 
+    /// Its address (ip, port, cluster): what orders hosts in a view.
+    pub fn address(&self) -> (&str, u16, &str) {
+        (&self.ip, self.port, self.cluster.as_str())
+    }
+
     /// Its beat settings (valid: checked at registration).
     pub fn heartbeat(&self) -> HeartbeatTimes {
         HeartbeatTimes::from_metadata(&self.metadata).unwrap_or_default()

@@ -1,21 +1,26 @@
 //! Instance metadata in a compact form.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-/// An instance's metadata: key-value pairs sorted by key. Most instances carry a handful of
-/// keys, and a registry holds hundreds of thousands of instances: a `BTreeMap`'s first node
-/// alone is about 540 bytes, this is 16 bytes plus the pairs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Metadata(Box<[(Box<str>, Box<str>)]>);
+/// An instance's metadata: key-value pairs sorted by key, packed into one allocation.
+///
+/// A registry holds hundreds of thousands of instances, most with a handful of short
+/// pairs. A `BTreeMap`'s first node alone is about 540 bytes; a slice of boxed pairs costs
+/// three allocations per pair. Here every pair is `len(key) key len(value) value` (lengths
+/// as LEB128) in one byte buffer: `version=1.0.0` costs 16 bytes inline and one 32-byte heap
+/// chunk. Lookups scan, which for a handful of pairs is as fast as a search.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Metadata(Box<[u8]>);
 
 impl Metadata {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok().map(|at| &*self.0[at].1)
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The pairs, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
+        Pairs { rest: &self.0 }
     }
 
     /// A map view, for encoders that want one.
@@ -24,24 +29,44 @@ impl Metadata {
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Packs pairs that are already sorted by key and free of duplicates.
+    fn pack<'a>(sorted: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let size: usize =
+            sorted.clone().map(|(k, v)| varint_len(k.len()) + k.len() + varint_len(v.len()) + v.len()).sum();
+        let mut packed = Vec::with_capacity(size);
+        for (key, value) in sorted {
+            for text in [key, value] {
+                put_varint(&mut packed, text.len());
+                packed.extend_from_slice(text.as_bytes());
+            }
+        }
+        Self(packed.into_boxed_slice())
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl From<&BTreeMap<String, String>> for Metadata {
     fn from(map: &BTreeMap<String, String>) -> Self {
         // A BTreeMap iterates sorted and without duplicate keys.
-        Self(map.iter().map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str()))).collect())
+        Self::pack(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 }
 
 impl From<BTreeMap<String, String>> for Metadata {
     fn from(map: BTreeMap<String, String>) -> Self {
-        Self(map.into_iter().map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str())).collect())
+        Self::from(&map)
     }
 }
 
@@ -49,6 +74,97 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
     /// Later pairs win over earlier ones with the same key.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
         let map: BTreeMap<String, String> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        Self::from(map)
+        Self::from(&map)
+    }
+}
+
+/// Walks a packed buffer. The buffer is only ever built by [`Metadata::pack`] from `&str`s,
+/// so every length and every text is well formed; a malformed one would end the walk.
+struct Pairs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Pairs<'a> {
+    fn text(&mut self) -> Option<&'a str> {
+        let len = take_varint(&mut self.rest)?;
+        let (text, rest) = self.rest.split_at_checked(len)?;
+        self.rest = rest;
+        std::str::from_utf8(text).ok()
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let pair = self.text().zip(self.text());
+        if pair.is_none() {
+            self.rest = &[];
+        }
+        pair
+    }
+}
+
+fn varint_len(mut value: usize) -> usize {
+    let mut len = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        // Truncation intended: the low seven bits, with the continuation bit set.
+        #[allow(clippy::cast_possible_truncation)]
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    out.push(value as u8);
+}
+
+fn take_varint(input: &mut &[u8]) -> Option<usize> {
+    let mut value = 0usize;
+    for shift in (0..usize::BITS).step_by(7) {
+        let (&byte, rest) = input.split_first()?;
+        *input = rest;
+        value |= usize::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_round_trip_sorted_and_deduplicated() {
+        let long = "v".repeat(300);
+        let metadata: Metadata = [("b", "2"), ("a", "1"), ("b", "3"), ("", ""), ("long", long.as_str()), ("ü", "ß\0x")]
+            .into_iter()
+            .collect();
+        let pairs: Vec<(&str, &str)> = metadata.iter().collect();
+        assert_eq!(pairs, vec![("", ""), ("a", "1"), ("b", "3"), ("long", long.as_str()), ("ü", "ß\0x")]);
+        assert_eq!(metadata.len(), 5);
+        assert_eq!(metadata.get("long"), Some(long.as_str()));
+        assert_eq!(metadata.get("ü"), Some("ß\0x"));
+        assert_eq!(metadata.get("c"), None);
+        assert_eq!(format!("{metadata:?}"), format!("{:?}", metadata.as_map()));
+    }
+
+    #[test]
+    fn empty_metadata_holds_nothing() {
+        let metadata = Metadata::default();
+        assert!(metadata.is_empty());
+        assert_eq!(metadata.iter().count(), 0);
+        assert_eq!(Metadata::from(BTreeMap::new()), metadata);
     }
 }

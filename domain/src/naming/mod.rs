@@ -10,6 +10,7 @@ mod ephemeral;
 mod instance;
 mod metadata;
 mod persistent;
+mod roster;
 mod service;
 mod subscribers;
 mod view;

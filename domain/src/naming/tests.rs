@@ -24,8 +24,11 @@ fn beats(ip: &str, port: u16) -> Owner {
     Owner::Beats { ip: ip.to_owned(), port }
 }
 
+/// The addresses in `service`, sorted (the registry keeps no order).
 fn addrs(registry: &EphemeralRegistry, service: &ServiceKey) -> Vec<(String, u16)> {
-    registry.instances(service).map(|i| (i.ip.clone(), i.port)).collect()
+    let mut addrs: Vec<(String, u16)> = registry.instances(service).map(|i| (i.ip.clone(), i.port)).collect();
+    addrs.sort();
+    addrs
 }
 
 #[test]
@@ -125,6 +128,27 @@ fn deregister_removes_only_that_address() {
     assert!(registry.deregister(&service, "10.0.0.2", 1, &ClusterName::default()));
     assert!(!registry.has_instances(&service));
     assert_eq!(registry.owner_count(), 0, "an owner with nothing left is forgotten");
+}
+
+#[test]
+fn every_instance_stays_reachable_by_address_through_removals() {
+    // Removing from the middle moves the last entry into the hole: it must still be found.
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    for port in 1..=200 {
+        registry.register(conn("c1"), &service, instance(&service, "10.0.0.1", port), Millis(1));
+    }
+    for port in (1..=200).step_by(3) {
+        assert!(registry.deregister(&service, "10.0.0.1", port as u16, &ClusterName::default()));
+    }
+    let left: Vec<u16> = (1..=200).filter(|port| (port - 1) % 3 != 0).collect();
+    assert_eq!(addrs(&registry, &service), left.iter().map(|&port| ("10.0.0.1".to_owned(), port)).collect::<Vec<_>>());
+    for &port in &left {
+        let outcome = registry.beat(&service, "10.0.0.1", port, &ClusterName::default(), Millis(2));
+        assert!(matches!(outcome, BeatOutcome::Alive { .. }), "port {port} lost");
+    }
+    assert_eq!(registry.client_gone(&conn("c1")), vec![service.clone()]);
+    assert!(!registry.has_instances(&service));
 }
 
 #[test]

@@ -45,6 +45,8 @@ pub fn compute_view<'a>(
         .filter(|instance| !query.healthy_only || instance.healthy)
         .cloned()
         .collect();
+    // The registry keeps no order; clients get hosts ordered by address.
+    hosts.sort_unstable_by(|a, b| a.address().cmp(&b.address()));
     let mut reach_protection_threshold = false;
     if let Some(meta) = meta {
         let healthy = hosts.iter().filter(|host| host.healthy).count();
