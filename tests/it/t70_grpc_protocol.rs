@@ -291,3 +291,43 @@ fn silent_connections_are_probed_and_dead_ones_dropped() {
     }
     drop((alive, dead));
 }
+
+/// A transport that never makes a call (no HTTP/2 preface, or a preface and nothing more)
+/// is closed once the silent period has passed, and other clients are not disturbed.
+#[test]
+fn connections_that_never_make_a_call_are_closed() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(&dir.path().join("node"), &["--connection-silent-seconds", "1"]);
+    let connect = || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", node.grpc_port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        stream
+    };
+    let mut mute = connect();
+    let mut preface_only = connect();
+    // The client preface, then an empty SETTINGS frame: a valid HTTP/2 start, then nothing.
+    preface_only.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").unwrap();
+
+    let runtime = runtime();
+    let client = runtime.block_on(RawClient::connect(&node));
+    for (name, stream) in [("mute", &mut mute), ("preface only", &mut preface_only)] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buffer = [0u8; 1024];
+        loop {
+            assert!(Instant::now() < deadline, "the {name} connection is still open");
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    // The well-behaved client, connected all along, still works.
+    runtime.block_on(async {
+        let (_, body) = unary(&client.channel, payload("HealthCheckRequest", &json!({}))).await;
+        assert_eq!(body["resultCode"], 200);
+    });
+}

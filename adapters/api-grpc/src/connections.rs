@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use domain::config::{ConfigKey, ConnectionId, PushTarget};
@@ -58,6 +58,9 @@ pub struct Connections {
 struct Inner {
     /// std locks: never held across an `.await`; each section is a map operation.
     by_id: Mutex<HashMap<ConnectionId, Arc<Connection>>>,
+    /// The same connections by transport: every unary call looks its caller up here, so
+    /// it is one read lock, shared by concurrent calls.
+    by_remote: RwLock<HashMap<SocketAddr, Arc<Connection>>>,
     /// Ids handed out per transport (remote address), registered or not yet, with when
     /// they were minted (ids never registered are forgotten after a while).
     ids: Mutex<HashMap<SocketAddr, (ConnectionId, u64)>>,
@@ -115,6 +118,7 @@ impl Connections {
             probing: std::sync::atomic::AtomicBool::new(false),
         });
         lock(&self.inner.by_id).insert(id, Arc::clone(&connection));
+        write(&self.inner.by_remote).insert(remote, Arc::clone(&connection));
         lock(&self.inner.opening).remove(&remote);
         self.inner.registered.notify_waiters();
         connection
@@ -134,6 +138,9 @@ impl Connections {
     /// The registered connection of `remote`, waiting up to `patience` if its stream is
     /// being set up right now.
     pub(crate) async fn registered(&self, remote: SocketAddr, patience: Duration) -> Option<Arc<Connection>> {
+        if let Some(connection) = self.touch(remote) {
+            return Some(connection);
+        }
         let deadline = tokio::time::Instant::now() + patience;
         loop {
             let notified = self.inner.registered.notified();
@@ -151,6 +158,11 @@ impl Connections {
 
     pub(crate) fn unregister(&self, connection: &Connection) {
         lock(&self.inner.by_id).remove(&connection.id);
+        let mut by_remote = write(&self.inner.by_remote);
+        if by_remote.get(&connection.remote).is_some_and(|known| known.id == connection.id) {
+            by_remote.remove(&connection.remote);
+        }
+        drop(by_remote);
         let mut ids = lock(&self.inner.ids);
         if ids.get(&connection.remote).is_some_and(|(id, _)| *id == connection.id) {
             ids.remove(&connection.remote);
@@ -159,8 +171,7 @@ impl Connections {
 
     /// The registered connection of the transport at `remote`, refreshing its activity.
     pub(crate) fn touch(&self, remote: SocketAddr) -> Option<Arc<Connection>> {
-        let id = lock(&self.inner.ids).get(&remote).map(|(id, _)| id.clone())?;
-        let connection = lock(&self.inner.by_id).get(&id).cloned()?;
+        let connection = read(&self.inner.by_remote).get(&remote).cloned()?;
         connection.last_active.store(now_millis(), Ordering::Relaxed);
         Some(connection)
     }
@@ -377,4 +388,12 @@ pub(crate) fn now_millis() -> u64 {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Each critical section is a single map operation; a poisoned lock guards a whole map.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -9,6 +9,7 @@ mod bistream;
 mod connections;
 mod handlers;
 mod naming_wire;
+mod transport;
 mod wire;
 
 use std::future::Future;
@@ -23,7 +24,6 @@ use proto::nacos::request_server::{Request as RequestService, RequestServer};
 use proto::nacos::Payload;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 pub use connections::Connections;
@@ -39,7 +39,8 @@ pub struct GrpcLimits {
     /// Largest message accepted from a client, in bytes.
     pub max_message_bytes: usize,
     /// A connection silent this long is probed with `ClientDetectionRequest` and dropped if
-    /// it does not answer (Nacos: 20 s).
+    /// it does not answer (Nacos: 20 s); a transport that makes no call at all in this time
+    /// after connecting is closed.
     pub silent_after: Duration,
 }
 
@@ -88,6 +89,7 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
     api.stopping = stopping.clone();
     let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), api.limits.silent_after, stopping));
     let max = api.limits.max_message_bytes;
+    let silent_after = api.limits.silent_after;
     let unary = RequestServer::new(api.clone()).max_decoding_message_size(max).max_encoding_message_size(max);
     let streams = BiRequestStreamServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let shutdown = async move {
@@ -96,15 +98,7 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
         // Let sessions send their resets before the transport goes away.
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let served = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(60)))
-        .add_service(unary)
-        .add_service(streams)
-        .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), shutdown)
-        .await;
-    if let Err(err) = served {
-        tracing::error!(cause = %err, "client gRPC server stopped");
-    }
+    transport::serve(listener, unary, streams, silent_after, shutdown).await;
     ejector.abort();
 }
 
@@ -126,14 +120,3 @@ async fn eject_silent_connections(
 
 #[cfg(test)]
 mod tests;
-
-/// Accepted connections with Nagle's algorithm off: a response larger than one segment
-/// (a 100-instance `ServiceInfo`) otherwise waits for the peer's delayed ACK, ~40 ms.
-fn no_delay(incoming: TcpListenerStream) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    incoming.map(|accepted| {
-        let stream = accepted?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
-}
