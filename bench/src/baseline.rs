@@ -9,12 +9,12 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use proto::nacos::bi_request_stream_server::{BiRequestStream, BiRequestStreamServer};
 use proto::nacos::request_server::{Request as RequestService, RequestServer};
 use proto::nacos::Payload;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Status, Streaming};
 
@@ -87,28 +87,30 @@ impl BiRequestStream for Replay {
     }
 }
 
-/// A bare tonic server with the Nacos services, answering `answer` to every unary call.
+/// A bare server with the Nacos services, answering `answer` to every unary call: the
+/// tonic-generated services on hyper's HTTP/2 server, the transport nacosd uses, so the
+/// difference is nacosd's own work.
 pub(crate) async fn spawn_grpc(answer: Payload) -> anyhow::Result<SocketAddr> {
+    use tonic::codegen::Service as _;
+
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let replay = Replay { answer: Arc::new(answer) };
+    let (unary, streams) = (RequestServer::new(replay.clone()), BiRequestStreamServer::new(replay));
     tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .add_service(RequestServer::new(replay.clone()))
-            .add_service(BiRequestStreamServer::new(replay))
-            .serve_with_incoming(no_delay(TcpListenerStream::new(listener)))
-            .await;
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let (unary, streams) = (unary.clone(), streams.clone());
+            let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                if request.uri().path().starts_with("/BiRequestStream/") {
+                    streams.clone().call(request)
+                } else {
+                    unary.clone().call(request)
+                }
+            });
+            let builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            tokio::spawn(async move { builder.serve_connection(TokioIo::new(stream), service).await });
+        }
     });
     Ok(addr)
-}
-
-/// Accepted connections with Nagle's algorithm off: a response larger than one segment
-/// (a 100-instance `ServiceInfo`) otherwise waits for the peer's delayed ACK, ~40 ms.
-fn no_delay(incoming: TcpListenerStream) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    incoming.map(|accepted| {
-        let stream = accepted?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
 }

@@ -25,17 +25,17 @@ pub(crate) struct WireInstance {
 }
 
 impl WireInstance {
-    pub(crate) fn draft(&self) -> InstanceDraft {
+    pub(crate) fn into_draft(self) -> InstanceDraft {
         InstanceDraft {
-            instance_id: self.instance_id.clone(),
-            ip: self.ip.clone(),
+            instance_id: self.instance_id,
+            ip: self.ip,
             port: self.port,
             weight: self.weight,
             healthy: self.healthy,
             enabled: self.enabled,
             ephemeral: self.ephemeral,
-            cluster: self.cluster_name.clone(),
-            metadata: metadata(self.metadata.as_ref()),
+            cluster: self.cluster_name,
+            metadata: metadata(self.metadata),
         }
     }
 
@@ -54,16 +54,16 @@ impl WireInstance {
 
 /// Metadata values are strings in Nacos; a client that sends a number or a boolean means
 /// its text.
-fn metadata(raw: Option<&BTreeMap<String, Value>>) -> BTreeMap<String, String> {
+fn metadata(raw: Option<BTreeMap<String, Value>>) -> BTreeMap<String, String> {
     raw.into_iter()
         .flatten()
         .filter(|(_, value)| !value.is_null())
         .map(|(key, value)| {
             let text = match value {
-                Value::String(text) => text.clone(),
+                Value::String(text) => text,
                 other => other.to_string(),
             };
-            (key.clone(), text)
+            (key, text)
         })
         .collect()
 }

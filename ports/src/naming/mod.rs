@@ -136,7 +136,9 @@ impl NamingApp {
 impl Inner {
     fn changed(&mut self, service: &ServiceKey) {
         self.views.invalidate(service);
-        self.dirty.insert(service.clone());
+        if !self.dirty.contains(service) {
+            self.dirty.insert(service.clone());
+        }
     }
 
     fn view(

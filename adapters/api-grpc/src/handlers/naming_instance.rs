@@ -57,11 +57,15 @@ pub(super) async fn handle(api: &GrpcApi, connection: &Connection, incoming: &In
         Ok(request) => request,
         Err(err) => return wire::failure(response, code::BAD_GATEWAY, &err.to_string(), json!({})),
     };
-    match apply(api, connection, &request, kind).await {
-        Ok(()) => wire::success(response, json!({ "type": request.r#type })),
+    let request_type = request.r#type.clone();
+    match apply(api, connection, request, kind).await {
+        Ok(()) => {
+            let request_type = serde_json::to_vec(&request_type).unwrap_or_else(|_| b"\"\"".to_vec());
+            wire::success_with_raw(response, "type", &request_type)
+        }
         Err(err) => {
             let (error_code, message) = naming_error(&err);
-            wire::failure(response, error_code, &message, json!({ "type": request.r#type }))
+            wire::failure(response, error_code, &message, json!({ "type": request_type }))
         }
     }
 }
@@ -69,7 +73,7 @@ pub(super) async fn handle(api: &GrpcApi, connection: &Connection, incoming: &In
 async fn apply(
     api: &GrpcApi,
     connection: &Connection,
-    request: &InstanceRequest,
+    request: InstanceRequest,
     kind: Kind,
 ) -> Result<(), NamingServiceError> {
     let service = request.service()?;
@@ -84,14 +88,14 @@ async fn apply(
         if request.r#type != BATCH_REGISTER {
             return Err(unsupported());
         }
-        let drafts: Vec<_> = request.instances.iter().flatten().map(WireInstance::draft).collect();
+        let drafts: Vec<_> = request.instances.into_iter().flatten().map(WireInstance::into_draft).collect();
         return api.naming.register_batch(owner, &service, &drafts);
     }
     let missing = || NamingServiceError::Invalid(domain::naming::NamingError::Missing("instance"));
-    let instance = request.instance.as_ref().ok_or_else(missing)?;
+    let instance = request.instance.ok_or_else(missing)?;
     match (kind, request.r#type.as_str()) {
-        (Kind::Ephemeral, REGISTER) => api.naming.register_ephemeral(owner, &service, &instance.draft()),
-        (Kind::Persistent, REGISTER) => api.naming.register_persistent(&service, &instance.draft()).await,
+        (Kind::Ephemeral, REGISTER) => api.naming.register_ephemeral(owner, &service, &instance.into_draft()),
+        (Kind::Persistent, REGISTER) => api.naming.register_persistent(&service, &instance.into_draft()).await,
         (_, DEREGISTER) => {
             let (ip, port, cluster) = validate_address(instance.ip(), instance.port(), instance.cluster())?;
             if kind == Kind::Persistent {
