@@ -53,6 +53,18 @@ impl EphemeralRegistry {
     /// Adds or replaces (same ip, port and cluster) an instance. Answers whether anything
     /// a subscriber sees changed.
     pub fn register(&mut self, owner: Owner, service: &ServiceKey, instance: Instance, now: Millis) -> bool {
+        // The common case, a client registering again what it already has: one lookup, and
+        // the owner index already holds the pair.
+        let existing = self.services.get_mut(service).and_then(|published| {
+            let (ip, port, cluster) = (&instance.ip, instance.port, &instance.cluster);
+            published.get_mut(ip, port, cluster)
+        });
+        if let Some(existing) = existing.filter(|existing| existing.owner == owner) {
+            let changed = existing.instance != instance;
+            existing.instance = instance;
+            existing.last_beat = now;
+            return changed;
+        }
         let key = self.shared_key(service);
         let published = self.services.entry(Arc::clone(&key)).or_default();
         let entry = Published { owner: owner.clone(), instance, last_beat: now };
