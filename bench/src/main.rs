@@ -1,8 +1,8 @@
 //! `nacosd-bench`: drives a running nacosd with a closed loop of N connections for D
 //! seconds and reports throughput, latency percentiles and the server's CPU per operation.
 //!
-//! `--limit` also runs the same load against a bare hyper (HTTP) or tonic (gRPC) server,
-//! started inside this tool and answering the very bytes nacosd answered, and reports our
+//! `--limit` also runs the same load against a bare hyper server (HTTP), or the bare
+//! tonic-generated services on hyper's HTTP/2 as nacosd serves them (gRPC), started inside this tool and answering the very bytes nacosd answered, and reports our
 //! throughput as a percentage of it: the ratio to track, since absolute figures on shared
 //! machines drift.
 
