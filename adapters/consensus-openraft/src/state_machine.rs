@@ -10,8 +10,9 @@ use domain::{Change, Outcome, State};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use ports::applied::AppliedState;
-use ports::kv::{Durability, KeyRange, KvPair, KvStore, WriteBatch};
+use ports::kv::{Durability, KeyRange, KvPair, KvSnapshot, KvStore, WriteBatch};
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
 use crate::keys;
 use crate::log_store::{decode, encode, read_json};
@@ -147,15 +148,30 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshot_seq += 1;
-        // Read here, under `&mut self`, so no apply runs while the rows are read.
-        let file = StateFile::read(&*self.kv);
-        SnapshotBuilder {
-            kv: Arc::clone(&self.kv),
-            file,
-            last_applied: self.last_applied,
-            membership: self.membership.clone(),
-            seq: self.snapshot_seq,
+        let snapshot_id = match self.last_applied {
+            Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.snapshot_seq),
+            None => format!("0-0-{}", self.snapshot_seq),
+        };
+        let meta =
+            SnapshotMeta { last_log_id: self.last_applied, last_membership: self.membership.clone(), snapshot_id };
+        // The store's point-in-time view is taken before this returns, under `&mut self`,
+        // so it holds exactly the rows up to `last_applied`. Reading, encoding and storing
+        // them (the whole state, history included) happen on a thread of their own: applies
+        // and the runtime's workers go on meanwhile.
+        let (taken, view_taken) = oneshot::channel();
+        let (done, built) = oneshot::channel();
+        let kv = Arc::clone(&self.kv);
+        let spawned = std::thread::Builder::new().name("raft-snapshot".into()).spawn(move || {
+            let _ = done.send(write_snapshot(&*kv, meta, taken));
+        });
+        if let Err(err) = spawned {
+            let (done, failed) = oneshot::channel();
+            let _ = done.send(Err(write_sm(err)));
+            return SnapshotBuilder { built: failed };
         }
+        // An error here means the thread failed before taking the view; `built` says why.
+        let _ = view_taken.await;
+        SnapshotBuilder { built }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotData>, StorageError> {
@@ -186,33 +202,38 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 }
 
-/// Builds a snapshot from rows read when it was created.
+/// A snapshot being built on its own thread (see `get_snapshot_builder`).
 pub struct SnapshotBuilder {
-    kv: Arc<dyn KvStore>,
-    file: Result<StateFile, StorageError>,
-    last_applied: Option<LogId>,
-    membership: StoredMembership,
-    seq: u64,
+    built: oneshot::Receiver<Result<(SnapshotMeta, Vec<u8>), StorageError>>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let file = std::mem::replace(&mut self.file, Ok(StateFile::default()))?;
-        let data = encode(&file).map_err(write_sm)?;
-        let snapshot_id = match self.last_applied {
-            Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.seq),
-            None => format!("0-0-{}", self.seq),
-        };
-        let meta =
-            SnapshotMeta { last_log_id: self.last_applied, last_membership: self.membership.clone(), snapshot_id };
-        let stored = StoredSnapshot { meta: meta.clone(), data: String::from_utf8_lossy(&data).into_owned() };
-        let mut batch = WriteBatch::new();
-        batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
-        // Synced: the log is purged after this returns, and this write also makes every
-        // buffered state machine write before it durable.
-        self.kv.write(batch, Durability::Sync).map_err(write_sm)?;
+        let (meta, data) = (&mut self.built).await.map_err(write_sm)??;
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
+}
+
+/// Takes the store's point-in-time view, says so on `taken`, then reads every row through
+/// it and stores the snapshot. Answers the snapshot's meta and data.
+fn write_snapshot(
+    kv: &dyn KvStore,
+    meta: SnapshotMeta,
+    taken: oneshot::Sender<()>,
+) -> Result<(SnapshotMeta, Vec<u8>), StorageError> {
+    let view = kv.snapshot().map_err(read_sm)?;
+    let _ = taken.send(());
+    let file = StateFile::read_view(&*view)?;
+    drop(view);
+    let data = encode(&file).map_err(write_sm)?;
+    drop(file);
+    let stored = StoredSnapshot { meta, data: String::from_utf8_lossy(&data).into_owned() };
+    let mut batch = WriteBatch::new();
+    batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
+    // Synced: the log is purged once the snapshot is returned, and this write also makes
+    // every buffered state machine write before it durable.
+    kv.write(batch, Durability::Sync).map_err(write_sm)?;
+    Ok((stored.meta, data))
 }
 
 /// Every state machine row: the snapshot format (versioned like the log records) and
@@ -235,18 +256,27 @@ impl StateFile {
 
     /// Reads every state machine row from the store.
     fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {
-        fn rows<T: serde::de::DeserializeOwned>(kv: &dyn KvStore, prefix: &[u8]) -> Result<Vec<T>, StorageError> {
-            let pairs: Vec<KvPair> = kv.scan(&KeyRange::prefix(prefix)).map_err(read_sm)?;
+        Self::read_view(&*kv.snapshot().map_err(read_sm)?)
+    }
+
+    /// Reads every state machine row from a point-in-time view of the store.
+    fn read_view(view: &dyn KvSnapshot) -> Result<Self, StorageError> {
+        fn rows<T: serde::de::DeserializeOwned>(view: &dyn KvSnapshot, prefix: &[u8]) -> Result<Vec<T>, StorageError> {
+            let pairs: Vec<KvPair> = view.scan(&KeyRange::prefix(prefix)).map_err(read_sm)?;
             pairs.iter().map(|(_, value)| decode(value).map_err(read_sm)).collect()
         }
+        let counters = match view.get(keys::COUNTERS).map_err(read_sm)? {
+            Some(bytes) => decode(&bytes).map_err(read_sm)?,
+            None => Counters::default(),
+        };
         Ok(Self {
             version: Self::VERSION,
-            configs: rows(kv, keys::CONFIG_PREFIX)?,
-            betas: rows(kv, keys::BETA_PREFIX)?,
-            history: rows(kv, keys::HISTORY_PREFIX)?,
-            namespaces: rows(kv, keys::NAMESPACE_PREFIX)?,
-            services: rows(kv, keys::SERVICE_PREFIX)?,
-            counters: read_json(kv, keys::COUNTERS).map_err(read_sm)?.unwrap_or_default(),
+            configs: rows(view, keys::CONFIG_PREFIX)?,
+            betas: rows(view, keys::BETA_PREFIX)?,
+            history: rows(view, keys::HISTORY_PREFIX)?,
+            namespaces: rows(view, keys::NAMESPACE_PREFIX)?,
+            services: rows(view, keys::SERVICE_PREFIX)?,
+            counters,
         })
     }
 

@@ -64,7 +64,6 @@ mod state_machine {
             .collect()
     }
 
-    /// Everything observable about a state, in a comparable form.
     /// Everything observable about a state and its stored history, in a comparable form.
     fn summary(state: &AppliedState, kv: &Arc<dyn KvStore>) -> String {
         let ids: Vec<u64> = state.read_with(|state: &State| state.history.ids().collect());
@@ -154,5 +153,32 @@ mod state_machine {
         machine.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
         fresh.apply(entries(&[publish("c", "c1", 60)], 9)).await.unwrap();
         assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
+    }
+
+    /// A snapshot is of the moment its builder was made: entries applied while it is built
+    /// (on its own thread) are not in it, and its meta says where it stands.
+    #[tokio::test]
+    async fn a_snapshot_holds_the_state_its_builder_was_made_at() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state = AppliedState::new();
+        let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
+        machine.apply(entries(&[publish("a", "a1", 10), publish("b", "b1", 20)], 1)).await.unwrap();
+        let at_builder = summary(&state, &kv);
+
+        let mut builder = machine.get_snapshot_builder().await;
+        machine.apply(entries(&[publish("a", "a2", 30), publish("c", "c1", 40)], 3)).await.unwrap();
+        let snapshot = builder.build_snapshot().await.unwrap();
+        assert_eq!(snapshot.meta.last_log_id.map(|id| id.index), Some(2));
+
+        let installed = AppliedState::new();
+        let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut fresh = StateMachine::open(Arc::clone(&fresh_kv), installed.clone()).unwrap();
+        fresh.install_snapshot(&snapshot.meta, snapshot.snapshot).await.unwrap();
+        assert_eq!(summary(&installed, &fresh_kv), at_builder);
+        assert_ne!(summary(&state, &kv), at_builder, "the machine itself went on applying");
+
+        // The stored snapshot is the one built, for peers that ask for it later.
+        let current = machine.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(current.meta, snapshot.meta);
     }
 }
