@@ -30,7 +30,12 @@ pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
-pub(crate) const SNAPSHOT: &[u8] = b"snap/current";
+/// The current snapshot's meta (JSON) and data (the state file's bytes, as they are).
+pub(crate) const SNAPSHOT_META: &[u8] = b"snap/meta";
+pub(crate) const SNAPSHOT_DATA: &[u8] = b"snap/data";
+/// Before the split: meta and data in one JSON document, the data as an escaped string.
+/// Read if it is all there is; replaced by the next snapshot.
+pub(crate) const LEGACY_SNAPSHOT: &[u8] = b"snap/current";
 
 pub(crate) fn log_key(index: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(LOG_PREFIX.len() + 8);

@@ -186,8 +186,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         file.replace_rows(&mut batch)?;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        let stored = StoredSnapshot { meta: meta.clone(), data: String::from_utf8_lossy(&data).into_owned() };
-        batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
+        put_snapshot(&mut batch, meta, data)?;
         // The state first, so the counters written with the meta are the snapshot's.
         self.state.replace(file.into_state()?);
         self.write_meta(&mut batch)?;
@@ -196,8 +195,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let stored: Option<StoredSnapshot> = read_json(&*self.kv, keys::SNAPSHOT).map_err(read_sm)?;
-        Ok(stored
+        let meta: Option<SnapshotMeta> = read_json(&*self.kv, keys::SNAPSHOT_META).map_err(read_sm)?;
+        if let Some(meta) = meta {
+            let data = self.kv.get(keys::SNAPSHOT_DATA).map_err(read_sm)?.unwrap_or_default();
+            return Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }));
+        }
+        let legacy: Option<LegacySnapshot> = read_json(&*self.kv, keys::LEGACY_SNAPSHOT).map_err(read_sm)?;
+        Ok(legacy
             .map(|stored| Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data.into_bytes())) }))
     }
 }
@@ -227,13 +231,20 @@ fn write_snapshot(
     drop(view);
     let data = encode(&file).map_err(write_sm)?;
     drop(file);
-    let stored = StoredSnapshot { meta, data: String::from_utf8_lossy(&data).into_owned() };
     let mut batch = WriteBatch::new();
-    batch.put(keys::SNAPSHOT, encode(&stored).map_err(write_sm)?);
+    put_snapshot(&mut batch, &meta, data.clone())?;
     // Synced: the log is purged once the snapshot is returned, and this write also makes
     // every buffered state machine write before it durable.
     kv.write(batch, Durability::Sync).map_err(write_sm)?;
-    Ok((stored.meta, data))
+    Ok((meta, data))
+}
+
+/// Adds to `batch` the writing of a snapshot as the current one.
+fn put_snapshot(batch: &mut WriteBatch, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), StorageError> {
+    batch.put(keys::SNAPSHOT_META, encode(meta).map_err(write_sm)?);
+    batch.put(keys::SNAPSHOT_DATA, data);
+    batch.delete(keys::LEGACY_SNAPSHOT);
+    Ok(())
 }
 
 /// Every state machine row: the snapshot format (versioned like the log records) and
@@ -337,9 +348,10 @@ impl StateFile {
     }
 }
 
-/// A snapshot as kept in the store; `data` is the JSON of a [`SnapshotFile`].
-#[derive(Debug, Serialize, Deserialize)]
-struct StoredSnapshot {
+/// A snapshot as stores written before the meta/data split keep it; `data` is the JSON of
+/// a [`StateFile`].
+#[derive(Debug, Deserialize)]
+struct LegacySnapshot {
     meta: SnapshotMeta,
     data: String,
 }

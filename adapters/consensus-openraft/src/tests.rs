@@ -181,4 +181,31 @@ mod state_machine {
         let current = machine.get_current_snapshot().await.unwrap().unwrap();
         assert_eq!(current.meta, snapshot.meta);
     }
+
+    /// A store written before snapshots were split into meta and data still serves its
+    /// snapshot, and the next snapshot replaces the old form.
+    #[tokio::test]
+    async fn a_snapshot_stored_in_the_old_form_is_still_served() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state = AppliedState::new();
+        let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
+        machine.apply(entries(&[publish("a", "a1", 10)], 1)).await.unwrap();
+        let built = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let data = built.snapshot.into_inner();
+
+        // Rewrite the store as the old format had it.
+        let legacy = serde_json::json!({ "meta": built.meta, "data": String::from_utf8(data.clone()).unwrap() });
+        let mut batch = ports::kv::WriteBatch::new();
+        batch.delete(crate::keys::SNAPSHOT_META).delete(crate::keys::SNAPSHOT_DATA);
+        batch.put(crate::keys::LEGACY_SNAPSHOT, serde_json::to_vec(&legacy).unwrap());
+        kv.write(batch, ports::kv::Durability::Sync).unwrap();
+
+        let mut reopened = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap();
+        let served = reopened.get_current_snapshot().await.unwrap().expect("the old snapshot is served");
+        assert_eq!(served.meta, built.meta);
+        assert_eq!(served.snapshot.into_inner(), data);
+
+        reopened.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        assert_eq!(kv.get(crate::keys::LEGACY_SNAPSHOT).unwrap(), None, "replaced by the new form");
+    }
 }
