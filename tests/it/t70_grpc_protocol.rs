@@ -331,3 +331,51 @@ fn connections_that_never_make_a_call_are_closed() {
         assert_eq!(body["resultCode"], 200);
     });
 }
+
+/// A client that made unary calls but never set up its stream, then went quiet, has its
+/// transport closed once the silent period has passed with no call; one that keeps
+/// calling keeps it.
+#[test]
+fn idle_transports_without_a_set_up_connection_are_closed() {
+    use prost::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(&dir.path().join("node"), &["--connection-silent-seconds", "1"]);
+    let runtime = runtime();
+    runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", node.grpc_port)).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+        let mut connection = tokio::spawn(connection);
+
+        // One ServerCheckRequest, by hand: a gRPC frame is a flag byte, a length, the message.
+        let call = |client: &mut h2::client::SendRequest<bytes::Bytes>| {
+            let message = payload("ServerCheckRequest", &json!({})).encode_to_vec();
+            let mut frame = vec![0u8];
+            frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+            frame.extend_from_slice(&message);
+            let request = http::Request::post(format!("http://127.0.0.1:{}/Request/request", node.grpc_port))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers")
+                .body(())
+                .unwrap();
+            let (response, mut body) = client.send_request(request, false).unwrap();
+            body.send_data(bytes::Bytes::from(frame), true).unwrap();
+            response
+        };
+        let mut keep_calling = tokio::time::interval(Duration::from_millis(300));
+        let busy_until = tokio::time::Instant::now() + Duration::from_millis(2500);
+        while tokio::time::Instant::now() < busy_until {
+            keep_calling.tick().await;
+            let client = &mut client;
+            let response = call(client).await.expect("a transport in use stays open");
+            assert_eq!(response.status(), 200);
+            assert!(!connection.is_finished(), "the transport closed while in use");
+        }
+
+        // Now quiet: closed by the server within a few silent periods. The client keeps its
+        // handle, so the end is the server's doing.
+        let closed = tokio::time::timeout(Duration::from_secs(10), &mut connection).await;
+        assert!(closed.is_ok(), "the idle transport is still open");
+        drop(client);
+    });
+}

@@ -176,6 +176,11 @@ impl Connections {
         Some(connection)
     }
 
+    /// Whether the transport at `remote` carries a set-up connection.
+    pub(crate) fn is_registered(&self, remote: SocketAddr) -> bool {
+        read(&self.inner.by_remote).contains_key(&remote)
+    }
+
     pub(crate) fn get(&self, id: &ConnectionId) -> Option<Arc<Connection>> {
         lock(&self.inner.by_id).get(id).cloned()
     }

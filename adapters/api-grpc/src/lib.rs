@@ -39,8 +39,8 @@ pub struct GrpcLimits {
     /// Largest message accepted from a client, in bytes.
     pub max_message_bytes: usize,
     /// A connection silent this long is probed with `ClientDetectionRequest` and dropped if
-    /// it does not answer (Nacos: 20 s); a transport that makes no call at all in this time
-    /// after connecting is closed.
+    /// it does not answer (Nacos: 20 s); a transport without a set-up connection that
+    /// makes no call for this long is closed.
     pub silent_after: Duration,
 }
 
@@ -90,6 +90,7 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
     let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), api.limits.silent_after, stopping));
     let max = api.limits.max_message_bytes;
     let silent_after = api.limits.silent_after;
+    let connections = api.connections.clone();
     let unary = RequestServer::new(api.clone()).max_decoding_message_size(max).max_encoding_message_size(max);
     let streams = BiRequestStreamServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
     let shutdown = async move {
@@ -98,7 +99,7 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
         // Let sessions send their resets before the transport goes away.
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    transport::serve(listener, unary, streams, silent_after, shutdown).await;
+    transport::serve(listener, unary, streams, connections, silent_after, shutdown).await;
     ejector.abort();
 }
 

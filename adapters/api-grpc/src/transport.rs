@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tonic::codegen::{http, BoxFuture, Service};
 use tonic::transport::server::TcpConnectInfo;
 
-use crate::GrpcApi;
+use crate::{Connections, GrpcApi};
 
 /// Path prefix of the `BiRequestStream` service; everything else goes to `Request`.
 const STREAM_PREFIX: &str = "/BiRequestStream/";
@@ -41,7 +41,7 @@ struct Routes {
     unary: RequestServer<GrpcApi>,
     streams: BiRequestStreamServer<GrpcApi>,
     connect_info: TcpConnectInfo,
-    /// Set by the connection's first call.
+    /// Set by every call; cleared by each idle check.
     called: Arc<AtomicBool>,
 }
 
@@ -66,13 +66,17 @@ impl hyper::service::Service<http::Request<Incoming>> for Routes {
 
 /// Accepts connections on `listener` and serves them until `shutdown` resolves; then stops
 /// accepting, asks every connection to finish (HTTP/2 GOAWAY) and waits up to [`DRAIN`].
-/// A connection that makes no call within `first_call_within` (no HTTP/2 preface, or
-/// nothing after it) is closed: nothing else would ever notice it.
+///
+/// A transport that makes no call for `idle_after` and carries no set-up client connection
+/// is closed: one that never sent an HTTP/2 preface, one that stopped after it, one whose
+/// client only ever made unary calls and vanished. Set-up connections are the probe's
+/// business (`ClientDetectionRequest`); once one is dropped, its transport goes idle too.
 pub(crate) async fn serve(
     listener: TcpListener,
     unary: RequestServer<GrpcApi>,
     streams: BiRequestStreamServer<GrpcApi>,
-    first_call_within: Duration,
+    connections: Connections,
+    idle_after: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = http2::Builder::new(TokioExecutor::new());
@@ -90,8 +94,8 @@ pub(crate) async fn serve(
                         connect_info: TcpConnectInfo { local_addr: stream.local_addr().ok(), remote_addr: Some(remote) },
                         called: Arc::default(),
                     };
-                    let connection = serve_connection(builder.clone(), stream, remote, routes, first_call_within, closed.clone());
-                    tokio::spawn(connection);
+                    let idle = Idle { after: idle_after, connections: connections.clone() };
+                    tokio::spawn(serve_connection(builder.clone(), stream, remote, routes, idle, closed.clone()));
                 }
                 // Out of file descriptors and the like: the listener stays usable.
                 Err(err) => {
@@ -108,13 +112,19 @@ pub(crate) async fn serve(
     let _ = tokio::time::timeout(DRAIN, closing.closed()).await;
 }
 
+/// When a transport counts as idle.
+struct Idle {
+    after: Duration,
+    connections: Connections,
+}
+
 #[tracing::instrument(level = "debug", skip_all, fields(%remote))]
 async fn serve_connection(
     builder: http2::Builder<TokioExecutor>,
     stream: TcpStream,
     remote: SocketAddr,
     routes: Routes,
-    first_call_within: Duration,
+    idle: Idle,
     mut closing: watch::Receiver<bool>,
 ) {
     // Nagle off: a response larger than one segment (a 100-instance `ServiceInfo`) would
@@ -125,9 +135,7 @@ async fn serve_connection(
     let called = Arc::clone(&routes.called);
     let connection = builder.serve_connection(TokioIo::new(stream), routes);
     tokio::pin!(connection);
-    let first_call_due = tokio::time::sleep(first_call_within);
-    tokio::pin!(first_call_due);
-    let mut waiting_for_first_call = true;
+    let mut idle_check = tokio::time::interval_at(tokio::time::Instant::now() + idle.after, idle.after);
     let served = loop {
         tokio::select! {
             served = connection.as_mut() => break served,
@@ -136,12 +144,11 @@ async fn serve_connection(
                 connection.as_mut().graceful_shutdown();
                 break connection.await;
             }
-            () = first_call_due.as_mut(), if waiting_for_first_call => {
-                if !called.load(Ordering::Relaxed) {
-                    tracing::debug!("no call on a new connection in time: closed");
+            _ = idle_check.tick() => {
+                if !called.swap(false, Ordering::Relaxed) && !idle.connections.is_registered(remote) {
+                    tracing::debug!("idle transport closed");
                     return;
                 }
-                waiting_for_first_call = false;
             }
         }
     };
