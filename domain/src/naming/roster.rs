@@ -40,8 +40,9 @@ impl Roster {
         let at = self.entries.len();
         self.entries.push(entry);
         let (entries, hasher) = (&self.entries, &self.hasher);
-        // A service never holds 4 billion instances; a position that does not fit is
-        // refused by `try_from`, and would only cost the index entry, never the data.
+        // Positions are u32 to keep the index at 4 bytes a slot. Overflowing one takes
+        // 4 billion instances in a service (over 500 GB); were it to happen, the entries
+        // beyond would be listed and expire with their owner but not be found by address.
         if let Ok(at) = u32::try_from(at) {
             self.index.insert_unique(hash, at, |&at| rehash(hasher, entries, at));
         }
