@@ -4,10 +4,10 @@
 //! tonic's `Server` puts every call through an axum router, a timeout layer, an
 //! error-recovery layer and HTTP/1-or-2 detection, and pings every connection for
 //! keep-alive. The Nacos client protocol needs none of it: two fixed paths, HTTP/2 only,
-//! deadlines kept by the SDKs, and dead clients found by `ClientDetectionRequest`
-//! (`GrpcApi::eject_silent_connections`). The generated services, their codec and their
-//! message limits are tonic's; only the layers around them are gone, about a tenth of the
-//! server's CPU per request.
+//! deadlines kept by the SDKs, dead clients found by the `ClientDetectionRequest` probe
+//! (`eject_silent_connections`) and idle transports closed here. The generated services,
+//! their codec and their message limits are tonic's; only the layers around them are gone,
+//! about a tenth of the server's CPU per request.
 
 use std::convert::Infallible;
 use std::future::Future;
