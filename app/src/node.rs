@@ -82,6 +82,7 @@ impl Node {
             election_timeout_min: Duration::from_millis(300),
             election_timeout_max: Duration::from_millis(600),
             snapshot_after_logs: 10_000,
+            snapshot_dir: storage::snapshot_dir(settings.storage, &settings.data_dir),
         };
         let transport = Arc::new(GrpcPeerTransport::new());
         let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport).await?;

@@ -68,6 +68,13 @@ pub enum OpenError {
     Kv(#[from] ports::kv::KvError),
 }
 
+/// Where raft snapshots of `engine`'s store are kept as files: `data_dir/<engine>-snapshots`
+/// (beside the store, not through it). `None` for the memory engine, whose snapshots stay
+/// in the store with everything else.
+pub fn snapshot_dir(engine: Engine, data_dir: &Path) -> Option<std::path::PathBuf> {
+    (engine != Engine::Memory).then(|| data_dir.join(format!("{}-snapshots", engine.as_str())))
+}
+
 /// Opens `engine` under `data_dir/<engine>`, so two engines never read each other's files.
 pub fn open(engine: Engine, data_dir: &Path) -> Result<Arc<dyn KvStore>, OpenError> {
     let dir = data_dir.join(engine.as_str());

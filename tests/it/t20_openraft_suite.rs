@@ -10,7 +10,8 @@ use ports::applied::AppliedState;
 use ports::kv::KvStore;
 use tempfile::TempDir;
 
-/// Builds a raft store on a fresh engine in a temporary directory (the guard keeps it).
+/// Builds a raft store on a fresh engine in a temporary directory (the guard keeps it),
+/// with snapshots kept as files beside it, as nacosd keeps them.
 struct EngineBuilder {
     open: fn(&std::path::Path) -> Arc<dyn KvStore>,
 }
@@ -19,7 +20,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for EngineBuilder
     async fn build(&self) -> Result<(TempDir, LogStore, StateMachine), StorageError<u64>> {
         let dir = tempfile::tempdir().unwrap();
         let kv = (self.open)(dir.path());
-        let state_machine = StateMachine::open(Arc::clone(&kv), AppliedState::new())?;
+        let state_machine = StateMachine::open(Arc::clone(&kv), AppliedState::new())?
+            .keep_snapshots_in(&dir.path().join("snapshots"))?;
         Ok((dir, LogStore::new(kv), state_machine))
     }
 }

@@ -33,6 +33,8 @@ pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 /// The current snapshot's meta (JSON) and data (the state file's bytes, as they are).
 pub(crate) const SNAPSHOT_META: &[u8] = b"snap/meta";
 pub(crate) const SNAPSHOT_DATA: &[u8] = b"snap/data";
+/// Or, instead of the data, the name of the file holding it (see `snapshot_store.rs`).
+pub(crate) const SNAPSHOT_FILE: &[u8] = b"snap/file";
 /// Before the split: meta and data in one JSON document, the data as an escaped string.
 /// Read if it is all there is; replaced by the next snapshot.
 pub(crate) const LEGACY_SNAPSHOT: &[u8] = b"snap/current";

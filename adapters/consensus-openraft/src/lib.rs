@@ -17,6 +17,7 @@ mod network;
 mod node;
 mod record;
 mod rpc;
+mod snapshot_store;
 mod state_machine;
 mod types;
 

@@ -32,6 +32,8 @@ pub struct RaftSettings {
     pub election_timeout_max: Duration,
     /// Build a snapshot (and purge the log) after this many entries.
     pub snapshot_after_logs: u64,
+    /// Keep snapshots as files here; `None` keeps them in the KV store.
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 /// Why the raft node could not start.
@@ -79,7 +81,10 @@ impl RaftNode {
         .map_err(|err| StartError::Settings(err.to_string()))?;
 
         let log_store = LogStore::new(Arc::clone(&kv));
-        let state_machine = StateMachine::open(kv, state).map_err(|err| StartError::Storage(err.to_string()))?;
+        let mut state_machine = StateMachine::open(kv, state).map_err(|err| StartError::Storage(err.to_string()))?;
+        if let Some(dir) = &settings.snapshot_dir {
+            state_machine = state_machine.keep_snapshots_in(dir).map_err(|err| StartError::Storage(err.to_string()))?;
+        }
         let network = NetworkFactory::new(transport);
         let raft = Raft::new(settings.node_id, Arc::new(config), network, log_store, state_machine)
             .await

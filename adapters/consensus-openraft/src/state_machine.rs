@@ -18,6 +18,7 @@ use crate::keys;
 use crate::log_store::{decode, encode, read_json};
 use crate::naming_record::ServiceRow;
 use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, LogRecord, NamespaceRow};
+use crate::snapshot_store::SnapshotStore;
 use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
@@ -35,6 +36,7 @@ pub struct StateMachine {
     membership: StoredMembership,
     /// Distinguishes snapshots built at the same log id.
     snapshot_seq: u64,
+    snapshots: Arc<SnapshotStore>,
 }
 
 impl StateMachine {
@@ -43,7 +45,14 @@ impl StateMachine {
         let last_applied = read_json(&*kv, keys::APPLIED).map_err(read_sm)?;
         let membership = read_json(&*kv, keys::MEMBERSHIP).map_err(read_sm)?.unwrap_or_default();
         state.replace(StateFile::read(&*kv)?.into_state()?);
-        Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0 })
+        Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0, snapshots: Arc::new(SnapshotStore::InStore) })
+    }
+
+    /// Keeps snapshots as files in `dir` rather than in the KV store (see
+    /// `snapshot_store.rs`); one already in the store is still served until the next.
+    pub fn keep_snapshots_in(mut self, dir: &std::path::Path) -> Result<Self, StorageError> {
+        self.snapshots = Arc::new(SnapshotStore::files(dir).map_err(write_sm)?);
+        Ok(self)
     }
 
     /// Adds the rows an outcome changed to `batch`.
@@ -161,8 +170,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let (taken, view_taken) = oneshot::channel();
         let (done, built) = oneshot::channel();
         let kv = Arc::clone(&self.kv);
+        let snapshots = Arc::clone(&self.snapshots);
         let spawned = std::thread::Builder::new().name("raft-snapshot".into()).spawn(move || {
-            let _ = done.send(write_snapshot(&*kv, meta, taken));
+            let _ = done.send(write_snapshot(&*kv, &snapshots, meta, taken));
         });
         if let Err(err) = spawned {
             let (done, failed) = oneshot::channel();
@@ -186,23 +196,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         file.replace_rows(&mut batch)?;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        put_snapshot(&mut batch, meta, data)?;
         // The state first, so the counters written with the meta are the snapshot's.
         self.state.replace(file.into_state()?);
         self.write_meta(&mut batch)?;
-        self.kv.write(batch, Durability::Sync).map_err(write_sm)?;
-        Ok(())
+        // The rows and the snapshot become current in one synced write.
+        self.snapshots.save(&*self.kv, batch, meta, &data)
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let meta: Option<SnapshotMeta> = read_json(&*self.kv, keys::SNAPSHOT_META).map_err(read_sm)?;
-        if let Some(meta) = meta {
-            let data = self.kv.get(keys::SNAPSHOT_DATA).map_err(read_sm)?.unwrap_or_default();
-            return Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }));
-        }
-        let legacy: Option<LegacySnapshot> = read_json(&*self.kv, keys::LEGACY_SNAPSHOT).map_err(read_sm)?;
-        Ok(legacy
-            .map(|stored| Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data.into_bytes())) }))
+        let current = self.snapshots.load(&*self.kv)?;
+        Ok(current.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }
 
@@ -222,6 +225,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 /// it and stores the snapshot. Answers the snapshot's meta and data.
 fn write_snapshot(
     kv: &dyn KvStore,
+    snapshots: &SnapshotStore,
     meta: SnapshotMeta,
     taken: oneshot::Sender<()>,
 ) -> Result<(SnapshotMeta, Vec<u8>), StorageError> {
@@ -231,20 +235,10 @@ fn write_snapshot(
     drop(view);
     let data = encode(&file).map_err(write_sm)?;
     drop(file);
-    let mut batch = WriteBatch::new();
-    put_snapshot(&mut batch, &meta, data.clone())?;
     // Synced: the log is purged once the snapshot is returned, and this write also makes
     // every buffered state machine write before it durable.
-    kv.write(batch, Durability::Sync).map_err(write_sm)?;
+    snapshots.save(kv, WriteBatch::new(), &meta, &data)?;
     Ok((meta, data))
-}
-
-/// Adds to `batch` the writing of a snapshot as the current one.
-fn put_snapshot(batch: &mut WriteBatch, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), StorageError> {
-    batch.put(keys::SNAPSHOT_META, encode(meta).map_err(write_sm)?);
-    batch.put(keys::SNAPSHOT_DATA, data);
-    batch.delete(keys::LEGACY_SNAPSHOT);
-    Ok(())
 }
 
 /// Every state machine row: the snapshot format (versioned like the log records) and
@@ -346,14 +340,6 @@ impl StateFile {
         }
         Ok(state)
     }
-}
-
-/// A snapshot as stores written before the meta/data split keep it; `data` is the JSON of
-/// a [`StateFile`].
-#[derive(Debug, Deserialize)]
-struct LegacySnapshot {
-    meta: SnapshotMeta,
-    data: String,
 }
 
 fn read_sm(err: impl std::error::Error + 'static) -> StorageError {

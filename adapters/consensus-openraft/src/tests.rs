@@ -208,4 +208,61 @@ mod state_machine {
         reopened.get_snapshot_builder().await.build_snapshot().await.unwrap();
         assert_eq!(kv.get(crate::keys::LEGACY_SNAPSHOT).unwrap(), None, "replaced by the new form");
     }
+
+    /// Snapshots kept as files: the store names the current one, older files go, a restart
+    /// and a fresh node read it, and a snapshot kept in the store before still serves.
+    #[tokio::test]
+    async fn snapshots_kept_as_files_replace_each_other_and_survive_a_restart() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state = AppliedState::new();
+        let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
+        machine.apply(entries(&[publish("a", "a1", 10)], 1)).await.unwrap();
+        // One kept in the store, as before files.
+        let in_store = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = dir.path().join("snapshots");
+        let files = |dir: &std::path::Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let mut machine =
+            StateMachine::open(Arc::clone(&kv), state.clone()).unwrap().keep_snapshots_in(&snapshots).unwrap();
+        let served = machine.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(served.meta, in_store.meta, "the store's snapshot still serves");
+        assert!(files(&snapshots).is_empty());
+
+        machine.apply(entries(&[publish("b", "b1", 20)], 2)).await.unwrap();
+        let first = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        assert_eq!(files(&snapshots).len(), 1);
+        assert_eq!(kv.get(crate::keys::SNAPSHOT_DATA).unwrap(), None, "the data is no longer in the store");
+        machine.apply(entries(&[publish("c", "c1", 30)], 3)).await.unwrap();
+        let second = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let data = second.snapshot.into_inner();
+        assert_eq!(files(&snapshots), vec![format!("{}.snap", second.meta.snapshot_id)], "the older file is gone");
+        assert_ne!(first.meta, second.meta);
+
+        let mut reopened =
+            StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap().keep_snapshots_in(&snapshots).unwrap();
+        let current = reopened.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(current.meta, second.meta);
+        assert_eq!(current.snapshot.into_inner(), data);
+
+        // A fresh node installing it keeps it as its own file, with the same state.
+        let fresh_dir = dir.path().join("fresh");
+        let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let installed = AppliedState::new();
+        let mut fresh = StateMachine::open(Arc::clone(&fresh_kv), installed.clone())
+            .unwrap()
+            .keep_snapshots_in(&fresh_dir)
+            .unwrap();
+        fresh.install_snapshot(&second.meta, Box::new(std::io::Cursor::new(data.clone()))).await.unwrap();
+        assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
+        assert_eq!(files(&fresh_dir).len(), 1);
+        assert_eq!(fresh.get_current_snapshot().await.unwrap().unwrap().snapshot.into_inner(), data);
+    }
 }

@@ -1,0 +1,145 @@
+//! Where the current snapshot is kept: as a file beside the KV store (disk engines), or in
+//! the store itself (the in-memory engine, which has no directory).
+//!
+//! A snapshot is the whole state, history included: tens of megabytes and more. Written
+//! through the store it is one synced write that every raft log append queues behind (an
+//! 86 MB one took 0.9 s, and publishes with it). As a file, written and synced on the
+//! snapshot's own thread, only its meta and file name go through the store.
+//!
+//! ### Crash safety
+//! The file is written under a temporary name, synced, renamed and its directory synced
+//! before the store's meta names it; older files are removed only after that. A crash in
+//! between leaves an unnamed file, removed with the next snapshot.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use ports::kv::{Durability, KvStore, WriteBatch};
+use serde::Deserialize;
+
+use crate::keys;
+use crate::log_store::{encode, read_json};
+use crate::types::{SnapshotMeta, StorageError};
+
+const EXTENSION: &str = "snap";
+
+/// Where snapshots go.
+pub(crate) enum SnapshotStore {
+    /// In the KV store, meta and data under their own keys.
+    InStore,
+    /// Files in a directory; the KV store holds the meta and the current file's name.
+    Files {
+        dir: PathBuf,
+        /// Held from writing a file to removing the old ones: a snapshot being built and
+        /// one being installed must not remove each other's file.
+        writing: Mutex<()>,
+    },
+}
+
+/// A snapshot as stores written before the meta/data split keep it; `data` is the JSON of
+/// the state file.
+#[derive(Debug, Deserialize)]
+struct LegacySnapshot {
+    meta: SnapshotMeta,
+    data: String,
+}
+
+impl SnapshotStore {
+    /// Snapshot files in `dir` (created if missing).
+    pub(crate) fn files(dir: &Path) -> std::io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(Self::Files { dir: dir.to_path_buf(), writing: Mutex::new(()) })
+    }
+
+    /// Makes `data` the current snapshot, writing `batch` (whatever else must change with
+    /// it) in the same synced store write.
+    pub(crate) fn save(
+        &self,
+        kv: &dyn KvStore,
+        mut batch: WriteBatch,
+        meta: &SnapshotMeta,
+        data: &[u8],
+    ) -> Result<(), StorageError> {
+        batch.put(keys::SNAPSHOT_META, encode(meta).map_err(write_snapshot)?);
+        batch.delete(keys::LEGACY_SNAPSHOT);
+        match self {
+            Self::InStore => {
+                batch.put(keys::SNAPSHOT_DATA, data.to_vec());
+                batch.delete(keys::SNAPSHOT_FILE);
+                kv.write(batch, Durability::Sync).map_err(write_snapshot)
+            }
+            Self::Files { dir, writing } => {
+                let _writing = writing.lock().unwrap_or_else(PoisonError::into_inner);
+                let name = file_name(meta);
+                write_durably(dir, &name, data).map_err(write_snapshot)?;
+                batch.put(keys::SNAPSHOT_FILE, name.as_bytes().to_vec());
+                batch.delete(keys::SNAPSHOT_DATA);
+                kv.write(batch, Durability::Sync).map_err(write_snapshot)?;
+                remove_all_but(dir, &name);
+                Ok(())
+            }
+        }
+    }
+
+    /// The current snapshot's meta and data, wherever and in whichever form it was kept.
+    pub(crate) fn load(&self, kv: &dyn KvStore) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
+        let meta: Option<SnapshotMeta> = read_json(kv, keys::SNAPSHOT_META).map_err(read_snapshot)?;
+        if let Some(meta) = meta {
+            let data = match kv.get(keys::SNAPSHOT_FILE).map_err(read_snapshot)? {
+                Some(name) => {
+                    let Self::Files { dir, .. } = self else {
+                        return Err(read_snapshot(std::io::Error::other("a snapshot file but no snapshot directory")));
+                    };
+                    let name = String::from_utf8_lossy(&name).into_owned();
+                    fs::read(dir.join(name)).map_err(read_snapshot)?
+                }
+                None => kv.get(keys::SNAPSHOT_DATA).map_err(read_snapshot)?.unwrap_or_default(),
+            };
+            return Ok(Some((meta, data)));
+        }
+        let legacy: Option<LegacySnapshot> = read_json(kv, keys::LEGACY_SNAPSHOT).map_err(read_snapshot)?;
+        Ok(legacy.map(|stored| (stored.meta, stored.data.into_bytes())))
+    }
+}
+
+/// Snapshot ids are `term-index-seq`, digits and dashes: safe as file names.
+fn file_name(meta: &SnapshotMeta) -> String {
+    let id: String = meta.snapshot_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("{id}.{EXTENSION}")
+}
+
+fn write_durably(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    let temporary = dir.join(format!("{name}.tmp"));
+    let mut file = fs::File::create(&temporary)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&temporary, dir.join(name))?;
+    fs::File::open(dir)?.sync_all()
+}
+
+/// Removes every snapshot file (and leftover temporary) but `keep`. Best effort: a file
+/// that cannot be removed now is removed with a later snapshot.
+fn remove_all_but(dir: &Path, keep: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.ends_with(&format!(".{EXTENSION}")) || name.ends_with(&format!(".{EXTENSION}.tmp"));
+        if ours && name != keep {
+            if let Err(err) = fs::remove_file(entry.path()) {
+                tracing::warn!(file = %name, cause = %err, "could not remove an old snapshot file");
+            }
+        }
+    }
+}
+
+fn write_snapshot(err: impl std::error::Error + 'static) -> StorageError {
+    StorageError::IO { source: openraft::StorageIOError::write_snapshot(None, &err) }
+}
+
+fn read_snapshot(err: impl std::error::Error + 'static) -> StorageError {
+    StorageError::IO { source: openraft::StorageIOError::read_snapshot(None, &err) }
+}
