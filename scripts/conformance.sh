@@ -14,9 +14,14 @@ if [ ! -x "$SUITE/run.sh" ]; then
   echo "conformance: no suite at $SUITE (it comes with the shared/ folder beside this repo)" >&2
   exit 1
 fi
-if ! python3 -m venv --help >/dev/null 2>&1; then
-  echo "conformance: python3 with venv is needed; as root: apt-get install -y python3-venv" >&2
-  exit 1
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "conformance: installing python3-venv" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >&2
+  else
+    echo "conformance: python3 with venv is needed; as root: apt-get install -y python3 python3-venv" >&2
+    exit 1
+  fi
 fi
 [ -x "$BIN" ] || { echo "conformance: $BIN is missing; run cargo build -p app first" >&2; exit 1; }
 

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh
+scripts/test-prereqs.sh
 
 echo "== tests, default build (RocksDB)"
 cargo test --locked --workspace
