@@ -11,9 +11,10 @@ use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::GrpcPeerTransport;
 use ports::applied::AppliedState;
-use ports::clock::SystemClock;
+use ports::clock::{Clock, SystemClock};
 use ports::config::ConfigApp;
 use ports::config::ConfigService;
+use ports::connection::ConnectionApp;
 use ports::kv::KvStore;
 use ports::listen::ConfigListeners;
 use ports::namespace::NamespaceApp;
@@ -104,17 +105,20 @@ impl Node {
         let leader = raft.wait_for_leader(LEADER_TIMEOUT).await?;
         tracing::info!(node_id = settings.node_id, leader, "raft is ready");
 
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let limits = ConfigLimits { max_content_bytes: settings.max_content_bytes };
         let history = Arc::new(HistoryRows::new(Arc::clone(&kv)));
         let config =
-            Arc::new(ConfigApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock), limits, history));
-        let connections = Connections::new();
-        let listeners_table = Arc::new(ConfigListeners::new(
+            Arc::new(ConfigApp::new(Arc::new(raft.clone()), state.clone(), Arc::clone(&clock), limits, history));
+        let connections = Connections::new(Arc::clone(&clock));
+        let long_polls = LongPolls::new();
+        let listening = Arc::new(ConfigListeners::new(
             state.clone(),
             Arc::new(connections.clone()),
+            Arc::new(long_polls.clone()),
             settings.max_listeners_per_connection,
         ));
-        state.observe(listeners_table.clone());
+        state.observe(listening.clone());
 
         let max_message_bytes =
             settings.max_content_bytes.saturating_mul(2).saturating_add(BODY_OVERHEAD_BYTES as usize);
@@ -123,26 +127,43 @@ impl Node {
             max_message_bytes,
             silent_after: settings.connection_silent_after,
         };
-        let naming = Arc::new(NamingApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock)));
+        let naming = Arc::new(NamingApp::new(Arc::new(raft.clone()), state.clone(), Arc::clone(&clock)));
         state.observe(naming.clone());
         naming.add_pusher(Arc::new(connections.clone()));
-        let udp = UdpPusher::bind(settings.bind).await?;
+        let (udp, udp_reader) =
+            UdpPusher::bind(settings.bind, Arc::clone(&clock), wait_for_stop(stopped.clone())).await?;
+        servers.push(udp_reader);
         tracing::debug!(addr = %udp.local_addr()?, "udp push socket bound");
         naming.add_pusher(Arc::new(udp));
         servers.push(tokio::spawn(registry_tasks::run(naming.clone(), wait_for_stop(stopped.clone()))));
-        let grpc = GrpcApi::new(config.clone(), listeners_table.clone(), naming.clone(), connections, grpc_limits);
+        let services = api_grpc::Services {
+            config: config.clone(),
+            listening: listening.clone(),
+            registry: naming.clone(),
+            queries: naming.clone(),
+            subscriptions: naming.clone(),
+            connection_ends: Arc::new(ConnectionApp::new(listening.clone(), naming.clone())),
+        };
+        let grpc = GrpcApi::new(services, connections, grpc_limits);
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
 
         let max_body_bytes = (settings.max_content_bytes as u64).saturating_mul(3).saturating_add(BODY_OVERHEAD_BYTES);
-        let long_polls = LongPolls::new();
-        state.observe(Arc::new(long_polls.clone()));
-        let namespaces = Arc::new(NamespaceApp::new(Arc::new(raft.clone()), state.clone(), Arc::new(SystemClock)));
+        let namespaces = Arc::new(NamespaceApp::new(Arc::new(raft.clone()), state.clone(), Arc::clone(&clock)));
         servers.push(tokio::spawn(purge_history(
             config.clone(),
             settings.history_retention,
             wait_for_stop(stopped.clone()),
         )));
-        let api = HttpApi { config, namespaces, naming, listeners: listeners_table, long_polls, max_body_bytes };
+        let api = HttpApi {
+            config,
+            namespaces,
+            registry: naming.clone(),
+            queries: naming.clone(),
+            subscriptions: naming,
+            listening,
+            long_polls,
+            max_body_bytes,
+        };
         servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
 
         tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");

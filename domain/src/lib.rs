@@ -12,6 +12,7 @@ pub mod command;
 pub mod config;
 pub mod namespace;
 pub mod naming;
+pub mod paging;
 pub mod state;
 pub mod time;
 

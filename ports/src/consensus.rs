@@ -23,7 +23,7 @@ pub trait ConsensusLog: Send + Sync {
 }
 
 /// Why a proposal did not complete.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConsensusError {
     /// No leader is known right now (election in progress); the client may retry.
     #[error("no raft leader is available, retry later")]
@@ -34,7 +34,16 @@ pub enum ConsensusError {
     /// The node is shutting down.
     #[error("raft is shutting down")]
     ShuttingDown,
-    /// Storage or another internal failure; the detail is logged, not shown to clients.
-    #[error("raft failure: {0}")]
-    Internal(String),
+    /// Raft stopped on an unrecoverable failure (its storage failed); the node must be
+    /// restarted. The cause is logged, not shown to clients.
+    #[error("raft stopped after a fatal failure")]
+    Fatal(#[source] Cause),
+    /// Raft could not complete this proposal (a refused membership change, a batch that
+    /// came back malformed). The cause is logged, not shown to clients.
+    #[error("raft could not complete the proposal")]
+    Failed(#[source] Cause),
 }
+
+/// What went wrong underneath, shared so that every proposal of a failed batch can carry
+/// the same cause.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;

@@ -1,8 +1,13 @@
 //! The API boundary of nacosd: port traits, their errors, and the application services.
 //!
 //! Driven ports (the core calls out): [`kv::KvStore`], [`consensus::ConsensusLog`],
-//! [`peer::PeerTransport`], [`clock::Clock`]. Driving ports (the outside calls in):
-//! [`config::ConfigService`] and [`peer::RaftRpcHandler`].
+//! [`peer::PeerTransport`], [`clock::Clock`], [`listen::ClientChannel`],
+//! [`listen::LongPollWaker`], [`naming::ServicePush`], [`config::HistoryStore`].
+//! Driving ports (the outside calls in): [`config::ConfigService`],
+//! [`namespace::NamespaceService`], [`listen::ListenService`], [`naming::RegistryService`],
+//! [`naming::RegistryQueries`], [`naming::SubscriptionService`],
+//! [`connection::ConnectionService`] and [`peer::RaftRpcHandler`]. Adapters hold them as
+//! `Arc<dyn ...>`, so every handler can be tested against a mock.
 //!
 //! Services live here rather than in `domain` because they are async and talk to ports; the
 //! rules they enforce still live in `domain`.
@@ -10,6 +15,7 @@
 pub mod applied;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod consensus;
 pub mod kv;
 pub mod listen;

@@ -1,74 +1,76 @@
-//! Config listeners: registrations by client connections, and who to tell of a change.
+//! Config listeners: gRPC connections and HTTP long polls registered on configs, and who
+//! to tell of a change. Both protocols go through one table, so they share one definition
+//! of "changed for this client" and one limit, and the listener queries see both.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
+use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, Registration};
 
 use crate::applied::{AppliedState, StateObserver};
 
-/// Delivers server-initiated messages to connected clients (driven port).
+/// Delivers server-initiated messages to connected gRPC clients (driven port).
 ///
 /// ### To ensure correctness
 /// `notify_config_changed` only queues: it must not block the caller, which is the raft
 /// apply path. Delivery, acknowledgement and retries are the channel's job.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ClientChannel: Send + Sync {
-    fn notify_config_changed(&self, target: &PushTarget, key: &ConfigKey);
+    fn notify_config_changed(&self, connection: &ConnectionId, tenant_as_sent: &str, key: &ConfigKey);
 }
 
-/// The listen registrations of every connection, and the rule that turns a change into
-/// pushes.
+/// Wakes a waiting HTTP long poll (driven port). Like [`ClientChannel`], it must not block.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait LongPollWaker: Send + Sync {
+    fn wake(&self, poll: u64);
+}
+
+/// Listening to configs (driving port): what the gRPC listen handler and the HTTP long
+/// poll call.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait ListenService: Send + Sync {
+    /// Registers `contexts` for `listener`, all or none; answers those whose md5 differs
+    /// from what a client at `client_ip` should hold.
+    fn listen(
+        &self,
+        listener: &ListenerId,
+        client_ip: &str,
+        contexts: &[ListenContext],
+    ) -> Result<Vec<ListenContext>, ListenError>;
+
+    fn unlisten(&self, listener: &ListenerId, keys: &[ConfigKey]);
+
+    /// What `listener` registered that is stale now (a long poll asks after its wake-up).
+    fn stale(&self, listener: &ListenerId) -> Vec<ListenContext>;
+
+    /// The listener is gone (connection closed, poll answered): forget all it listened to.
+    fn forget(&self, listener: &ListenerId);
+
+    /// Who listens to `key`: listener, client ip and the md5 it holds.
+    fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)>;
+
+    /// What listeners from `client_ip` listen to, with the md5 each holds.
+    fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)>;
+}
+
+/// The listen registrations of every listener, and the rule that turns a change into
+/// pushes and wake-ups.
 pub struct ConfigListeners {
     /// A std lock: never held across an `.await`; every critical section is a map update.
     table: Mutex<ListenerTable>,
     state: AppliedState,
     channel: Arc<dyn ClientChannel>,
-    max_per_connection: usize,
+    polls: Arc<dyn LongPollWaker>,
+    max_per_listener: usize,
 }
 
 impl ConfigListeners {
-    pub fn new(state: AppliedState, channel: Arc<dyn ClientChannel>, max_per_connection: usize) -> Self {
-        Self { table: Mutex::new(ListenerTable::default()), state, channel, max_per_connection }
-    }
-
-    /// Registers listens for a connection; answers the contexts whose md5 is stale.
-    pub fn listen(
-        &self,
-        connection: &ConnectionId,
-        client_ip: &str,
-        contexts: &[ListenContext],
-    ) -> Result<Vec<ListenContext>, ListenError> {
-        let state = &self.state;
-        self.table().listen(connection, client_ip, contexts, self.max_per_connection, |key| {
-            state.config_md5_for(key, client_ip)
-        })
-    }
-
-    /// What connections from `client_ip` listen to, with the md5 each holds.
-    pub fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {
-        self.table().registrations_of_ip(client_ip)
-    }
-
-    /// Who listens to `key`: connection, client ip and the md5 it holds.
-    pub fn registrations(&self, key: &ConfigKey) -> Vec<(ConnectionId, Registration)> {
-        self.table().registrations(key)
-    }
-
-    pub fn unlisten(&self, connection: &ConnectionId, keys: &[ConfigKey]) {
-        self.table().unlisten(connection, keys);
-    }
-
-    /// A connection closed: forget all it listened to.
-    pub fn connection_closed(&self, connection: &ConnectionId) {
-        self.table().drop_connection(connection);
-    }
-
-    pub fn listeners_of(&self, key: &ConfigKey) -> Vec<PushTarget> {
-        self.table().targets(key)
-    }
-
-    pub fn keys_of(&self, connection: &ConnectionId) -> Vec<ConfigKey> {
-        self.table().keys_of(connection)
+    pub fn new(
+        state: AppliedState,
+        channel: Arc<dyn ClientChannel>,
+        polls: Arc<dyn LongPollWaker>,
+        max_per_listener: usize,
+    ) -> Self {
+        Self { table: Mutex::new(ListenerTable::default()), state, channel, polls, max_per_listener }
     }
 
     fn table(&self) -> MutexGuard<'_, ListenerTable> {
@@ -78,10 +80,50 @@ impl ConfigListeners {
     }
 }
 
+impl ListenService for ConfigListeners {
+    fn listen(
+        &self,
+        listener: &ListenerId,
+        client_ip: &str,
+        contexts: &[ListenContext],
+    ) -> Result<Vec<ListenContext>, ListenError> {
+        let state = &self.state;
+        self.table()
+            .listen(listener, client_ip, contexts, self.max_per_listener, |key| state.config_md5_for(key, client_ip))
+    }
+
+    fn unlisten(&self, listener: &ListenerId, keys: &[ConfigKey]) {
+        self.table().unlisten(listener, keys);
+    }
+
+    fn stale(&self, listener: &ListenerId) -> Vec<ListenContext> {
+        let state = &self.state;
+        self.table().stale(listener, |key, client_ip| state.config_md5_for(key, client_ip))
+    }
+
+    fn forget(&self, listener: &ListenerId) {
+        self.table().drop_listener(listener);
+    }
+
+    fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)> {
+        self.table().registrations(key)
+    }
+
+    fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {
+        self.table().registrations_of_ip(client_ip)
+    }
+}
+
 impl StateObserver for ConfigListeners {
     fn config_changed(&self, key: &ConfigKey) {
-        for target in self.listeners_of(key) {
-            self.channel.notify_config_changed(&target, key);
+        let targets = self.table().targets(key);
+        for target in targets {
+            match &target.listener {
+                ListenerId::Connection(connection) => {
+                    self.channel.notify_config_changed(connection, &target.tenant_as_sent, key);
+                }
+                ListenerId::LongPoll(poll) => self.polls.wake(*poll),
+            }
         }
     }
 }
@@ -93,30 +135,46 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_change_is_pushed_to_each_listener_with_its_own_tenant() {
-        let state = AppliedState::new();
-        let mut channel = MockClientChannel::new();
-        channel
-            .expect_notify_config_changed()
-            .withf(|target, key| {
-                target.connection.as_str() == "c1" && target.tenant_as_sent == "public" && key.data_id.as_str() == "d"
-            })
-            .times(1)
-            .return_const(());
-        let listeners = Arc::new(ConfigListeners::new(state.clone(), Arc::new(channel), 100));
-        state.observe(listeners.clone());
-        let key = ConfigKey::parse(Some("public"), Some("DEFAULT_GROUP"), Some("d")).unwrap();
-        let context = ListenContext { key, tenant_as_sent: "public".to_owned(), md5: String::new() };
-        assert!(listeners.listen(&ConnectionId::new("c1"), "10.0.0.1", &[context]).unwrap().is_empty());
-
+    fn publish(state: &AppliedState, content: &str) {
         let params = PublishParams {
             data_id: Some("d"),
             group: Some("DEFAULT_GROUP"),
-            content: Some("v"),
+            content: Some(content),
             ..Default::default()
         };
         let publish = PublishConfig::parse(&params, ConfigLimits::default()).unwrap();
         state.apply(&Command::Config(ConfigCommand::Publish { publish, now: Millis(1) }));
+    }
+
+    fn context() -> ListenContext {
+        let key = ConfigKey::parse(Some("public"), Some("DEFAULT_GROUP"), Some("d")).unwrap();
+        ListenContext { key, tenant_as_sent: "public".to_owned(), md5: String::new() }
+    }
+
+    #[test]
+    fn a_change_is_pushed_to_each_connection_with_its_own_tenant_and_wakes_each_poll() {
+        let state = AppliedState::new();
+        let mut channel = MockClientChannel::new();
+        channel
+            .expect_notify_config_changed()
+            .withf(|connection, tenant, key| {
+                connection.as_str() == "c1" && tenant == "public" && key.data_id.as_str() == "d"
+            })
+            .times(1)
+            .return_const(());
+        let mut polls = MockLongPollWaker::new();
+        polls.expect_wake().withf(|poll| *poll == 9).times(1).return_const(());
+        let listeners = Arc::new(ConfigListeners::new(state.clone(), Arc::new(channel), Arc::new(polls), 100));
+        state.observe(listeners.clone());
+        let connection = ListenerId::Connection(ConnectionId::new("c1"));
+        assert!(listeners.listen(&connection, "10.0.0.1", &[context()]).unwrap().is_empty());
+        let poll = ListenerId::LongPoll(9);
+        assert!(listeners.listen(&poll, "10.0.0.2", &[context()]).unwrap().is_empty());
+        assert_eq!(listeners.registrations(&context().key).len(), 2, "both kinds are listed");
+
+        publish(&state, "v");
+        assert_eq!(listeners.stale(&poll), vec![context()], "the poll now holds an old md5");
+        listeners.forget(&poll);
+        assert_eq!(listeners.registrations(&context().key).len(), 1);
     }
 }

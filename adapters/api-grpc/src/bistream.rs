@@ -15,8 +15,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::connections::{now_millis, Outgoing, Setup, OUTBOUND_QUEUE};
-use crate::wire::Incoming;
+use crate::connections::{Outgoing, Setup, OUTBOUND_QUEUE};
+use crate::wire::{self, code, Incoming, WireError};
 use crate::GrpcApi;
 
 /// A client that opens a stream but never sets it up is dropped after this.
@@ -24,12 +24,30 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 type PayloadStream = Pin<Box<dyn Stream<Item = Result<Payload, Status>> + Send>>;
 
+/// Why a stream's first message did not set a connection up.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("the stream must start with a ConnectionSetupRequest, not {0}")]
+    NotASetup(String),
+    #[error("malformed ConnectionSetupRequest: {0}")]
+    Wire(WireError),
+}
+
+/// The set-up's fields; nulls are accepted where SDKs send them, anything of another
+/// shape (a number for the version, labels that are not an object) refuses the set-up.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 struct ConnectionSetupRequest {
-    client_version: String,
-    labels: HashMap<String, String>,
+    client_version: Option<String>,
+    labels: Option<HashMap<String, Option<String>>>,
     ability_table: Option<serde_json::Value>,
+}
+
+impl ConnectionSetupRequest {
+    fn labels(&mut self) -> HashMap<String, String> {
+        let labels = self.labels.take().unwrap_or_default();
+        labels.into_iter().map(|(name, value)| (name, value.unwrap_or_default())).collect()
+    }
 }
 
 #[tonic::async_trait]
@@ -46,7 +64,7 @@ impl BiRequestStream for GrpcApi {
         let api = self.clone();
         api.connections.opening(remote);
         let connections = api.connections.clone();
-        tokio::spawn(async move {
+        api.connections.clone().spawn_session(async move {
             api.session(remote, inbound, outbound).await;
             connections.abandoned(remote);
         });
@@ -62,21 +80,33 @@ impl GrpcApi {
             Ok(Ok(Some(payload))) => payload,
             _ => return,
         };
-        let Ok(incoming) = Incoming::parse(first) else { return };
-        if incoming.kind != "ConnectionSetupRequest" {
-            tracing::debug!(kind = %incoming.kind, "stream did not start with a set-up");
-            return;
-        }
+        let setup = match Incoming::parse(first).map_err(SetupError::Wire).and_then(|incoming| {
+            if incoming.kind != "ConnectionSetupRequest" {
+                return Err(SetupError::NotASetup(incoming.kind));
+            }
+            let setup: ConnectionSetupRequest = incoming.decode().map_err(SetupError::Wire)?;
+            Ok((incoming.client_ip, setup))
+        }) {
+            Ok(setup) => setup,
+            Err(err) => {
+                // Refused, not guessed at: the client hears why, and reconnects.
+                tracing::debug!(cause = %err, "stream set-up refused");
+                let refusal = wire::error_response(code::BAD_GATEWAY, &err.to_string());
+                let _ = outbound.send(Ok(Box::new(refusal))).await;
+                return;
+            }
+        };
         if self.connections.count() >= self.limits.max_connections {
             tracing::warn!(limit = self.limits.max_connections, "connection refused: too many connections");
             let _ = outbound.send(Err(Box::new(Status::resource_exhausted("too many connections")))).await;
             return;
         }
-        let setup: ConnectionSetupRequest = incoming.decode().unwrap_or_default();
+        let (client_ip, mut setup) = setup;
+        let labels = setup.labels();
         let wants_ack = setup.ability_table.is_some();
         let connection = self.connections.register(
             remote,
-            Setup { client_ip: incoming.client_ip.clone(), client_version: setup.client_version, labels: setup.labels },
+            Setup { client_ip, client_version: setup.client_version.unwrap_or_default(), labels },
             outbound,
         );
         tracing::info!(
@@ -105,9 +135,8 @@ impl GrpcApi {
             }
         }
         self.connections.unregister(&connection);
-        self.listeners.connection_closed(&connection.id);
-        self.naming.connection_closed(&connection.id);
-        let seconds = now_millis().saturating_sub(connection.connected_at) / 1000;
+        self.services.connection_ends.connection_closed(&connection.id);
+        let seconds = self.connections.now().saturating_sub(connection.connected_at) / 1000;
         tracing::info!(connection = connection.id.as_str(), seconds, "client disconnected");
     }
 

@@ -2,28 +2,33 @@
 //! bi-stream, and the server-to-client requests waiting for an answer.
 
 use std::collections::HashMap;
+use std::collections::HashSet;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use domain::config::{ConfigKey, ConnectionId, PushTarget};
+use domain::config::{ConfigKey, ConnectionId};
 use domain::naming::SubscriberId;
+use ports::clock::Clock;
 use ports::listen::ClientChannel;
 use ports::naming::{ServicePush, SharedView};
 use proto::nacos::Payload;
 use serde_json::{json, Value};
-use std::collections::HashSet;
-
 use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::{naming_wire, wire};
 
+/// How long shutdown waits for pushes, probes and sessions to end.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 /// How long a push waits for the client's answer.
-const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Attempts per config push before giving up (the connection stays open; the client's
 /// periodic listen round catches up).
-const PUSH_ATTEMPTS: u32 = 5;
+pub(crate) const PUSH_ATTEMPTS: u32 = 5;
 /// Outbound messages queued per connection before pushes count as failed.
 pub(crate) const OUTBOUND_QUEUE: usize = 1024;
 
@@ -49,13 +54,18 @@ pub(crate) struct Connection {
 }
 
 /// The registry, shared by the unary service, the bi-stream and the push path.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Connections {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
+    /// The only source of time: activity, ids and probes follow it (paused in tests).
+    clock: Arc<dyn Clock>,
+    /// Every task the registry starts (sessions, pushes, probes): none outlives shutdown.
+    tasks: TaskTracker,
+    /// Cancels pushes and probes at shutdown.
+    stop: CancellationToken,
     /// std locks: never held across an `.await`; each section is a map operation.
     by_id: Mutex<HashMap<ConnectionId, Arc<Connection>>>,
     /// The same connections by transport: every unary call looks its caller up here, so
@@ -82,14 +92,66 @@ pub(crate) struct Setup {
 }
 
 impl Connections {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let inner = Inner {
+            clock,
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            by_id: Mutex::default(),
+            by_remote: RwLock::default(),
+            ids: Mutex::default(),
+            pending: Mutex::default(),
+            next_request_id: AtomicU64::default(),
+            opening: Mutex::default(),
+            registered: Notify::new(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Now, in epoch milliseconds, from the clock port.
+    pub(crate) fn now(&self) -> u64 {
+        self.inner.clock.now().as_u64()
+    }
+
+    /// Runs a session: tracked, so shutdown waits for it; it ends by itself when the
+    /// server stops (it resets its client first).
+    pub(crate) fn spawn_session(&self, session: impl Future<Output = ()> + Send + 'static) {
+        self.inner.tasks.spawn(session);
+    }
+
+    /// Runs a push or probe: tracked, and cancelled at shutdown.
+    fn spawn_cancellable(&self, runtime: &tokio::runtime::Handle, work: impl Future<Output = ()> + Send + 'static) {
+        let stop = self.inner.stop.clone();
+        self.inner.tasks.spawn_on(
+            async move {
+                tokio::select! {
+                    () = work => {}
+                    () = stop.cancelled() => {}
+                }
+            },
+            runtime,
+        );
+    }
+
+    /// Cancels pushes and probes and waits (briefly) for every task to end.
+    pub(crate) async fn shutdown(&self) {
+        self.inner.stop.cancel();
+        self.inner.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_WAIT, self.inner.tasks.wait()).await.is_err() {
+            tracing::warn!(left = self.inner.tasks.len(), "client connection tasks did not end in time");
+        }
+    }
+
+    /// How many tasks are running (tests).
+    #[cfg(test)]
+    pub(crate) fn task_count(&self) -> usize {
+        self.inner.tasks.len()
     }
 
     /// The id of the transport at `remote`, minted on first sight as Nacos does:
     /// `<epochMillis>_<ip>_<port>`.
     pub(crate) fn id_for(&self, remote: SocketAddr) -> ConnectionId {
-        let now = now_millis();
+        let now = self.now();
         lock(&self.inner.ids)
             .entry(remote)
             .or_insert_with(|| (ConnectionId::new(format!("{now}_{}_{}", remote.ip(), remote.port())), now))
@@ -104,7 +166,7 @@ impl Connections {
         outbound: mpsc::Sender<Outgoing>,
     ) -> Arc<Connection> {
         let id = self.id_for(remote);
-        let now = now_millis();
+        let now = self.now();
         let connection = Arc::new(Connection {
             id: id.clone(),
             remote,
@@ -172,7 +234,7 @@ impl Connections {
     /// The registered connection of the transport at `remote`, refreshing its activity.
     pub(crate) fn touch(&self, remote: SocketAddr) -> Option<Arc<Connection>> {
         let connection = read(&self.inner.by_remote).get(&remote).cloned()?;
-        connection.last_active.store(now_millis(), Ordering::Relaxed);
+        connection.last_active.store(self.now(), Ordering::Relaxed);
         Some(connection)
     }
 
@@ -220,7 +282,7 @@ impl Connections {
         lock(&self.inner.pending).remove(&request_id);
         match answer {
             Ok(Ok(body)) => {
-                connection.last_active.store(now_millis(), Ordering::Relaxed);
+                connection.last_active.store(self.now(), Ordering::Relaxed);
                 Ok(body)
             }
             Ok(Err(_)) => Err(PushError::Closed),
@@ -254,7 +316,8 @@ impl Connections {
     /// that do not answer. Silent is normal for the Rust SDK, which sends no health checks
     /// once connected, so a probe comes before any drop.
     pub(crate) fn eject_silent(&self, idle: Duration) {
-        let now = now_millis();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let now = self.now();
         let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         // Ids minted by a server check whose client never set up a stream: forget them, so
         // clients that only probe cannot grow the map without bound.
@@ -273,7 +336,7 @@ impl Connections {
                 continue;
             }
             let connections = self.clone();
-            tokio::spawn(async move {
+            self.spawn_cancellable(&runtime, async move {
                 let probe = connections.request(&connection, "ClientDetectionRequest", json!({ "module": "internal" }));
                 match probe.await {
                     Ok(_) => connection.probing.store(false, Ordering::Release),
@@ -288,20 +351,20 @@ impl Connections {
 }
 
 impl ClientChannel for Connections {
-    fn notify_config_changed(&self, target: &PushTarget, key: &ConfigKey) {
+    fn notify_config_changed(&self, connection: &ConnectionId, tenant_as_sent: &str, key: &ConfigKey) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("config push outside a runtime dropped");
             return;
         };
         let connections = self.clone();
-        let connection_id = target.connection.clone();
+        let connection_id = connection.clone();
         let body = json!({
             "module": "config",
             "dataId": key.data_id.as_str(),
             "group": key.group.as_str(),
-            "tenant": target.tenant_as_sent,
+            "tenant": tenant_as_sent,
         });
-        runtime.spawn(async move {
+        self.spawn_cancellable(&runtime, async move {
             connections.push_with_retry(connection_id, "ConfigChangeNotifyRequest", Body::Json(body)).await;
         });
     }
@@ -317,7 +380,7 @@ impl ServicePush for Connections {
         let connections = self.clone();
         let connection_id = connection_id.clone();
         let service_info = naming_wire::service_info_bytes(&view);
-        runtime.spawn(async move {
+        self.spawn_cancellable(&runtime, async move {
             let body = Body::NotifySubscriber(service_info);
             connections.push_with_retry(connection_id, "NotifySubscriberRequest", body).await;
         });
@@ -382,12 +445,6 @@ pub(crate) enum PushError {
     QueueFull,
     #[error("no answer in time")]
     Timeout,
-}
-
-pub(crate) fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

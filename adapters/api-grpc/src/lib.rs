@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ports::config::ConfigService;
-use ports::listen::ConfigListeners;
-use ports::naming::NamingApp;
+use ports::connection::ConnectionService;
+use ports::listen::ListenService;
+use ports::naming::{RegistryQueries, RegistryService, SubscriptionService};
 use proto::nacos::bi_request_stream_server::BiRequestStreamServer;
 use proto::nacos::request_server::{Request as RequestService, RequestServer};
 use proto::nacos::Payload;
@@ -44,28 +45,32 @@ pub struct GrpcLimits {
     pub silent_after: Duration,
 }
 
+/// The use cases the client protocol calls (driving ports).
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<dyn ConfigService>,
+    pub listening: Arc<dyn ListenService>,
+    pub registry: Arc<dyn RegistryService>,
+    pub queries: Arc<dyn RegistryQueries>,
+    pub subscriptions: Arc<dyn SubscriptionService>,
+    /// Told when a connection ends, whatever ended it.
+    pub connection_ends: Arc<dyn ConnectionService>,
+}
+
 /// What the client gRPC port serves, and its limits.
 #[derive(Clone)]
 pub struct GrpcApi {
-    pub config: Arc<dyn ConfigService>,
-    pub listeners: Arc<ConfigListeners>,
-    pub naming: Arc<NamingApp>,
-    pub connections: Connections,
-    pub limits: GrpcLimits,
+    services: Services,
+    connections: Connections,
+    limits: GrpcLimits,
     /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
     stopping: watch::Receiver<bool>,
 }
 
 impl GrpcApi {
-    pub fn new(
-        config: Arc<dyn ConfigService>,
-        listeners: Arc<ConfigListeners>,
-        naming: Arc<NamingApp>,
-        connections: Connections,
-        limits: GrpcLimits,
-    ) -> Self {
+    pub fn new(services: Services, connections: Connections, limits: GrpcLimits) -> Self {
         let (_, stopping) = watch::channel(false);
-        Self { config, listeners, naming, connections, limits, stopping }
+        Self { services, connections, limits, stopping }
     }
 }
 
@@ -99,8 +104,10 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
         // Let sessions send their resets before the transport goes away.
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    transport::serve(listener, unary, streams, connections, silent_after, shutdown).await;
+    transport::serve(listener, unary, streams, connections.clone(), silent_after, shutdown).await;
     ejector.abort();
+    // Pushes, probes and sessions still running end here, not in the background.
+    connections.shutdown().await;
 }
 
 /// Every few seconds, probes connections that have been silent too long.

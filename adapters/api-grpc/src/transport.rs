@@ -23,6 +23,7 @@ use proto::nacos::bi_request_stream_server::BiRequestStreamServer;
 use proto::nacos::request_server::RequestServer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 use tonic::codegen::{http, BoxFuture, Service};
 use tonic::transport::server::TcpConnectInfo;
 
@@ -82,6 +83,7 @@ pub(crate) async fn serve(
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder.timer(TokioTimer::new()).max_concurrent_streams(MAX_CONCURRENT_STREAMS).auto_date_header(false);
     let (closing, closed) = watch::channel(false);
+    let transports = TaskTracker::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -95,7 +97,7 @@ pub(crate) async fn serve(
                         called: Arc::default(),
                     };
                     let idle = Idle { after: idle_after, connections: connections.clone() };
-                    tokio::spawn(serve_connection(builder.clone(), stream, remote, routes, idle, closed.clone()));
+                    transports.spawn(serve_connection(builder.clone(), stream, remote, routes, idle, closed.clone()));
                 }
                 // Out of file descriptors and the like: the listener stays usable.
                 Err(err) => {
@@ -108,8 +110,10 @@ pub(crate) async fn serve(
     drop(listener);
     drop(closed);
     let _ = closing.send(true);
-    // Every connection task holds a receiver; all dropped means all connections are done.
-    let _ = tokio::time::timeout(DRAIN, closing.closed()).await;
+    transports.close();
+    if tokio::time::timeout(DRAIN, transports.wait()).await.is_err() {
+        tracing::debug!(left = transports.len(), "client transports still open at shutdown");
+    }
 }
 
 /// When a transport counts as idle.

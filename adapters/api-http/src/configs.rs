@@ -217,7 +217,7 @@ fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::
             .map(str::to_owned)
             .collect(),
     };
-    let page = api.config.search(&query, history::page_no(params)?, history::page_size(params)?);
+    let page = api.config.search(&query, history::page(params)?);
     let items: Vec<serde_json::Value> = page
         .items
         .iter()

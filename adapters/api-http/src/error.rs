@@ -71,6 +71,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("server error")]
     Internal,
+    #[error("server error: stored data could not be read")]
+    StorageRead,
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -86,8 +88,24 @@ impl From<ConfigServiceError> for ApiError {
                 Self::Internal
             }
             ConfigServiceError::Unavailable(err) => err.into(),
+            ConfigServiceError::Storage(err) => {
+                tracing::error!(cause = %error_chain(&err), "stored config data could not be read");
+                Self::StorageRead
+            }
         }
     }
+}
+
+/// An error and its sources, for the log.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<ConsensusError> for ApiError {
@@ -96,8 +114,8 @@ impl From<ConsensusError> for ApiError {
             ConsensusError::NoLeader | ConsensusError::ShuttingDown | ConsensusError::ForwardToLeader { .. } => {
                 Self::Unavailable(err.to_string())
             }
-            ConsensusError::Internal(cause) => {
-                tracing::error!(%cause, "write failed inside raft");
+            ConsensusError::Fatal(_) | ConsensusError::Failed(_) => {
+                tracing::error!(cause = %error_chain(&err), "write failed inside raft");
                 Self::Internal
             }
         }
@@ -135,7 +153,7 @@ impl ApiError {
             | Self::InstanceNotFound => StatusCode::NOT_FOUND,
             Self::NamespaceExists => StatusCode::CONFLICT,
             // Java Nacos answers a failed CAS with 500; clients key on it.
-            Self::CasMismatch | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::CasMismatch | Self::Internal | Self::StorageRead => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -172,7 +190,7 @@ impl ApiError {
             | Self::GrayUnsupported => 20002,
             Self::CasMismatch => 20005,
             Self::Unavailable(_) => 23000,
-            Self::Internal => 30000,
+            Self::Internal | Self::StorageRead => 30000,
         }
     }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use domain::config::{ConfigKey, ConfigQuery, HistoryRecord, MatchMode, Namespace};
+use domain::paging::{PageRequest, DEFAULT_CONFIG_PAGE_SIZE};
 use serde_json::{json, Value};
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -36,11 +37,11 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
 async fn list_or_one(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     if let Some(nid) = params.get("nid") {
         let id = number("nid", nid)?;
-        let record = api.config.history_record(id).ok_or(reject(ApiError::HistoryNotFound))?;
+        let record = api.config.history_record(id).map_err(reject_from)?.ok_or(reject(ApiError::HistoryNotFound))?;
         return Ok(warp::reply::json(&record_json(&record)).into_response());
     }
     let key = key(&params)?;
-    let page = api.config.history(&key, page_no(&params)?, page_size(&params)?);
+    let page = api.config.history(&key, page(&params)?).map_err(reject_from)?;
     let items: Vec<Value> = page.items.iter().map(|record| record_json(record)).collect();
     Ok(warp::reply::json(&json!({
         "totalCount": page.total,
@@ -54,7 +55,8 @@ async fn list_or_one(api: Arc<HttpApi>, params: Params) -> Result<Response, warp
 async fn previous(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     let key = key(&params)?;
     let id = number("id", params.get("id").ok_or(reject(ApiError::MissingParam("id")))?)?;
-    let record = api.config.history_previous(&key, id).ok_or(reject(ApiError::HistoryNotFound))?;
+    let record =
+        api.config.history_previous(&key, id).map_err(reject_from)?.ok_or(reject(ApiError::HistoryNotFound))?;
     Ok(warp::reply::json(&record_json(&record)).into_response())
 }
 
@@ -69,7 +71,7 @@ async fn configs_of_namespace(api: Arc<HttpApi>, params: Params) -> Result<Respo
         app_name: String::new(),
         tags: Vec::new(),
     };
-    let page = api.config.search(&query, 1, domain::config::MAX_PAGE_SIZE);
+    let page = api.config.search(&query, PageRequest::everything());
     let items: Vec<Value> = page
         .items
         .iter()
@@ -123,18 +125,23 @@ fn key(params: &Params) -> Result<ConfigKey, warp::Rejection> {
     ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(|err| reject(err.into()))
 }
 
-pub(crate) fn page_no(params: &Params) -> Result<usize, warp::Rejection> {
-    params.get("pageNo").map_or(Ok(1), |raw| raw.trim().parse().map_err(|_| reject(ApiError::NotANumber("pageNo"))))
-}
-
-pub(crate) fn page_size(params: &Params) -> Result<usize, warp::Rejection> {
-    params
-        .get("pageSize")
-        .map_or(Ok(100), |raw| raw.trim().parse().map_err(|_| reject(ApiError::NotANumber("pageSize"))))
+/// The page a config search or history list asks for.
+pub(crate) fn page(params: &Params) -> Result<PageRequest, warp::Rejection> {
+    let number = |name: &'static str| {
+        params
+            .get(name)
+            .map(|raw| raw.trim().parse::<i64>().map_err(|_| reject(ApiError::NotANumber(name))))
+            .transpose()
+    };
+    Ok(PageRequest::new(number("pageNo")?, number("pageSize")?, DEFAULT_CONFIG_PAGE_SIZE))
 }
 
 fn number(param: &'static str, raw: &str) -> Result<u64, warp::Rejection> {
     raw.trim().parse().map_err(|_| reject(ApiError::NotANumber(param)))
+}
+
+fn reject_from(err: ports::config::ConfigServiceError) -> warp::Rejection {
+    reject(err.into())
 }
 
 fn reject(err: ApiError) -> warp::Rejection {

@@ -23,9 +23,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use ports::config::ConfigService;
-use ports::listen::ConfigListeners;
+use ports::listen::ListenService;
 use ports::namespace::NamespaceService;
-use ports::naming::NamingApp;
+use ports::naming::{RegistryQueries, RegistryService, SubscriptionService};
 use tokio::net::TcpListener;
 use warp::Filter;
 
@@ -38,10 +38,12 @@ pub use udp_push::UdpPusher;
 pub struct HttpApi {
     pub config: Arc<dyn ConfigService>,
     pub namespaces: Arc<dyn NamespaceService>,
-    pub naming: Arc<NamingApp>,
-    /// gRPC listen registrations, for the listener query.
-    pub listeners: Arc<ConfigListeners>,
-    /// HTTP long polls in flight; the node registers it as a config observer.
+    pub registry: Arc<dyn RegistryService>,
+    pub queries: Arc<dyn RegistryQueries>,
+    pub subscriptions: Arc<dyn SubscriptionService>,
+    /// Listen registrations of long polls and gRPC connections alike.
+    pub listening: Arc<dyn ListenService>,
+    /// HTTP long polls in flight, woken through the `LongPollWaker` port.
     pub long_polls: LongPolls,
     /// Largest request body accepted, in bytes (form encoding can triple a config's size).
     pub max_body_bytes: u64,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::config::ConfigKey;
+use domain::config::{ConfigKey, ListenContext, ListenError};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 use warp::reply::{Reply, Response};
@@ -18,7 +18,8 @@ use crate::HttpApi;
 const MIN_HOLD: Duration = Duration::from_secs(10);
 /// And at most this long, so a wild header cannot pin a request for hours.
 const MAX_HOLD: Duration = Duration::from_secs(120);
-/// Nacos refuses polls on more keys than this.
+/// No poll parses more keys than this; the listen service's per-listener limit, the same
+/// as gRPC's, then applies.
 const MAX_KEYS: usize = 10_000;
 const WORD: char = '\u{2}';
 const LINE: char = '\u{1}';
@@ -47,14 +48,6 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     poll.or(query).unify().or(by_ip).unify()
 }
 
-/// One watched key as the client sent it.
-struct Watched {
-    key: ConfigKey,
-    /// Echoed back exactly, so the client finds the key in its own map.
-    tenant_as_sent: String,
-    md5: String,
-}
-
 async fn long_poll(
     api: Arc<HttpApi>,
     params: Params,
@@ -65,34 +58,27 @@ async fn long_poll(
     let raw = params.get("Listening-Configs").ok_or(reject(ApiError::MissingParam("Listening-Configs")))?;
     let watched = parse_listening_configs(raw).map_err(reject)?;
 
-    // Register first, then compare: a change between the two still wakes us.
-    let waiter = api.long_polls.wait_on(watched.iter().map(|watched| watched.key.clone()).collect());
-    let changed = stale(&api, &watched, &client_ip);
+    // Registered before the comparison, so a change between the two still wakes the poll.
+    let poll = api.long_polls.start(Arc::clone(&api.listening));
+    let changed = api.listening.listen(&poll.listener(), &client_ip, &watched).map_err(|err| match err {
+        ListenError::TooManyListeners { limit } => reject(ApiError::TooManyListeningConfigs { limit }),
+    })?;
     let hang = timeout_ms.is_some() && !no_hangup.is_some_and(|value| value.eq_ignore_ascii_case("true"));
     if !changed.is_empty() || !hang {
         return Ok(answer(&changed));
     }
-    let requested = Duration::from_millis(timeout_ms.unwrap_or(0)).saturating_sub(Duration::from_millis(500));
-    let hold = requested.clamp(MIN_HOLD, MAX_HOLD);
-    let _ = tokio::time::timeout(hold, waiter.changed()).await;
-    Ok(answer(&stale(&api, &watched, &client_ip)))
+    let hold = hold(timeout_ms.unwrap_or(0));
+    let _ = tokio::time::timeout(hold, poll.changed()).await;
+    Ok(answer(&api.listening.stale(&poll.listener())))
 }
 
-/// The watched keys whose md5 differs from what a client at `client_ip` should hold.
-fn stale<'a>(api: &HttpApi, watched: &'a [Watched], client_ip: &str) -> Vec<&'a Watched> {
-    watched
-        .iter()
-        .filter(|watched| {
-            let current = api
-                .config
-                .get_for(watched.key.as_key_ref(), client_ip)
-                .map_or(String::new(), |(config, _)| config.md5.clone());
-            current != watched.md5
-        })
-        .collect()
+/// How long a poll is held: what the client asked less half a second (so it hears back
+/// before its own timeout), within Nacos's bounds.
+fn hold(requested_ms: u64) -> Duration {
+    Duration::from_millis(requested_ms).saturating_sub(Duration::from_millis(500)).clamp(MIN_HOLD, MAX_HOLD)
 }
 
-fn answer(changed: &[&Watched]) -> Response {
+fn answer(changed: &[ListenContext]) -> Response {
     let mut response = Response::new(encode(changed).into());
     for (name, value) in [("cache-control", "no-cache,no-store"), ("pragma", "no-cache"), ("expires", "0")] {
         response.headers_mut().insert(name, warp::http::HeaderValue::from_static(value));
@@ -101,7 +87,7 @@ fn answer(changed: &[&Watched]) -> Response {
 }
 
 /// `dataId ^B group [^B tenant] ^A` per key, form-encoded, then a newline.
-fn encode(changed: &[&Watched]) -> String {
+fn encode(changed: &[ListenContext]) -> String {
     let mut body = String::new();
     for watched in changed {
         body.push_str(watched.key.data_id.as_str());
@@ -122,7 +108,7 @@ fn encode(changed: &[&Watched]) -> String {
 
 /// Parses `dataId ^B group ^B md5 [^B tenant] ^A ...`. Some clients encode the value twice;
 /// names cannot contain `%`, so a second decode is safe when separators are still encoded.
-fn parse_listening_configs(raw: &str) -> Result<Vec<Watched>, ApiError> {
+fn parse_listening_configs(raw: &str) -> Result<Vec<ListenContext>, ApiError> {
     let decoded = if raw.contains("%02") || raw.contains("%01") {
         percent_decode_str(raw)
             .decode_utf8()
@@ -140,7 +126,7 @@ fn parse_listening_configs(raw: &str) -> Result<Vec<Watched>, ApiError> {
             _ => return Err(ApiError::BadListeningConfigs),
         };
         let key = ConfigKey::parse(Some(tenant), Some(group), Some(data_id))?;
-        watched.push(Watched { key, tenant_as_sent: tenant.to_owned(), md5: md5.to_owned() });
+        watched.push(ListenContext { key, tenant_as_sent: tenant.to_owned(), md5: md5.to_owned() });
         if watched.len() > MAX_KEYS {
             return Err(ApiError::TooManyListeningConfigs { limit: MAX_KEYS });
         }
@@ -148,11 +134,12 @@ fn parse_listening_configs(raw: &str) -> Result<Vec<Watched>, ApiError> {
     Ok(watched)
 }
 
-/// Which clients listen to one config: Nacos's shape (client ip -> md5 it holds) plus the
-/// number of listening connections, which the ip map cannot show when ips repeat.
+/// Which clients listen to one config, gRPC connections and long polls alike: Nacos's
+/// shape (client ip -> md5 it holds) plus the number of listeners, which the ip map cannot
+/// show when ips repeat.
 async fn listeners_of(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
-    let registrations = api.listeners.registrations(&key);
+    let registrations = api.listening.registrations(&key);
     let by_ip: serde_json::Map<String, serde_json::Value> = registrations
         .iter()
         .map(|(_, registration)| (registration.client_ip.clone(), json!(registration.md5)))
@@ -170,7 +157,7 @@ async fn listeners_of(api: Arc<HttpApi>, params: Params) -> Result<Response, war
 async fn listened_by_ip(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     let ip = params.get("ip").ok_or(reject(ApiError::MissingParam("ip")))?;
     let status: serde_json::Map<String, serde_json::Value> = api
-        .listeners
+        .listening
         .registrations_of_ip(ip.trim())
         .into_iter()
         .map(|(key, registration)| {
@@ -210,10 +197,10 @@ mod tests {
     #[test]
     fn answers_are_form_encoded_records() {
         let key = ConfigKey::parse(Some("dev"), Some("G"), Some("a.yaml")).unwrap();
-        let watched = Watched { key, tenant_as_sent: "dev".to_owned(), md5: String::new() };
-        assert_eq!(encode(&[&watched]), "a.yaml%02G%02dev%01\n");
-        let public = Watched { tenant_as_sent: String::new(), ..watched };
-        assert_eq!(encode(&[&public]), "a.yaml%02G%01\n");
+        let watched = ListenContext { key, tenant_as_sent: "dev".to_owned(), md5: String::new() };
+        assert_eq!(encode(std::slice::from_ref(&watched)), "a.yaml%02G%02dev%01\n");
+        let public = ListenContext { tenant_as_sent: String::new(), ..watched };
+        assert_eq!(encode(&[public]), "a.yaml%02G%01\n");
         assert_eq!(encode(&[]), "");
     }
 }

@@ -1,30 +1,28 @@
-//! Waiting HTTP long polls, woken when a key they watch changes.
+//! Waiting HTTP long polls. What a poll listens to lives in the listen service's table,
+//! with the gRPC listeners; this holds only the wake-ups, by poll id.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use domain::config::ConfigKey;
-use ports::applied::StateObserver;
+use domain::config::ListenerId;
+use ports::listen::{ListenService, LongPollWaker};
 use tokio::sync::Notify;
 
-/// Polls waiting on each key: poll id and the poll's wake-up.
-type Waiting = HashMap<ConfigKey, Vec<(u64, Arc<Notify>)>>;
-
-/// The long polls in flight, by the keys they watch.
+/// The long polls in flight.
 #[derive(Clone, Default)]
 pub struct LongPolls {
     /// A std lock: never held across an `.await`; each section is a map update.
-    waiting: Arc<Mutex<Waiting>>,
+    waiting: Arc<Mutex<HashMap<u64, Arc<Notify>>>>,
     next_id: Arc<AtomicU64>,
 }
 
-/// One registered poll; unregisters itself when dropped (answered, timed out or the
-/// client went away).
-pub(crate) struct Waiter {
+/// One poll in flight. Dropped (answered, timed out, or the client went away), it takes
+/// its registrations out of the listen table and its wake-up out of the map.
+pub(crate) struct Poll {
     polls: LongPolls,
+    listening: Arc<dyn ListenService>,
     id: u64,
-    keys: Vec<ConfigKey>,
     notify: Arc<Notify>,
 }
 
@@ -33,50 +31,49 @@ impl LongPolls {
         Self::default()
     }
 
-    /// Registers interest in `keys`; call before checking md5s so no change is missed.
-    pub(crate) fn wait_on(&self, keys: Vec<ConfigKey>) -> Waiter {
+    /// A new poll; register its keys under [`Poll::listener`] before comparing md5s, so
+    /// that no change in between is missed.
+    pub(crate) fn start(&self, listening: Arc<dyn ListenService>) -> Poll {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let notify = Arc::new(Notify::new());
-        let mut waiting = self.lock();
-        for key in &keys {
-            waiting.entry(key.clone()).or_default().push((id, Arc::clone(&notify)));
-        }
-        Waiter { polls: self.clone(), id, keys, notify }
+        self.lock().insert(id, Arc::clone(&notify));
+        Poll { polls: self.clone(), listening, id, notify }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Waiting> {
+    /// How many polls are waiting (tests).
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Notify>>> {
         self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl Waiter {
-    /// Resolves once any watched key has changed since registration.
+impl Poll {
+    pub(crate) fn listener(&self) -> ListenerId {
+        ListenerId::LongPoll(self.id)
+    }
+
+    /// Resolves once a watched key has changed since registration.
     pub(crate) async fn changed(&self) {
         self.notify.notified().await;
     }
 }
 
-impl Drop for Waiter {
+impl Drop for Poll {
     fn drop(&mut self) {
-        let mut waiting = self.polls.lock();
-        for key in &self.keys {
-            if let Some(waiters) = waiting.get_mut(key) {
-                waiters.retain(|(id, _)| *id != self.id);
-                if waiters.is_empty() {
-                    waiting.remove(key);
-                }
-            }
-        }
+        self.listening.forget(&self.listener());
+        self.polls.lock().remove(&self.id);
     }
 }
 
-impl StateObserver for LongPolls {
-    fn config_changed(&self, key: &ConfigKey) {
-        if let Some(waiters) = self.lock().get(key) {
-            for (_, notify) in waiters {
-                // `notify_one` keeps a permit if the poll is not awaiting yet.
-                notify.notify_one();
-            }
+impl LongPollWaker for LongPolls {
+    fn wake(&self, poll: u64) {
+        if let Some(notify) = self.lock().get(&poll) {
+            // `notify_one` keeps a permit if the poll is not awaiting yet.
+            notify.notify_one();
         }
     }
 }

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use domain::config::Namespace;
 use domain::naming::{
-    validate_address, Owner, ProtectThreshold, Selector, ServiceKey, ServiceMeta, Subscriber, SubscriberId, ViewQuery,
+    InstanceAddress, ProtectThreshold, Registrant, Selector, ServiceKey, ServiceMeta, Subscriber, SubscriberId,
+    ViewQuery, DEFAULT_GROUP,
 };
+use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 use ports::naming::NamingServiceError;
 use serde_json::{json, Value};
 use warp::http::Method;
@@ -27,8 +29,6 @@ use crate::HttpApi;
 /// Java Nacos's beat codes: OK, and "unknown instance, register again".
 const BEAT_OK: u32 = 10200;
 const BEAT_UNKNOWN: u32 = 20404;
-/// Largest page the service lists answer.
-const MAX_PAGE_SIZE: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Version {
@@ -101,7 +101,7 @@ async fn dispatch(
         (&Method::PUT, "health/instance" | "health") => set_health(&call).await,
         (&Method::GET, "operator/metrics") => metrics(&call),
         (&Method::GET, "health/server") => Ok(Answer::Raw(json!({
-            "msg": format!("Hello! I am Nacos-Naming and healthy! total services: {}", call.api.naming.metrics().service_count)
+            "msg": format!("Hello! I am Nacos-Naming and healthy! total services: {}", call.api.queries.metrics().service_count)
         }))),
         _ => return Err(warp::reject::not_found()),
     };
@@ -143,44 +143,39 @@ fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {
 async fn register(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
     let draft = draft(&call.params)?;
-    if draft.ephemeral == Some(false) {
-        call.api.naming.register_persistent(&service, &draft).await?;
-    } else {
-        let (ip, port, _) = validate_address(draft.ip.as_deref(), draft.port, None)?;
-        call.api.naming.register_ephemeral(Owner::Beats { ip, port }, &service, &draft)?;
-    }
+    call.api.registry.register(Registrant::Http, &service, &draft).await?;
     Ok(Answer::Ok)
 }
 
 async fn deregister(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (ip, port, cluster) =
-        validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster(&call.params))?;
-    if boolean(&call.params, "ephemeral")? == Some(false) {
-        call.api.naming.deregister_persistent(&service, &ip, port, &cluster).await?;
-    } else {
-        call.api.naming.deregister_ephemeral(&service, &ip, port, &cluster);
-    }
+    let address = address(&call.params)?;
+    let ephemeral = boolean(&call.params, "ephemeral")?.unwrap_or(true);
+    call.api.registry.deregister(&service, &address, ephemeral).await?;
     Ok(Answer::Ok)
 }
 
 async fn update(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (ip, port, cluster) =
-        validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster(&call.params))?;
+    let address = address(&call.params)?;
     let ephemeral = boolean(&call.params, "ephemeral")?.unwrap_or(true);
     let patch = patch(&call.params)?;
     let draft = draft(&call.params)?;
-    call.api.naming.update_or_register(&service, (&ip, port, &cluster), ephemeral, &patch, &draft).await?;
+    call.api.registry.update_or_register(&service, &address, ephemeral, &patch, &draft).await?;
     Ok(Answer::Ok)
+}
+
+/// The instance a request names by `ip`, `port` and `clusterName` (or `cluster`).
+fn address(params: &Params) -> Result<InstanceAddress, ApiError> {
+    Ok(InstanceAddress::parse(params.get("ip"), number(params, "port")?, cluster(params))?)
 }
 
 fn instance(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let cluster_param = cluster(&call.params);
-    let (ip, port, cluster) = validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster_param)?;
-    let cluster = cluster_param.map(|_| &cluster);
-    let found = call.api.naming.instance(&service, &ip, port, cluster).ok_or(ApiError::InstanceNotFound)?;
+    let address = address(&call.params)?;
+    let cluster = cluster(&call.params).map(|_| address.cluster.clone());
+    let found =
+        call.api.queries.instance(&service, &address.ip, address.port, cluster).ok_or(ApiError::InstanceNotFound)?;
     let mut body = json!({
         "service": service.grouped_name(),
         "ip": found.ip,
@@ -216,12 +211,11 @@ fn list(call: &Call) -> Result<Answer, ApiError> {
                 clusters: query.clusters.clone(),
                 client_ip: ip.clone(),
                 app: call.params.get("app").unwrap_or_default().to_owned(),
-                refreshed: domain::Millis::default(),
             };
-            call.api.naming.refresh_udp(SubscriberId::Udp { ip, port }, &service, subscriber);
+            call.api.subscriptions.refresh_udp(SubscriberId::Udp { ip, port }, &service, subscriber);
         }
     }
-    let view = call.api.naming.view(&service, &query);
+    let view = call.api.queries.view(&service, &query);
     Ok(Answer::Encoded(naming_wire::service_info_bytes(&view)))
 }
 
@@ -233,8 +227,8 @@ fn beat(call: &Call) -> Result<Answer, ApiError> {
     let ip = call.params.get("ip").or_else(|| full.as_ref().and_then(|d| d.ip.as_deref()));
     let port = number(&call.params, "port")?.or_else(|| full.as_ref().and_then(|d| d.port));
     let cluster_name = cluster(&call.params).or_else(|| full.as_ref().and_then(|d| d.cluster.as_deref()));
-    let (ip, port, cluster) = validate_address(ip, port, cluster_name)?;
-    let reply = call.api.naming.beat(&service, (&ip, port, &cluster), full.as_ref())?;
+    let address = InstanceAddress::parse(ip, port, cluster_name)?;
+    let reply = call.api.registry.beat(&service, &address, full)?;
     Ok(Answer::Raw(json!({
         "clientBeatInterval": reply.interval,
         "code": if reply.known { BEAT_OK } else { BEAT_UNKNOWN },
@@ -244,12 +238,11 @@ fn beat(call: &Call) -> Result<Answer, ApiError> {
 
 async fn set_health(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (ip, port, cluster) =
-        validate_address(call.params.get("ip"), number(&call.params, "port")?, cluster(&call.params))?;
+    let address = address(&call.params)?;
     let healthy = boolean(&call.params, "healthy")?
         .or(boolean(&call.params, "valid")?)
         .ok_or(ApiError::MissingParam("healthy"))?;
-    call.api.naming.set_health(&service, (&ip, port, &cluster), healthy).await?;
+    call.api.registry.set_health(&service, &address, healthy).await?;
     Ok(Answer::Ok)
 }
 
@@ -280,7 +273,7 @@ fn service_meta(params: &Params) -> Result<ServiceMeta, ApiError> {
 
 async fn create_service(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    call.api.naming.create_service(&service, service_meta(&call.params)?).await?;
+    call.api.registry.create_service(&service, service_meta(&call.params)?).await?;
     Ok(Answer::Ok)
 }
 
@@ -289,19 +282,20 @@ async fn update_service(call: &Call) -> Result<Answer, ApiError> {
     if call.version == Version::V1 && call.params.get("protectThreshold").is_none() {
         return Err(ApiError::MissingParam("protectThreshold"));
     }
-    call.api.naming.update_service(&service, service_meta(&call.params)?).await?;
+    call.api.registry.update_service(&service, service_meta(&call.params)?).await?;
     Ok(Answer::Ok)
 }
 
 async fn remove_service(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    call.api.naming.remove_service(&service).await?;
+    call.api.registry.remove_service(&service).await?;
     Ok(Answer::Ok)
 }
 
 fn service(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let summary = call.api.naming.service(&service).ok_or_else(|| ApiError::ServiceNotFound(service.grouped_name()))?;
+    let summary =
+        call.api.queries.service(&service).ok_or_else(|| ApiError::ServiceNotFound(service.grouped_name()))?;
     let meta = summary.meta.unwrap_or_default();
     let selector = selector_json(&meta.selector);
     let clusters: Vec<Value> = summary
@@ -339,12 +333,9 @@ fn selector_json(selector: &Selector) -> Value {
     }
 }
 
-/// Page parameters, with the defaults and bound the service lists use.
-fn page(params: &Params) -> Result<(usize, usize), ApiError> {
-    let to_usize = |value: i64| usize::try_from(value.max(1)).unwrap_or(1);
-    let page_no = number(params, "pageNo")?.map_or(1, to_usize);
-    let page_size = number(params, "pageSize")?.map_or(20, to_usize).min(MAX_PAGE_SIZE);
-    Ok((page_no, page_size))
+/// The page a naming list asks for.
+fn page(params: &Params) -> Result<PageRequest, ApiError> {
+    Ok(PageRequest::new(number(params, "pageNo")?, number(params, "pageSize")?, DEFAULT_NAMING_PAGE_SIZE))
 }
 
 fn namespace(params: &Params) -> Result<Namespace, ApiError> {
@@ -352,9 +343,8 @@ fn namespace(params: &Params) -> Result<Namespace, ApiError> {
 }
 
 fn service_list(call: &Call) -> Result<Answer, ApiError> {
-    let (page_no, page_size) = page(&call.params)?;
-    let group = call.params.get("groupName").unwrap_or(domain::naming::DEFAULT_GROUP);
-    let page = call.api.naming.services(&namespace(&call.params)?, Some(group), "", page_no, page_size);
+    let group = call.params.get("groupName").unwrap_or(DEFAULT_GROUP);
+    let page = call.api.queries.services(&namespace(&call.params)?, Some(group.to_owned()), "", page(&call.params)?);
     let names: Vec<&str> = page.items.iter().map(|s| s.service.name.as_str()).collect();
     Ok(Answer::Json(match call.version {
         Version::V1 => json!({ "count": page.total, "doms": names }),
@@ -364,12 +354,10 @@ fn service_list(call: &Call) -> Result<Answer, ApiError> {
 
 fn subscribers(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (page_no, page_size) = page(&call.params)?;
-    let all = call.api.naming.subscribers(&service);
-    let listed: Vec<Value> = all
+    let page = call.api.subscriptions.subscribers(&service, page(&call.params)?);
+    let listed: Vec<Value> = page
+        .items
         .iter()
-        .skip(page_no.saturating_sub(1).saturating_mul(page_size))
-        .take(page_size)
         .map(|(id, subscriber)| {
             let (address, port) = match id {
                 SubscriberId::Connection(connection) => (connection.as_str().to_owned(), 0),
@@ -386,14 +374,13 @@ fn subscribers(call: &Call) -> Result<Answer, ApiError> {
             })
         })
         .collect();
-    Ok(Answer::Json(json!({ "subscribers": listed, "count": all.len() })))
+    Ok(Answer::Json(json!({ "subscribers": listed, "count": page.total })))
 }
 
 fn catalog_services(call: &Call) -> Result<Answer, ApiError> {
-    let (page_no, page_size) = page(&call.params)?;
-    let group = call.params.get("groupNameParam");
+    let group = call.params.get("groupNameParam").map(str::to_owned);
     let name_filter = call.params.get("serviceNameParam").unwrap_or("");
-    let page = call.api.naming.services(&namespace(&call.params)?, group, name_filter, page_no, page_size);
+    let page = call.api.queries.services(&namespace(&call.params)?, group, name_filter, page(&call.params)?);
     let list: Vec<Value> = page
         .items
         .iter()
@@ -404,14 +391,7 @@ fn catalog_services(call: &Call) -> Result<Answer, ApiError> {
                 "clusterCount": summary.clusters.len(),
                 "ipCount": summary.instance_count,
                 "healthyInstanceCount": summary.healthy_count,
-                "triggerFlag": (summary.instance_count > 0
-                    && summary.meta.as_ref().is_some_and(|meta| {
-                        // Ratios of small counts: exact enough for a flag.
-                        #[allow(clippy::cast_precision_loss)]
-                        let share = summary.healthy_count as f64 / summary.instance_count as f64;
-                        share <= meta.protect_threshold.value()
-                    }))
-                .to_string(),
+                "triggerFlag": summary.protect_triggered.to_string(),
             })
         })
         .collect();
@@ -420,22 +400,10 @@ fn catalog_services(call: &Call) -> Result<Answer, ApiError> {
 
 fn catalog_instances(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
-    let (page_no, page_size) = page(&call.params)?;
-    let cluster_filter = cluster(&call.params);
-    let instances: Vec<_> = call
-        .api
-        .naming
-        .all_instances(&service)
-        .into_iter()
-        .filter(|i| cluster_filter.is_none_or(|c| i.cluster.as_str() == c))
-        .collect();
-    let list: Vec<Value> = instances
-        .iter()
-        .skip(page_no.saturating_sub(1).saturating_mul(page_size))
-        .take(page_size)
-        .map(|i| nacos_json::instance(i, &service))
-        .collect();
-    Ok(Answer::Json(json!({ "list": list, "count": instances.len() })))
+    let cluster = cluster(&call.params).map(str::to_owned);
+    let page = call.api.queries.instances(&service, cluster, page(&call.params)?);
+    let list: Vec<Value> = page.items.iter().map(|i| nacos_json::instance(i, &service)).collect();
+    Ok(Answer::Json(json!({ "list": list, "count": page.total })))
 }
 
 fn metrics(call: &Call) -> Result<Answer, ApiError> {
@@ -443,7 +411,7 @@ fn metrics(call: &Call) -> Result<Answer, ApiError> {
     if only_status {
         return Ok(Answer::Json(json!({ "status": "UP" })));
     }
-    let metrics = call.api.naming.metrics();
+    let metrics = call.api.queries.metrics();
     Ok(Answer::Json(json!({
         "status": "UP",
         "serviceCount": metrics.service_count,
@@ -460,7 +428,11 @@ impl From<NamingServiceError> for ApiError {
         match err {
             NamingServiceError::Invalid(err) => Self::Naming(err),
             NamingServiceError::Rejected(rejection) => Self::NamingRejected(rejection),
-            NamingServiceError::NotFound(message) => Self::NamingNotFound(message),
+            // Java Nacos's wording.
+            NamingServiceError::InstanceNotFound { service, ip, port } => {
+                Self::NamingNotFound(format!("no matched ip found! {ip}:{port} in {service}"))
+            }
+            NamingServiceError::ServiceNotFound(service) => Self::ServiceNotFound(service),
             NamingServiceError::Unavailable(err) => err.into(),
         }
     }

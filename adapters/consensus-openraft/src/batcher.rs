@@ -84,8 +84,8 @@ fn answer_all(replies: Vec<Reply>, result: ApplyResult) {
             }
         }
         ApplyResult::Batch(results) => {
-            let detail = format!("{} results for {} commands", results.len(), replies.len());
-            fail_all(replies, &ConsensusError::Internal(detail));
+            let cause = BatchMismatch { results: results.len(), commands: replies.len() };
+            fail_all(replies, &ConsensusError::Failed(Arc::new(cause)));
         }
         single => {
             for reply in replies {
@@ -95,18 +95,17 @@ fn answer_all(replies: Vec<Reply>, result: ApplyResult) {
     }
 }
 
-fn fail_all(replies: Vec<Reply>, err: &ConsensusError) {
-    for reply in replies {
-        let _ = reply.send(Err(copy(err)));
-    }
+/// A batch entry applied to a different number of results than it had commands.
+#[derive(Debug, thiserror::Error)]
+#[error("{results} results for {commands} commands")]
+struct BatchMismatch {
+    results: usize,
+    commands: usize,
 }
 
-fn copy(err: &ConsensusError) -> ConsensusError {
-    match err {
-        ConsensusError::NoLeader => ConsensusError::NoLeader,
-        ConsensusError::ForwardToLeader { leader } => ConsensusError::ForwardToLeader { leader: *leader },
-        ConsensusError::ShuttingDown => ConsensusError::ShuttingDown,
-        ConsensusError::Internal(detail) => ConsensusError::Internal(detail.clone()),
+fn fail_all(replies: Vec<Reply>, err: &ConsensusError) {
+    for reply in replies {
+        let _ = reply.send(Err(err.clone()));
     }
 }
 
@@ -116,14 +115,14 @@ fn write_error(err: ClientWriteError<u64, openraft::BasicNode>) -> ConsensusErro
             Some(leader) => ConsensusError::ForwardToLeader { leader },
             None => ConsensusError::NoLeader,
         },
-        ClientWriteError::ChangeMembershipError(err) => ConsensusError::Internal(err.to_string()),
+        ClientWriteError::ChangeMembershipError(err) => ConsensusError::Failed(Arc::new(err)),
     }
 }
 
 fn fatal_error(fatal: Fatal<u64>) -> ConsensusError {
     match fatal {
         Fatal::Stopped => ConsensusError::ShuttingDown,
-        other => ConsensusError::Internal(other.to_string()),
+        other => ConsensusError::Fatal(Arc::new(other)),
     }
 }
 

@@ -27,12 +27,13 @@ impl HistoryStore for HistoryRows {
     fn load(&self, ids: &[u64]) -> Result<Vec<HistoryRecord>, HistoryStoreError> {
         let mut records = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(bytes) = self.kv.get(&keys::history_key(*id)).map_err(|err| HistoryStoreError(err.to_string()))?
+            let Some(bytes) =
+                self.kv.get(&keys::history_key(*id)).map_err(|err| HistoryStoreError { id: *id, cause: err.into() })?
             else {
                 continue;
             };
-            let row: HistoryRow = decode(&bytes).map_err(|err| HistoryStoreError(err.to_string()))?;
-            records.push(row.into_domain().map_err(|err| HistoryStoreError(err.to_string()))?);
+            let row: HistoryRow = decode(&bytes).map_err(|err| HistoryStoreError { id: *id, cause: err.into() })?;
+            records.push(row.into_domain().map_err(|err| HistoryStoreError { id: *id, cause: err.into() })?);
         }
         Ok(records)
     }

@@ -136,8 +136,8 @@ impl ServiceRow {
     }
 }
 
-fn invalid(err: impl std::fmt::Display) -> RecordError {
-    RecordError(err.to_string())
+fn invalid(err: impl Into<domain::naming::NamingError>) -> RecordError {
+    RecordError::Naming(err.into())
 }
 
 impl From<&ServiceKey> for ServiceKeyV1 {

@@ -109,10 +109,17 @@ pub enum NamingRejectionV1 {
     ServiceIsPersistent(String),
 }
 
-/// A record that cannot be turned back into a command: a corrupt or foreign log.
+/// A record that cannot be turned back into domain values: a corrupt or foreign log or
+/// row, or one written under rules this version no longer accepts.
 #[derive(Debug, thiserror::Error)]
-#[error("undecodable raft record: {0}")]
-pub struct RecordError(pub String);
+pub enum RecordError {
+    #[error("a stored config value breaks the config rules")]
+    Config(#[from] domain::config::ConfigError),
+    #[error("a stored registry value breaks the registry rules")]
+    Naming(#[from] domain::naming::NamingError),
+    #[error("unknown history operation {0:?}")]
+    UnknownHistoryOp(String),
+}
 
 impl LogRecord {
     /// One record for `commands`: a plain record for one, a batch for several.
@@ -367,12 +374,7 @@ impl ConfigRow {
 }
 
 fn config_key(namespace: &str, group: &str, data_id: &str) -> Result<ConfigKey, RecordError> {
-    let invalid = |err: domain::config::ConfigError| RecordError(err.to_string());
-    Ok(ConfigKey {
-        namespace: Namespace::new(namespace).map_err(invalid)?,
-        group: Group::new(group).map_err(invalid)?,
-        data_id: DataId::new(data_id).map_err(invalid)?,
-    })
+    Ok(ConfigKey { namespace: Namespace::new(namespace)?, group: Group::new(group)?, data_id: DataId::new(data_id)? })
 }
 
 /// One history record, as a state machine row.
@@ -431,7 +433,7 @@ impl HistoryRow {
             id,
             config_id,
             key: config_key(&namespace, &group, &data_id)?,
-            op: HistoryOp::parse(&op).ok_or_else(|| RecordError(format!("unknown history op {op:?}")))?,
+            op: HistoryOp::parse(&op).ok_or_else(|| RecordError::UnknownHistoryOp(op.clone()))?,
             content,
             md5,
             config_type: ConfigType::parse(&config_type),

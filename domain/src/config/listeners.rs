@@ -1,7 +1,8 @@
 //! Who listens to which config: the registrations behind change pushes.
 //!
-//! A listener is a client connection. It registers keys with the md5 it holds; the table
-//! answers which of those are stale, and, when a key changes, which connections to tell.
+//! A listener is a gRPC client connection or an HTTP long poll: both register keys with the
+//! md5 they hold, so both share one definition of "changed for this client" and one
+//! limit. The table answers which keys are stale, and, when a key changes, whom to tell.
 //! The namespace a client spelled is kept per registration, because pushes must echo it
 //! back exactly (`""` stays `""`, `"public"` stays `"public"`): SDKs look keys up by it.
 
@@ -24,6 +25,14 @@ impl ConnectionId {
     }
 }
 
+/// Who listens: a gRPC connection (until it closes) or one HTTP long poll (until it is
+/// answered).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ListenerId {
+    Connection(ConnectionId),
+    LongPoll(u64),
+}
+
 /// One listen registration as a connection asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenContext {
@@ -43,25 +52,25 @@ pub struct Registration {
     pub client_ip: String,
 }
 
-/// Where to send a change notification: a connection and the tenant it expects back.
+/// Where to send a change notification: a listener and the tenant it expects back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushTarget {
-    pub connection: ConnectionId,
+    pub listener: ListenerId,
     pub tenant_as_sent: String,
 }
 
 /// Why a listen was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListenError {
-    #[error("too many listened configs on one connection: the limit is {limit}")]
+    #[error("too many listened configs on one listener: the limit is {limit}")]
     TooManyListeners { limit: usize },
 }
 
 /// Every registration, indexed both ways.
 #[derive(Debug, Clone, Default)]
 pub struct ListenerTable {
-    by_key: BTreeMap<ConfigKey, BTreeMap<ConnectionId, Registration>>,
-    by_connection: BTreeMap<ConnectionId, BTreeSet<ConfigKey>>,
+    by_key: BTreeMap<ConfigKey, BTreeMap<ListenerId, Registration>>,
+    by_listener: BTreeMap<ListenerId, BTreeSet<ConfigKey>>,
 }
 
 impl ListenerTable {
@@ -69,13 +78,13 @@ impl ListenerTable {
     /// differs from the current one (`current_md5` gives `""` for an absent config).
     pub fn listen(
         &mut self,
-        connection: &ConnectionId,
+        listener: &ListenerId,
         client_ip: &str,
         contexts: &[ListenContext],
         limit: usize,
         current_md5: impl Fn(&ConfigKey) -> String,
     ) -> Result<Vec<ListenContext>, ListenError> {
-        let held = self.by_connection.get(connection);
+        let held = self.by_listener.get(listener);
         let new_keys: BTreeSet<&ConfigKey> = contexts
             .iter()
             .map(|context| &context.key)
@@ -91,8 +100,8 @@ impl ListenerTable {
                 md5: context.md5.clone(),
                 client_ip: client_ip.to_owned(),
             };
-            self.by_key.entry(context.key.clone()).or_default().insert(connection.clone(), registration);
-            self.by_connection.entry(connection.clone()).or_default().insert(context.key.clone());
+            self.by_key.entry(context.key.clone()).or_default().insert(listener.clone(), registration);
+            self.by_listener.entry(listener.clone()).or_default().insert(context.key.clone());
             if current_md5(&context.key) != context.md5 {
                 changed.push(context.clone());
             }
@@ -100,22 +109,22 @@ impl ListenerTable {
         Ok(changed)
     }
 
-    pub fn unlisten(&mut self, connection: &ConnectionId, keys: &[ConfigKey]) {
+    pub fn unlisten(&mut self, listener: &ListenerId, keys: &[ConfigKey]) {
         for key in keys {
-            self.remove(connection, key);
-            if let Some(held) = self.by_connection.get_mut(connection) {
+            self.remove(listener, key);
+            if let Some(held) = self.by_listener.get_mut(listener) {
                 held.remove(key);
                 if held.is_empty() {
-                    self.by_connection.remove(connection);
+                    self.by_listener.remove(listener);
                 }
             }
         }
     }
 
-    /// Drops every registration of a connection that went away.
-    pub fn drop_connection(&mut self, connection: &ConnectionId) {
-        for key in self.by_connection.remove(connection).unwrap_or_default() {
-            self.remove(connection, &key);
+    /// Drops every registration of a listener that went away.
+    pub fn drop_listener(&mut self, listener: &ListenerId) {
+        for key in self.by_listener.remove(listener).unwrap_or_default() {
+            self.remove(listener, &key);
         }
     }
 
@@ -124,8 +133,8 @@ impl ListenerTable {
         self.by_key.get(key).map_or_else(Vec::new, |listeners| {
             listeners
                 .iter()
-                .map(|(connection, registration)| PushTarget {
-                    connection: connection.clone(),
+                .map(|(listener, registration)| PushTarget {
+                    listener: listener.clone(),
                     tenant_as_sent: registration.tenant_as_sent.clone(),
                 })
                 .collect()
@@ -145,21 +154,35 @@ impl ListenerTable {
             .collect()
     }
 
-    /// Every registration on `key`, by connection.
-    pub fn registrations(&self, key: &ConfigKey) -> Vec<(ConnectionId, Registration)> {
+    /// Every registration on `key`, by listener.
+    pub fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)> {
         self.by_key.get(key).map_or_else(Vec::new, |listeners| {
-            listeners.iter().map(|(connection, registration)| (connection.clone(), registration.clone())).collect()
+            listeners.iter().map(|(listener, registration)| (listener.clone(), registration.clone())).collect()
         })
     }
 
-    /// The keys one connection listens to.
-    pub fn keys_of(&self, connection: &ConnectionId) -> Vec<ConfigKey> {
-        self.by_connection.get(connection).map_or_else(Vec::new, |keys| keys.iter().cloned().collect())
+    /// What `listener` registered whose md5 now differs from what it holds.
+    pub fn stale(&self, listener: &ListenerId, current_md5: impl Fn(&ConfigKey, &str) -> String) -> Vec<ListenContext> {
+        let keys = self.by_listener.get(listener).into_iter().flatten();
+        keys.filter_map(|key| {
+            let registration = self.by_key.get(key)?.get(listener)?;
+            (current_md5(key, &registration.client_ip) != registration.md5).then(|| ListenContext {
+                key: key.clone(),
+                tenant_as_sent: registration.tenant_as_sent.clone(),
+                md5: registration.md5.clone(),
+            })
+        })
+        .collect()
     }
 
-    fn remove(&mut self, connection: &ConnectionId, key: &ConfigKey) {
+    /// The keys one listener listens to.
+    pub fn keys_of(&self, listener: &ListenerId) -> Vec<ConfigKey> {
+        self.by_listener.get(listener).map_or_else(Vec::new, |keys| keys.iter().cloned().collect())
+    }
+
+    fn remove(&mut self, listener: &ListenerId, key: &ConfigKey) {
         if let Some(listeners) = self.by_key.get_mut(key) {
-            listeners.remove(connection);
+            listeners.remove(listener);
             if listeners.is_empty() {
                 self.by_key.remove(key);
             }

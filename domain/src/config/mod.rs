@@ -14,10 +14,10 @@ pub use beta::{parse_beta_ips, BetaConfig};
 pub use history::{HistoryLog, HistoryOp, HistoryRecord};
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, KeyRef, Namespace};
-pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerTable, PushTarget, Registration};
+pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, PushTarget, Registration};
 pub use md5::md5_hex;
 pub use publish::{ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
-pub use search::{search, ConfigQuery, MatchMode, Page, MAX_PAGE_SIZE};
+pub use search::{search, ConfigQuery, MatchMode};
 pub use table::{view_for, ConfigChange, ConfigCommand, ConfigTable};
 
 /// A request that breaks a config rule. The message names the offending parameter the way

@@ -26,30 +26,6 @@ pub struct ConfigQuery {
     pub tags: Vec<String>,
 }
 
-/// One page of results; `page_no` counts from 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    pub total: usize,
-    pub page_no: usize,
-    pub pages: usize,
-    pub items: Vec<T>,
-}
-
-/// Largest page a client may ask for.
-pub const MAX_PAGE_SIZE: usize = 500;
-
-impl<T> Page<T> {
-    /// Cuts `items` into pages of `page_size` (1..=500) and keeps page `page_no` (from 1).
-    pub fn of(items: Vec<T>, page_no: usize, page_size: usize) -> Self {
-        let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
-        let page_no = page_no.max(1);
-        let total = items.len();
-        let pages = total.div_ceil(page_size);
-        let items = items.into_iter().skip((page_no - 1).saturating_mul(page_size)).take(page_size).collect();
-        Self { total, page_no, pages, items }
-    }
-}
-
 pub fn search(table: &ConfigTable, query: &ConfigQuery) -> Vec<(ConfigKey, Arc<Config>)> {
     table
         .iter()
@@ -114,13 +90,5 @@ mod tests {
         assert!(matches(MatchMode::Blur, "pp.y", "app.yaml"));
         assert!(!matches(MatchMode::Accurate, "app", "app.yaml"));
         assert!(matches(MatchMode::Accurate, "", "anything"));
-    }
-
-    #[test]
-    fn pages() {
-        let page = Page::of((1..=25).collect::<Vec<_>>(), 3, 10);
-        assert_eq!((page.total, page.pages, page.items), (25, 3, vec![21, 22, 23, 24, 25]));
-        assert!(Page::of((1..=5).collect::<Vec<_>>(), 9, 10).items.is_empty());
-        assert_eq!(Page::of(vec![1], 0, 0).items, vec![1], "page 0 and size 0 are clamped");
     }
 }

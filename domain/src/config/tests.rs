@@ -168,10 +168,36 @@ mod listeners {
         }
     }
 
+    fn listener(id: &str) -> ListenerId {
+        ListenerId::Connection(ConnectionId::new(id))
+    }
+
+    #[test]
+    fn a_long_poll_is_a_listener_whose_stale_keys_are_asked_again_after_a_change() {
+        let mut table = ListenerTable::default();
+        let poll = ListenerId::LongPoll(7);
+        let held = [context("a", "dev", &md5_hex("a")), context("b", "", "")];
+        assert!(table.listen(&poll, "10.0.0.3", &held, 10, md5_of_a).unwrap().is_empty());
+        assert_eq!(table.targets(&key("a"))[0].listener, poll);
+        assert!(table.stale(&poll, |key, _| md5_of_a(key)).is_empty());
+        let changed = table.stale(&poll, |key, ip| {
+            assert_eq!(ip, "10.0.0.3", "staleness is judged for the client's ip (betas)");
+            if key.data_id.as_str() == "a" {
+                "new".to_owned()
+            } else {
+                String::new()
+            }
+        });
+        assert_eq!(changed, vec![context("a", "dev", &md5_hex("a"))], "the tenant is echoed as sent");
+        assert_eq!(table.registrations_of_ip("10.0.0.3").len(), 2);
+        table.drop_listener(&poll);
+        assert!(table.targets(&key("a")).is_empty());
+    }
+
     #[test]
     fn listen_reports_only_stale_keys() {
         let mut table = ListenerTable::default();
-        let conn = ConnectionId::new("c1");
+        let conn = listener("c1");
         let contexts = [context("a", "", &md5_hex("a")), context("b", "", ""), context("c", "", "old")];
         let changed = table.listen(&conn, "10.0.0.1", &contexts, 10, md5_of_a).unwrap();
         assert_eq!(changed, vec![context("c", "", "old")], "an absent config matches md5 \"\"");
@@ -180,14 +206,14 @@ mod listeners {
     #[test]
     fn pushes_echo_the_tenant_each_connection_sent() {
         let mut table = ListenerTable::default();
-        table.listen(&ConnectionId::new("c1"), "10.0.0.1", &[context("a", "", "")], 10, md5_of_a).unwrap();
-        table.listen(&ConnectionId::new("c2"), "10.0.0.2", &[context("a", "public", "")], 10, md5_of_a).unwrap();
+        table.listen(&listener("c1"), "10.0.0.1", &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&listener("c2"), "10.0.0.2", &[context("a", "public", "")], 10, md5_of_a).unwrap();
         let targets = table.targets(&key("a"));
         assert_eq!(
             targets,
             vec![
-                PushTarget { connection: ConnectionId::new("c1"), tenant_as_sent: String::new() },
-                PushTarget { connection: ConnectionId::new("c2"), tenant_as_sent: "public".to_owned() },
+                PushTarget { listener: listener("c1"), tenant_as_sent: String::new() },
+                PushTarget { listener: listener("c2"), tenant_as_sent: "public".to_owned() },
             ]
         );
     }
@@ -195,22 +221,22 @@ mod listeners {
     #[test]
     fn unlisten_and_disconnect_remove_registrations() {
         let mut table = ListenerTable::default();
-        let (c1, c2) = (ConnectionId::new("c1"), ConnectionId::new("c2"));
+        let (c1, c2) = (listener("c1"), listener("c2"));
         table.listen(&c1, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 10, md5_of_a).unwrap();
         table.listen(&c2, "10.0.0.2", &[context("a", "", "")], 10, md5_of_a).unwrap();
         table.unlisten(&c1, &[key("a")]);
         assert_eq!(table.targets(&key("a")).len(), 1);
         assert_eq!(table.keys_of(&c1), vec![key("b")]);
-        table.drop_connection(&c1);
+        table.drop_listener(&c1);
         assert!(table.targets(&key("b")).is_empty());
         assert!(table.keys_of(&c1).is_empty());
-        assert_eq!(table.targets(&key("a"))[0].connection, c2);
+        assert_eq!(table.targets(&key("a"))[0].listener, c2);
     }
 
     #[test]
     fn the_per_connection_limit_is_all_or_nothing() {
         let mut table = ListenerTable::default();
-        let conn = ConnectionId::new("c1");
+        let conn = listener("c1");
         table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 3, md5_of_a).unwrap();
         let err = table.listen(
             &conn,

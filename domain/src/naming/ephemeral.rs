@@ -22,6 +22,42 @@ pub enum Owner {
     Beats { ip: String, port: u16 },
 }
 
+/// Who asks for a registration; it decides who keeps an ephemeral instance alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registrant {
+    /// A gRPC client on this connection.
+    Connection(ConnectionId),
+    /// An HTTP request (v1/v2 Open API, 1.x clients).
+    Http,
+}
+
+/// How a registered instance lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lifetime {
+    /// In this node's memory, as long as its owner.
+    Ephemeral(Owner),
+    /// Through raft, until deregistered.
+    Persistent,
+}
+
+impl super::InstanceDraft {
+    /// The one rule every API follows: an instance is ephemeral unless its client said
+    /// `ephemeral=false`. An ephemeral instance registered on a connection lives as long as
+    /// the connection; one registered over HTTP is kept by beats from its own address.
+    pub fn lifetime(&self, registrant: &Registrant) -> Result<Lifetime, NamingError> {
+        if self.ephemeral == Some(false) {
+            return Ok(Lifetime::Persistent);
+        }
+        Ok(Lifetime::Ephemeral(match registrant {
+            Registrant::Connection(connection) => Owner::Connection(connection.clone()),
+            Registrant::Http => {
+                let address = super::InstanceAddress::parse(self.ip.as_deref(), self.port, None)?;
+                Owner::Beats { ip: address.ip, port: address.port }
+            }
+        }))
+    }
+}
+
 /// One ephemeral instance with its owner and last sign of life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {

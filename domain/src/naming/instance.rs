@@ -161,14 +161,20 @@ impl InstanceDraft {
     }
 }
 
-/// The address part of a draft, for requests that name an instance rather than describe
-/// one (deregister, beat, health).
-pub fn validate_address(
-    ip: Option<&str>,
-    port: Option<i64>,
-    cluster: Option<&str>,
-) -> Result<(String, u16, ClusterName), NamingError> {
-    Ok((validate_ip(ip)?, validate_port(port)?, ClusterName::new(cluster.unwrap_or(""))?))
+/// Where an instance is within its service: its identity (ip, port, cluster). Requests
+/// that name an instance rather than describe one (deregister, beat, health) carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceAddress {
+    pub ip: String,
+    pub port: u16,
+    pub cluster: ClusterName,
+}
+
+impl InstanceAddress {
+    /// Validates an address as a client sent it; no cluster means the default one.
+    pub fn parse(ip: Option<&str>, port: Option<i64>, cluster: Option<&str>) -> Result<Self, NamingError> {
+        Ok(Self { ip: validate_ip(ip)?, port: validate_port(port)?, cluster: ClusterName::new(cluster.unwrap_or(""))? })
+    }
 }
 
 fn validate_ip(ip: Option<&str>) -> Result<String, NamingError> {

@@ -15,16 +15,16 @@ mod service;
 mod subscribers;
 mod view;
 
-pub use ephemeral::{BeatOutcome, EphemeralRegistry, Owner, Published};
+pub use ephemeral::{BeatOutcome, EphemeralRegistry, Lifetime, Owner, Published, Registrant};
 pub use instance::{
-    validate_address, ClusterName, HeartbeatTimes, Instance, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
+    ClusterName, HeartbeatTimes, Instance, InstanceAddress, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
     DEFAULT_HEARTBEAT_INTERVAL,
 };
 pub use metadata::Metadata;
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
 pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
-pub use view::{compute_view, ServiceView, ViewQuery};
+pub use view::{compute_view, protect_threshold_reached, ServiceView, ViewQuery};
 
 /// A request that breaks a registry rule. Messages follow Nacos's where clients or people
 /// rely on them.

@@ -23,25 +23,32 @@ pub struct Subscriber {
     pub clusters: String,
     pub client_ip: String,
     pub app: String,
-    /// Last time a UDP subscriber listed (connections are removed when they close).
-    pub refreshed: Millis,
+}
+
+/// A subscription and the last time its subscriber asked for it (what expires UDP
+/// subscribers; connections are removed when they close).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    subscriber: Subscriber,
+    refreshed: Millis,
 }
 
 /// Every subscription, indexed both ways.
 #[derive(Debug, Clone, Default)]
 pub struct SubscriberTable {
-    by_service: BTreeMap<ServiceKey, HashMap<SubscriberId, Subscriber>>,
+    by_service: BTreeMap<ServiceKey, HashMap<SubscriberId, Held>>,
     by_subscriber: HashMap<SubscriberId, HashSet<ServiceKey>>,
 }
 
 impl SubscriberTable {
     /// Subscribes (or re-subscribes with a new cluster filter). Answers whether this is
-    /// new: a first subscription, or a different cluster filter.
-    pub fn subscribe(&mut self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> bool {
+    /// new: a first subscription, or a different cluster filter. `now` refreshes it.
+    pub fn subscribe(&mut self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber, now: Millis) -> bool {
         let clusters = subscriber.clusters.clone();
-        let previous = self.by_service.entry(service.clone()).or_default().insert(id.clone(), subscriber);
+        let held = Held { subscriber, refreshed: now };
+        let previous = self.by_service.entry(service.clone()).or_default().insert(id.clone(), held);
         self.by_subscriber.entry(id).or_default().insert(service.clone());
-        previous.is_none_or(|previous| previous.clusters != clusters)
+        previous.is_none_or(|previous| previous.subscriber.clusters != clusters)
     }
 
     pub fn unsubscribe(&mut self, id: &SubscriberId, service: &ServiceKey) {
@@ -79,9 +86,9 @@ impl SubscriberTable {
             .flat_map(|(service, subscribers)| {
                 subscribers
                     .iter()
-                    .filter(|(id, s)| {
+                    .filter(|(id, held)| {
                         matches!(id, SubscriberId::Udp { .. })
-                            && now.0.saturating_sub(s.refreshed.0) > UDP_SUBSCRIBER_TTL
+                            && now.0.saturating_sub(held.refreshed.0) > UDP_SUBSCRIBER_TTL
                     })
                     .map(move |(id, _)| (id.clone(), service.clone()))
             })
@@ -93,7 +100,7 @@ impl SubscriberTable {
 
     /// Who subscribes to `service`, each with its subscription.
     pub fn subscribers(&self, service: &ServiceKey) -> impl Iterator<Item = (&SubscriberId, &Subscriber)> + '_ {
-        self.by_service.get(service).into_iter().flatten()
+        self.by_service.get(service).into_iter().flatten().map(|(id, held)| (id, &held.subscriber))
     }
 
     /// Every service with subscribers, with their count.

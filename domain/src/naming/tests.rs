@@ -362,19 +362,15 @@ fn service_api_lifecycle_and_rejections() {
 fn subscribers_are_indexed_both_ways() {
     let (a, b) = (key("a"), key("b"));
     let mut table = SubscriberTable::default();
-    let sub = |clusters: &str| Subscriber {
-        clusters: clusters.to_owned(),
-        client_ip: "10.0.0.1".into(),
-        app: String::new(),
-        refreshed: Millis(0),
-    };
+    let sub =
+        |clusters: &str| Subscriber { clusters: clusters.to_owned(), client_ip: "10.0.0.1".into(), app: String::new() };
     let c1 = SubscriberId::Connection(ConnectionId::new("c1"));
-    assert!(table.subscribe(c1.clone(), &a, sub("")));
-    assert!(!table.subscribe(c1.clone(), &a, sub("")), "the same subscription again is not new");
-    assert!(table.subscribe(c1.clone(), &a, sub("x")), "a new cluster filter is");
-    table.subscribe(c1.clone(), &b, sub(""));
+    assert!(table.subscribe(c1.clone(), &a, sub(""), Millis(0)));
+    assert!(!table.subscribe(c1.clone(), &a, sub(""), Millis(0)), "the same subscription again is not new");
+    assert!(table.subscribe(c1.clone(), &a, sub("x"), Millis(0)), "a new cluster filter is");
+    table.subscribe(c1.clone(), &b, sub(""), Millis(0));
     let udp = SubscriberId::Udp { ip: "10.0.0.2".into(), port: 5000 };
-    table.subscribe(udp.clone(), &a, sub(""));
+    table.subscribe(udp.clone(), &a, sub(""), Millis(0));
     assert_eq!(table.count(), 3);
     assert_eq!(table.subscribers(&a).find(|(id, _)| **id == c1).unwrap().1.clusters, "x");
     table.expire_udp(Millis(60_001));
@@ -383,4 +379,41 @@ fn subscribers_are_indexed_both_ways() {
     assert_eq!(table.subscribers(&b).count(), 0);
     table.drop_subscriber(&c1);
     assert_eq!(table.count(), 0);
+}
+
+#[test]
+fn the_protect_threshold_counts_enabled_instances_only() {
+    let meta = ServiceMeta { protect_threshold: ProtectThreshold::new(0.5).unwrap(), ..ServiceMeta::default() };
+    let at = |port: i64, healthy: bool, enabled: bool| {
+        InstanceDraft {
+            ip: Some("10.0.0.1".into()),
+            port: Some(port),
+            healthy: Some(healthy),
+            enabled: Some(enabled),
+            ..InstanceDraft::default()
+        }
+        .validate()
+        .unwrap()
+    };
+    let (up, down, off) = (at(1, true, true), at(2, false, true), at(3, true, false));
+    assert!(protect_threshold_reached(&meta, [&up, &down]), "half healthy is at the threshold");
+    assert!(protect_threshold_reached(&meta, [&up, &down, &off]), "a disabled healthy instance does not count");
+    assert!(!protect_threshold_reached(&meta, [&up, &up, &down]));
+    assert!(!protect_threshold_reached(&meta, [&off]), "no enabled instance: nothing to protect");
+}
+
+#[test]
+fn a_registration_is_ephemeral_unless_asked_and_owned_by_who_registered_it() {
+    let draft = InstanceDraft { ip: Some("10.0.0.1".into()), port: Some(80), ..InstanceDraft::default() };
+    let connection = Registrant::Connection(ConnectionId::new("c1"));
+    assert_eq!(draft.lifetime(&connection).unwrap(), Lifetime::Ephemeral(Owner::Connection(ConnectionId::new("c1"))));
+    assert_eq!(
+        draft.lifetime(&Registrant::Http).unwrap(),
+        Lifetime::Ephemeral(Owner::Beats { ip: "10.0.0.1".into(), port: 80 })
+    );
+    let persistent = InstanceDraft { ephemeral: Some(false), ..draft.clone() };
+    assert_eq!(persistent.lifetime(&Registrant::Http).unwrap(), Lifetime::Persistent);
+    assert_eq!(persistent.lifetime(&connection).unwrap(), Lifetime::Persistent);
+    let no_ip = InstanceDraft { ip: None, ..draft };
+    assert_eq!(no_ip.lifetime(&Registrant::Http), Err(NamingError::Missing("ip")));
 }

@@ -47,17 +47,10 @@ pub fn compute_view<'a>(
         .collect();
     // The registry keeps no order; clients get hosts ordered by address.
     hosts.sort_unstable_by(|a, b| a.address().cmp(&b.address()));
-    let mut reach_protection_threshold = false;
-    if let Some(meta) = meta {
-        let healthy = hosts.iter().filter(|host| host.healthy).count();
-        // Ratios of small counts: f64 is exact enough for a threshold comparison.
-        #[allow(clippy::cast_precision_loss)]
-        let share = if hosts.is_empty() { 1.0 } else { healthy as f64 / hosts.len() as f64 };
-        if !hosts.is_empty() && share <= meta.protect_threshold.value() {
-            reach_protection_threshold = true;
-            for host in &mut hosts {
-                host.healthy = true;
-            }
+    let reach_protection_threshold = meta.is_some_and(|meta| protect_threshold_reached(meta, &hosts));
+    if reach_protection_threshold {
+        for host in &mut hosts {
+            host.healthy = true;
         }
     }
     let checksum = checksum(&hosts);
@@ -69,6 +62,21 @@ pub fn compute_view<'a>(
         checksum,
         last_ref_time,
     }
+}
+
+/// Whether a service's protect threshold holds: it has enabled instances and their healthy
+/// share is at or below the threshold. Disabled instances are never shown, so they do not
+/// count. Views then show every host as healthy; consoles show it as `triggerFlag`.
+pub fn protect_threshold_reached<'a>(meta: &ServiceMeta, instances: impl IntoIterator<Item = &'a Instance>) -> bool {
+    let (mut enabled, mut healthy) = (0_usize, 0_usize);
+    for instance in instances.into_iter().filter(|instance| instance.enabled) {
+        enabled += 1;
+        healthy += usize::from(instance.healthy);
+    }
+    // Ratios of small counts: f64 is exact enough for a threshold comparison.
+    #[allow(clippy::cast_precision_loss)]
+    let share = healthy as f64 / enabled.max(1) as f64;
+    enabled > 0 && share <= meta.protect_threshold.value()
 }
 
 fn checksum(hosts: &[Instance]) -> String {

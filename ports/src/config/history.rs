@@ -11,6 +11,11 @@ pub trait HistoryStore: Send + Sync {
     fn load(&self, ids: &[u64]) -> Result<Vec<HistoryRecord>, HistoryStoreError>;
 }
 
+/// A history record that could not be read: the storage failed or the row is unreadable.
 #[derive(Debug, thiserror::Error)]
-#[error("history store: {0}")]
-pub struct HistoryStoreError(pub String);
+#[error("config history record {id} could not be read")]
+pub struct HistoryStoreError {
+    pub id: u64,
+    #[source]
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
+}

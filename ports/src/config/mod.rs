@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::config::{
-    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, KeyRef, Page,
+    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, KeyRef,
     PublishConfig,
 };
+use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
 
 use crate::applied::AppliedState;
@@ -48,16 +49,17 @@ pub trait ConfigService: Send + Sync {
     fn limits(&self) -> ConfigLimits;
 
     /// Configs matching `query`, ordered by key, one page of them.
-    fn search(&self, query: &ConfigQuery, page_no: usize, page_size: usize) -> Page<(ConfigKey, Arc<Config>)>;
+    fn search(&self, query: &ConfigQuery, page: PageRequest) -> Page<(ConfigKey, Arc<Config>)>;
 
-    /// A config's retained history, newest first, one page of it.
-    fn history(&self, key: &ConfigKey, page_no: usize, page_size: usize) -> Page<Arc<HistoryRecord>>;
+    /// A config's retained history, newest first, one page of it. Records are read from
+    /// storage: a failed read is an error, never an empty page.
+    fn history(&self, key: &ConfigKey, page: PageRequest) -> Result<Page<Arc<HistoryRecord>>, ConfigServiceError>;
 
     /// One history record by id.
-    fn history_record(&self, id: u64) -> Option<Arc<HistoryRecord>>;
+    fn history_record(&self, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError>;
 
     /// The record of the same config before record `id`.
-    fn history_previous(&self, key: &ConfigKey, id: u64) -> Option<Arc<HistoryRecord>>;
+    fn history_previous(&self, key: &ConfigKey, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError>;
 
     /// Replicates dropping history older than `retention`; only the leader does anything,
     /// so a cluster purges once.
@@ -73,6 +75,9 @@ pub enum ConfigServiceError {
     Rejected(#[from] Rejection),
     #[error(transparent)]
     Unavailable(#[from] ConsensusError),
+    /// Stored data could not be read; the cause is logged, clients get a short reason.
+    #[error(transparent)]
+    Storage(#[from] HistoryStoreError),
 }
 
 /// The config service: validated requests in, raft proposals out, reads from the applied
@@ -96,15 +101,9 @@ impl ConfigApp {
         Self { consensus, state, clock, limits, history }
     }
 
-    /// The stored records of `ids`; a storage failure is logged and reads as "none".
-    fn load_history(&self, ids: &[u64]) -> Vec<Arc<HistoryRecord>> {
-        match self.history.load(ids) {
-            Ok(records) => records.into_iter().map(Arc::new).collect(),
-            Err(err) => {
-                tracing::error!(cause = %err, "config history could not be read");
-                Vec::new()
-            }
-        }
+    /// The stored records of `ids`.
+    fn load_history(&self, ids: &[u64]) -> Result<Vec<Arc<HistoryRecord>>, ConfigServiceError> {
+        Ok(self.history.load(ids)?.into_iter().map(Arc::new).collect())
     }
 
     async fn propose(&self, command: ConfigCommand) -> Result<(), ConfigServiceError> {
@@ -158,27 +157,30 @@ impl ConfigService for ConfigApp {
         self.limits
     }
 
-    fn search(&self, query: &ConfigQuery, page_no: usize, page_size: usize) -> Page<(ConfigKey, Arc<Config>)> {
+    fn search(&self, query: &ConfigQuery, page: PageRequest) -> Page<(ConfigKey, Arc<Config>)> {
         let found = self.state.read_with(|state| domain::config::search(&state.config, query));
-        Page::of(found, page_no, page_size)
+        Page::of(found, page)
     }
 
-    fn history(&self, key: &ConfigKey, page_no: usize, page_size: usize) -> Page<Arc<HistoryRecord>> {
+    fn history(&self, key: &ConfigKey, page: PageRequest) -> Result<Page<Arc<HistoryRecord>>, ConfigServiceError> {
         let ids = self.state.read_with(|state| state.history.ids_of(key));
-        let page = Page::of(ids, page_no, page_size);
-        Page { total: page.total, page_no: page.page_no, pages: page.pages, items: self.load_history(&page.items) }
+        let ids = Page::of(ids, page);
+        let records = self.load_history(&ids.items)?;
+        Ok(Page::from_parts(ids.total, page, records))
     }
 
-    fn history_record(&self, id: u64) -> Option<Arc<HistoryRecord>> {
+    fn history_record(&self, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError> {
         if !self.state.read_with(|state| state.history.contains(id)) {
-            return None;
+            return Ok(None);
         }
-        self.load_history(&[id]).pop()
+        Ok(self.load_history(&[id])?.pop())
     }
 
-    fn history_previous(&self, key: &ConfigKey, id: u64) -> Option<Arc<HistoryRecord>> {
-        let previous = self.state.read_with(|state| state.history.previous_id(key, id))?;
-        self.load_history(&[previous]).pop()
+    fn history_previous(&self, key: &ConfigKey, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError> {
+        let Some(previous) = self.state.read_with(|state| state.history.previous_id(key, id)) else {
+            return Ok(None);
+        };
+        Ok(self.load_history(&[previous])?.pop())
     }
 
     async fn purge_history(&self, retention: std::time::Duration) -> Result<(), ConfigServiceError> {

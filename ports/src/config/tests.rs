@@ -3,6 +3,8 @@ use std::sync::Arc;
 use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, PublishConfig, PublishParams};
 use domain::{Command, Millis, Rejection};
 
+use domain::paging::PageRequest;
+
 use super::*;
 use crate::applied::AppliedState;
 use crate::clock::MockClock;
@@ -129,7 +131,11 @@ async fn history_pages_come_from_the_store_by_the_indexed_ids() {
     // Three publishes are records 0, 1, 2; a page of two, newest first, asks for 2 and 1.
     store.expect_load().withf(|ids| ids == [2, 1]).times(1).returning(|_| Ok(Vec::new()));
     // "previous" of 2 is 1.
-    store.expect_load().withf(|ids| ids == [1]).times(1).returning(|_| Err(HistoryStoreError("disk".into())));
+    store
+        .expect_load()
+        .withf(|ids| ids == [1])
+        .times(1)
+        .returning(|_| Err(HistoryStoreError { id: 1, cause: "disk on fire".into() }));
     let service = ConfigApp::new(
         Arc::new(applying_consensus(state.clone(), 3)),
         state,
@@ -141,8 +147,12 @@ async fn history_pages_come_from_the_store_by_the_indexed_ids() {
         service.publish(publish(content)).await.unwrap();
     }
     let key = publish("x").key;
-    let page = service.history(&key, 1, 2);
+    let page = service.history(&key, PageRequest::new(Some(1), Some(2), 100)).unwrap();
     assert_eq!((page.total, page.pages), (3, 2));
-    assert!(service.history_previous(&key, 2).is_none(), "a storage failure reads as missing, not a panic");
-    assert!(service.history_record(99).is_none(), "an id not in the index is not looked up");
+    let failed = service.history_previous(&key, 2);
+    assert!(
+        matches!(failed, Err(ConfigServiceError::Storage(HistoryStoreError { id: 1, .. }))),
+        "a storage failure is an error, never \"not found\": {failed:?}"
+    );
+    assert!(service.history_record(99).unwrap().is_none(), "an id not in the index is not looked up");
 }

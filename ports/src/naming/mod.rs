@@ -2,7 +2,9 @@
 //!
 //! Ephemeral instances and subscriptions live in this node's memory (behind one lock);
 //! service metadata and persistent instances go through raft and are read from the
-//! applied state. Every change marks its service dirty; [`NamingApp::flush_pushes`]
+//! applied state. Adapters call it through three driving traits: [`RegistryService`]
+//! (writes), [`RegistryQueries`] (reads) and [`SubscriptionService`].
+//! Every change marks its service dirty; [`NamingApp::flush_pushes`]
 //! (called on a short timer) turns the dirty set into one push per subscriber with the
 //! latest view, so a burst of registrations costs a bounded number of pushes.
 
@@ -14,10 +16,14 @@ mod views;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use async_trait::async_trait;
+use domain::config::{ConnectionId, Namespace};
 use domain::naming::{
-    compute_view, EphemeralRegistry, Instance, NamingCommand, NamingError, PersistentService, ServiceKey, ServiceMeta,
+    compute_view, protect_threshold_reached, ClusterName, EphemeralRegistry, Instance, InstanceAddress, InstanceDraft,
+    InstancePatch, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey, ServiceMeta, Subscriber,
     SubscriberId, SubscriberTable, ViewQuery,
 };
+use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
 
 use crate::applied::{AppliedState, StateObserver};
@@ -35,17 +41,132 @@ pub trait ServicePush: Send + Sync {
     fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>);
 }
 
-/// Why a registry use case failed.
+/// Why a registry use case failed. Neutral words: the adapters give clients Nacos's.
 #[derive(Debug, thiserror::Error)]
 pub enum NamingServiceError {
     #[error(transparent)]
     Invalid(#[from] NamingError),
     #[error(transparent)]
     Rejected(Rejection),
-    #[error("{0}")]
-    NotFound(String),
+    #[error("no instance at {ip}:{port} in {service}")]
+    InstanceNotFound { service: String, ip: String, port: u16 },
+    #[error("service {0} does not exist")]
+    ServiceNotFound(String),
     #[error(transparent)]
     Unavailable(#[from] ConsensusError),
+}
+
+/// Registry writes: what the HTTP and gRPC adapters call to change instances and
+/// services (driving port).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait RegistryService: Send + Sync {
+    /// Registers (or replaces) an instance; the draft's lifetime rule
+    /// ([`InstanceDraft::lifetime`]) decides whether it is ephemeral and who owns it.
+    async fn register(
+        &self,
+        registrant: Registrant,
+        service: &ServiceKey,
+        draft: &InstanceDraft,
+    ) -> Result<(), NamingServiceError>;
+
+    /// Replaces everything `connection` has in `service` with `drafts`, all validated
+    /// first: one bad instance refuses the whole batch.
+    fn register_batch(
+        &self,
+        connection: &ConnectionId,
+        service: &ServiceKey,
+        drafts: &[InstanceDraft],
+    ) -> Result<(), NamingServiceError>;
+
+    /// Removes an instance; removing an absent ephemeral one succeeds, as in Nacos.
+    async fn deregister(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        ephemeral: bool,
+    ) -> Result<(), NamingServiceError>;
+
+    /// Patches an existing instance; if there is none but its service exists, registers
+    /// it from `draft` (Java's update is an upsert, and 1.x clients rely on it).
+    async fn update_or_register(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        ephemeral: bool,
+        patch: &InstancePatch,
+        draft: &InstanceDraft,
+    ) -> Result<(), NamingServiceError>;
+
+    /// Sets the health of an instance, whichever kind it is.
+    async fn set_health(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        healthy: bool,
+    ) -> Result<(), NamingServiceError>;
+
+    /// An HTTP beat; `full` is the instance the beat carries, which registers it again if
+    /// it is unknown.
+    fn beat(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        full: Option<InstanceDraft>,
+    ) -> Result<BeatReply, NamingServiceError>;
+
+    async fn create_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError>;
+
+    async fn update_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError>;
+
+    /// Removes a service with stored metadata; refused while it has instances.
+    async fn remove_service(&self, service: &ServiceKey) -> Result<(), NamingServiceError>;
+}
+
+/// Registry reads, all served from this node's memory (driving port).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait RegistryQueries: Send + Sync {
+    /// The view of `service` for `query`, cached until the service next changes.
+    fn view(&self, service: &ServiceKey, query: &ViewQuery) -> Arc<SharedView>;
+
+    /// One instance by address, from either kind. Without a cluster, the default
+    /// cluster's instance at that address, else one in any cluster.
+    fn instance(&self, service: &ServiceKey, ip: &str, port: u16, cluster: Option<ClusterName>) -> Option<Instance>;
+
+    /// Every instance of a service, both kinds, unfiltered but for `cluster`, one page.
+    fn instances(&self, service: &ServiceKey, cluster: Option<String>, page: PageRequest) -> Page<Instance>;
+
+    /// One service, if it exists (stored metadata or instances).
+    fn service(&self, service: &ServiceKey) -> Option<ServiceSummary>;
+
+    /// Services of a namespace (and group, if given) whose name contains `name_filter`
+    /// (empty: all), ordered by group and name, one page.
+    fn services(
+        &self,
+        namespace: &Namespace,
+        group: Option<String>,
+        name_filter: &str,
+        page: PageRequest,
+    ) -> Page<ServiceSummary>;
+
+    /// Counts for `/operator/metrics`.
+    fn metrics(&self) -> NamingMetrics;
+}
+
+/// Who watches which service (driving port).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait SubscriptionService: Send + Sync {
+    /// Subscribes and answers the current view. A new subscription also gets a push soon
+    /// after (as Java Nacos does, covering a change racing the answer).
+    fn subscribe(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> Arc<SharedView>;
+
+    /// Keeps a UDP subscription alive (a 1.x client listed again) without a welcome push.
+    fn refresh_udp(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber);
+
+    fn unsubscribe(&self, id: &SubscriberId, service: &ServiceKey);
+
+    /// Who subscribes to `service`, one page.
+    fn subscribers(&self, service: &ServiceKey, page: PageRequest) -> Page<(SubscriberId, Subscriber)>;
 }
 
 /// What a beat answers (Nacos: `code` 10200 or 20404, and the beat period).
@@ -63,6 +184,8 @@ pub struct ServiceSummary {
     pub clusters: Vec<String>,
     pub instance_count: usize,
     pub healthy_count: usize,
+    /// Whether the protect threshold holds now (the domain's rule, as views apply it).
+    pub protect_triggered: bool,
 }
 
 /// Counts for `/operator/metrics`.
@@ -183,11 +306,12 @@ fn summary(service: &ServiceKey, persistent: Option<&PersistentService>, ephemer
         clusters: clusters.into_iter().collect(),
         instance_count: all.len(),
         healthy_count: all.iter().filter(|i| i.healthy).count(),
+        protect_triggered: persistent.is_some_and(|p| protect_threshold_reached(&p.meta, all.iter().copied())),
     }
 }
 
-fn not_found_instance(service: &ServiceKey, ip: &str, port: u16) -> NamingServiceError {
-    NamingServiceError::NotFound(format!("no matched ip found! {ip}:{port} in {}", service.grouped_name()))
+fn not_found_instance(service: &ServiceKey, address: &InstanceAddress) -> NamingServiceError {
+    NamingServiceError::InstanceNotFound { service: service.grouped_name(), ip: address.ip.clone(), port: address.port }
 }
 
 #[cfg(test)]

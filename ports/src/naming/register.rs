@@ -1,18 +1,168 @@
 //! Registry writes: ephemeral and persistent registration, updates, beats, clients going
 //! away, expiry, and the service API.
 
+use async_trait::async_trait;
 use domain::config::ConnectionId;
 use domain::naming::{
-    BeatOutcome, ClusterName, Instance, InstanceDraft, InstancePatch, NamingCommand, Owner, ServiceKey, ServiceMeta,
-    SubscriberId,
+    BeatOutcome, Instance, InstanceAddress, InstanceDraft, InstancePatch, Lifetime, NamingCommand, Owner, Registrant,
+    ServiceKey, ServiceMeta, SubscriberId,
 };
 use domain::Rejection;
 
-use super::{not_found_instance, BeatReply, NamingApp, NamingServiceError};
+use super::{not_found_instance, BeatReply, NamingApp, NamingServiceError, RegistryQueries, RegistryService};
+
+#[async_trait]
+impl RegistryService for NamingApp {
+    async fn register(
+        &self,
+        registrant: Registrant,
+        service: &ServiceKey,
+        draft: &InstanceDraft,
+    ) -> Result<(), NamingServiceError> {
+        match draft.lifetime(&registrant)? {
+            Lifetime::Ephemeral(owner) => self.register_ephemeral(owner, service, draft),
+            Lifetime::Persistent => self.register_persistent(service, draft).await,
+        }
+    }
+
+    fn register_batch(
+        &self,
+        connection: &ConnectionId,
+        service: &ServiceKey,
+        drafts: &[InstanceDraft],
+    ) -> Result<(), NamingServiceError> {
+        let instances = drafts
+            .iter()
+            .map(|draft| draft.validate().map(|instance| Instance { ephemeral: true, ..instance }))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.refuse_if_persistent(service)?;
+        let now = self.clock.now();
+        let mut inner = self.inner();
+        if inner.ephemeral.replace_batch(Owner::Connection(connection.clone()), service, instances, now) {
+            inner.changed(service);
+        }
+        Ok(())
+    }
+
+    async fn deregister(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        ephemeral: bool,
+    ) -> Result<(), NamingServiceError> {
+        if ephemeral {
+            let mut inner = self.inner();
+            if inner.ephemeral.deregister(service, &address.ip, address.port, &address.cluster) {
+                inner.changed(service);
+            }
+            return Ok(());
+        }
+        let command = NamingCommand::DeregisterInstance {
+            service: service.clone(),
+            ip: address.ip.clone(),
+            port: address.port,
+            cluster: address.cluster.clone(),
+        };
+        self.propose(command).await
+    }
+
+    async fn update_or_register(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        ephemeral: bool,
+        patch: &InstancePatch,
+        draft: &InstanceDraft,
+    ) -> Result<(), NamingServiceError> {
+        match self.update_instance(service, address, ephemeral, patch).await {
+            Err(NamingServiceError::InstanceNotFound { .. }) if self.service(service).is_some() => {
+                if ephemeral {
+                    let owner = Owner::Beats { ip: address.ip.clone(), port: address.port };
+                    self.register_ephemeral(owner, service, draft)
+                } else {
+                    self.register_persistent(service, draft).await
+                }
+            }
+            Err(NamingServiceError::InstanceNotFound { .. }) => {
+                Err(NamingServiceError::ServiceNotFound(service.grouped_name()))
+            }
+            other => other,
+        }
+    }
+
+    async fn set_health(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        healthy: bool,
+    ) -> Result<(), NamingServiceError> {
+        let patch = InstancePatch { healthy: Some(healthy), ..InstancePatch::default() };
+        let persistent = self
+            .persistent(service)
+            .is_some_and(|entry| entry.instances.iter().any(|i| i.is_at(&address.ip, address.port, &address.cluster)));
+        self.update_instance(service, address, !persistent, &patch).await
+    }
+
+    /// A beat for an unknown instance that carries the instance (`beat` JSON) registers it
+    /// again, as Java Nacos does, so 1.x clients survive a server switch; a light beat for
+    /// an unknown instance answers "unknown" (20404).
+    fn beat(
+        &self,
+        service: &ServiceKey,
+        address: &InstanceAddress,
+        full: Option<InstanceDraft>,
+    ) -> Result<BeatReply, NamingServiceError> {
+        let now = self.clock.now();
+        let outcome = {
+            let mut inner = self.inner();
+            let outcome = inner.ephemeral.beat(service, &address.ip, address.port, &address.cluster, now);
+            if let BeatOutcome::Alive { changed: true, .. } = outcome {
+                inner.changed(service);
+            }
+            outcome
+        };
+        match (outcome, full) {
+            (BeatOutcome::Alive { interval, .. }, _) => Ok(BeatReply { known: true, interval }),
+            (BeatOutcome::Unknown, Some(draft)) => {
+                let instance = draft.validate()?;
+                let interval = instance.heartbeat().interval;
+                self.register_ephemeral(
+                    Owner::Beats { ip: instance.ip.clone(), port: instance.port },
+                    service,
+                    &draft,
+                )?;
+                Ok(BeatReply { known: true, interval })
+            }
+            (BeatOutcome::Unknown, None) => {
+                Ok(BeatReply { known: false, interval: domain::naming::DEFAULT_HEARTBEAT_INTERVAL })
+            }
+        }
+    }
+
+    async fn create_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
+        let exists = self.inner().ephemeral.has_instances(service);
+        if exists {
+            return Err(NamingServiceError::Rejected(Rejection::ServiceExists(service.grouped_name())));
+        }
+        let meta = ServiceMeta { created: self.clock.now(), implicit: false, ..meta };
+        self.propose(NamingCommand::CreateService { service: service.clone(), meta }).await
+    }
+
+    async fn update_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
+        self.propose(NamingCommand::UpdateService { service: service.clone(), meta }).await
+    }
+
+    async fn remove_service(&self, service: &ServiceKey) -> Result<(), NamingServiceError> {
+        if self.inner().ephemeral.has_instances(service) {
+            return Err(NamingServiceError::Rejected(Rejection::ServiceNotEmpty(service.grouped_name())));
+        }
+        self.propose(NamingCommand::RemoveService { service: service.clone() }).await
+    }
+}
 
 impl NamingApp {
     /// Registers (or replaces) an ephemeral instance owned by `owner`.
-    pub fn register_ephemeral(
+    pub(super) fn register_ephemeral(
         &self,
         owner: Owner,
         service: &ServiceKey,
@@ -28,36 +178,8 @@ impl NamingApp {
         Ok(())
     }
 
-    /// Replaces everything `owner` has in `service` with `drafts` (all validated first:
-    /// one bad instance refuses the whole batch).
-    pub fn register_batch(
-        &self,
-        owner: Owner,
-        service: &ServiceKey,
-        drafts: &[InstanceDraft],
-    ) -> Result<(), NamingServiceError> {
-        let instances = drafts
-            .iter()
-            .map(|draft| draft.validate().map(|instance| Instance { ephemeral: true, ..instance }))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.refuse_if_persistent(service)?;
-        let now = self.clock.now();
-        let mut inner = self.inner();
-        if inner.ephemeral.replace_batch(owner, service, instances, now) {
-            inner.changed(service);
-        }
-        Ok(())
-    }
-
-    pub fn deregister_ephemeral(&self, service: &ServiceKey, ip: &str, port: u16, cluster: &ClusterName) {
-        let mut inner = self.inner();
-        if inner.ephemeral.deregister(service, ip, port, cluster) {
-            inner.changed(service);
-        }
-    }
-
     /// Registers a persistent instance through raft.
-    pub async fn register_persistent(
+    pub(super) async fn register_persistent(
         &self,
         service: &ServiceKey,
         draft: &InstanceDraft,
@@ -70,124 +192,34 @@ impl NamingApp {
         self.propose(NamingCommand::RegisterInstance { service: service.clone(), instance, now }).await
     }
 
-    pub async fn deregister_persistent(
-        &self,
-        service: &ServiceKey,
-        ip: &str,
-        port: u16,
-        cluster: &ClusterName,
-    ) -> Result<(), NamingServiceError> {
-        let command = NamingCommand::DeregisterInstance {
-            service: service.clone(),
-            ip: ip.to_owned(),
-            port,
-            cluster: cluster.clone(),
-        };
-        self.propose(command).await
-    }
-
     /// Changes an existing instance (ephemeral in place, persistent through raft).
-    pub async fn update_instance(
+    async fn update_instance(
         &self,
         service: &ServiceKey,
-        address: (&str, u16, &ClusterName),
+        address: &InstanceAddress,
         ephemeral: bool,
         patch: &InstancePatch,
     ) -> Result<(), NamingServiceError> {
-        let (ip, port, cluster) = address;
+        let InstanceAddress { ip, port, cluster } = address;
         if ephemeral {
             let mut inner = self.inner();
-            return match inner.ephemeral.update(service, ip, port, cluster, |instance| patch.apply_to(instance))? {
+            return match inner.ephemeral.update(service, ip, *port, cluster, |instance| patch.apply_to(instance))? {
                 Some(changed) => {
                     if changed {
                         inner.changed(service);
                     }
                     Ok(())
                 }
-                None => Err(not_found_instance(service, ip, port)),
+                None => Err(not_found_instance(service, address)),
             };
         }
         let current = self
             .persistent(service)
-            .and_then(|entry| entry.instances.iter().find(|i| i.is_at(ip, port, cluster)).cloned())
-            .ok_or_else(|| not_found_instance(service, ip, port))?;
+            .and_then(|entry| entry.instances.iter().find(|i| i.is_at(ip, *port, cluster)).cloned())
+            .ok_or_else(|| not_found_instance(service, address))?;
         let instance = patch.apply_to(&current)?;
         let now = self.clock.now();
         self.propose(NamingCommand::RegisterInstance { service: service.clone(), instance, now }).await
-    }
-
-    /// The HTTP update: patches the instance if it exists; otherwise, as Java Nacos does,
-    /// registers it from the request when its service exists (Java's update is an upsert,
-    /// and 1.x clients rely on it after a server switch). Refused if the service is unknown.
-    pub async fn update_or_register(
-        &self,
-        service: &ServiceKey,
-        address: (&str, u16, &ClusterName),
-        ephemeral: bool,
-        patch: &InstancePatch,
-        draft: &InstanceDraft,
-    ) -> Result<(), NamingServiceError> {
-        match self.update_instance(service, address, ephemeral, patch).await {
-            Err(NamingServiceError::NotFound(_)) if self.service(service).is_some() => {
-                let (ip, port, _) = address;
-                if ephemeral {
-                    self.register_ephemeral(Owner::Beats { ip: ip.to_owned(), port }, service, draft)
-                } else {
-                    self.register_persistent(service, draft).await
-                }
-            }
-            Err(NamingServiceError::NotFound(_)) => {
-                Err(NamingServiceError::NotFound(format!("service not found: {}", service.grouped_name())))
-            }
-            other => other,
-        }
-    }
-
-    /// Sets the health of an instance, whichever kind it is (`/ns/health/instance`).
-    pub async fn set_health(
-        &self,
-        service: &ServiceKey,
-        address: (&str, u16, &ClusterName),
-        healthy: bool,
-    ) -> Result<(), NamingServiceError> {
-        let patch = InstancePatch { healthy: Some(healthy), ..InstancePatch::default() };
-        let (ip, port, cluster) = address;
-        let persistent =
-            self.persistent(service).is_some_and(|entry| entry.instances.iter().any(|i| i.is_at(ip, port, cluster)));
-        self.update_instance(service, address, !persistent, &patch).await
-    }
-
-    /// An HTTP beat. A beat for an unknown instance that carries the instance (`beat`
-    /// JSON) registers it again, as Java Nacos does, so 1.x clients survive a server
-    /// switch; a light beat for an unknown instance answers "unknown" (20404).
-    pub fn beat(
-        &self,
-        service: &ServiceKey,
-        address: (&str, u16, &ClusterName),
-        full: Option<&InstanceDraft>,
-    ) -> Result<BeatReply, NamingServiceError> {
-        let (ip, port, cluster) = address;
-        let now = self.clock.now();
-        let outcome = {
-            let mut inner = self.inner();
-            let outcome = inner.ephemeral.beat(service, ip, port, cluster, now);
-            if let BeatOutcome::Alive { changed: true, .. } = outcome {
-                inner.changed(service);
-            }
-            outcome
-        };
-        match (outcome, full) {
-            (BeatOutcome::Alive { interval, .. }, _) => Ok(BeatReply { known: true, interval }),
-            (BeatOutcome::Unknown, Some(draft)) => {
-                let instance = draft.validate()?;
-                let interval = instance.heartbeat().interval;
-                self.register_ephemeral(Owner::Beats { ip: instance.ip.clone(), port: instance.port }, service, draft)?;
-                Ok(BeatReply { known: true, interval })
-            }
-            (BeatOutcome::Unknown, None) => {
-                Ok(BeatReply { known: false, interval: domain::naming::DEFAULT_HEARTBEAT_INTERVAL })
-            }
-        }
     }
 
     /// A gRPC connection closed or was found dead: its instances and subscriptions go.
@@ -209,26 +241,5 @@ impl NamingApp {
             inner.changed(&service);
         }
         inner.subscribers.expire_udp(now);
-    }
-
-    pub async fn create_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
-        let exists = self.inner().ephemeral.has_instances(service);
-        if exists {
-            return Err(NamingServiceError::Rejected(Rejection::ServiceExists(service.grouped_name())));
-        }
-        let meta = ServiceMeta { created: self.clock.now(), implicit: false, ..meta };
-        self.propose(NamingCommand::CreateService { service: service.clone(), meta }).await
-    }
-
-    pub async fn update_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
-        self.propose(NamingCommand::UpdateService { service: service.clone(), meta }).await
-    }
-
-    /// Removes a service with stored metadata; refused while it has instances.
-    pub async fn remove_service(&self, service: &ServiceKey) -> Result<(), NamingServiceError> {
-        if self.inner().ephemeral.has_instances(service) {
-            return Err(NamingServiceError::Rejected(Rejection::ServiceNotEmpty(service.grouped_name())));
-        }
-        self.propose(NamingCommand::RemoveService { service: service.clone() }).await
     }
 }

@@ -1,7 +1,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::config::{ConnectionId, Namespace};
-use domain::naming::{ClusterName, Instance, InstanceDraft, Owner, ServiceKey, ServiceView, Subscriber};
+use domain::naming::{
+    ClusterName, Instance, InstanceAddress, InstanceDraft, Owner, ServiceKey, ServiceView, Subscriber, DEFAULT_GROUP,
+};
+use domain::paging::PageRequest;
 
 use super::*;
 use crate::consensus::MockConsensusLog;
@@ -50,7 +53,11 @@ fn conn(id: &str) -> Owner {
 }
 
 fn subscriber() -> Subscriber {
-    Subscriber { clusters: String::new(), client_ip: "10.0.0.9".into(), app: String::new(), refreshed: Millis(0) }
+    Subscriber { clusters: String::new(), client_ip: "10.0.0.9".into(), app: String::new() }
+}
+
+fn address(ip: &str, port: i64) -> InstanceAddress {
+    InstanceAddress::parse(Some(ip), Some(port), None).unwrap()
 }
 
 fn hosts(view: &ServiceView) -> Vec<u16> {
@@ -126,7 +133,7 @@ async fn persistent_changes_applied_by_raft_reach_subscribers() {
     app.register_persistent(&service, &draft("10.0.0.1", 1)).await.unwrap();
     assert_eq!(app.flush_pushes(), 1);
     assert_eq!(hosts(&pushes.0.lock().unwrap().last().unwrap().1), vec![1]);
-    app.set_health(&service, ("10.0.0.1", 1, &ClusterName::default()), false).await.unwrap();
+    app.set_health(&service, &address("10.0.0.1", 1), false).await.unwrap();
     assert_eq!(app.flush_pushes(), 1);
     assert!(!app.instance(&service, "10.0.0.1", 1, None).unwrap().healthy);
 }
@@ -136,14 +143,14 @@ fn light_beats_for_unknown_instances_ask_for_registration_and_full_beats_registe
     let (app, _, clock) = app();
     let service = key("svc");
     let cluster = ClusterName::default();
-    let reply = app.beat(&service, ("10.0.0.1", 1, &cluster), None).unwrap();
+    let reply = app.beat(&service, &address("10.0.0.1", 1), None).unwrap();
     assert!(!reply.known);
-    let reply = app.beat(&service, ("10.0.0.1", 1, &cluster), Some(&draft("10.0.0.1", 1))).unwrap();
+    let reply = app.beat(&service, &address("10.0.0.1", 1), Some(draft("10.0.0.1", 1))).unwrap();
     assert!(reply.known && reply.interval == 5_000);
-    assert!(app.instance(&service, "10.0.0.1", 1, Some(&cluster)).is_some());
+    assert!(app.instance(&service, "10.0.0.1", 1, Some(cluster.clone())).is_some());
     clock.0.store(1_000 + 31_000, Ordering::Relaxed);
     app.expire();
-    assert!(app.instance(&service, "10.0.0.1", 1, Some(&cluster)).is_none(), "no beats for 31 s: removed");
+    assert!(app.instance(&service, "10.0.0.1", 1, Some(cluster)).is_none(), "no beats for 31 s: removed");
 }
 
 #[test]
@@ -152,9 +159,48 @@ fn service_lists_merge_both_kinds_and_page() {
     for name in ["c", "a", "b"] {
         app.register_ephemeral(conn("x"), &key(name), &draft("10.0.0.1", 1)).unwrap();
     }
-    let page = app.services(&Namespace::public(), Some("DEFAULT_GROUP"), "", 1, 2);
+    let page =
+        app.services(&Namespace::public(), Some(DEFAULT_GROUP.to_owned()), "", PageRequest::new(None, Some(2), 20));
     assert_eq!(page.total, 3);
     let names: Vec<&str> = page.items.iter().map(|s| s.service.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
     assert_eq!(app.metrics().instance_count, 3);
+}
+
+#[tokio::test]
+async fn http_registrations_are_ephemeral_and_beat_kept_unless_asked_otherwise() {
+    let (app, _, _) = app();
+    let (beaten, stored) = (key("beaten"), key("stored"));
+    app.register(Registrant::Http, &beaten, &draft("10.0.0.1", 1)).await.unwrap();
+    let persistent = InstanceDraft { ephemeral: Some(false), ..draft("10.0.0.1", 1) };
+    app.register(Registrant::Http, &stored, &persistent).await.unwrap();
+    assert!(app.view(&beaten, &ViewQuery::default()).hosts[0].ephemeral);
+    assert!(!app.view(&stored, &ViewQuery::default()).hosts[0].ephemeral);
+    assert!(app.beat(&beaten, &address("10.0.0.1", 1), None).unwrap().known, "kept by beats from its address");
+    app.deregister(&stored, &address("10.0.0.1", 1), false).await.unwrap();
+    assert!(app.view(&stored, &ViewQuery::default()).hosts.is_empty());
+}
+
+#[test]
+fn the_summary_flags_the_protect_threshold_as_views_apply_it() {
+    let (app, _, _) = app();
+    let service = key("svc");
+    let up = draft("10.0.0.1", 1);
+    let down = InstanceDraft { healthy: Some(false), ..draft("10.0.0.2", 2) };
+    let off = InstanceDraft { enabled: Some(false), ..draft("10.0.0.3", 3) };
+    let meta = ServiceMeta {
+        protect_threshold: domain::naming::ProtectThreshold::new(0.5).unwrap(),
+        ephemeral: true,
+        ..ServiceMeta::default()
+    };
+    futures_lite_block_on(app.create_service(&service, meta)).unwrap();
+    app.register_batch(&ConnectionId::new("c"), &service, &[up, down, off]).unwrap();
+    let summary = app.service(&service).unwrap();
+    let view = app.view(&service, &ViewQuery::default());
+    assert!(view.reach_protection_threshold, "one of two enabled hosts is healthy");
+    assert!(summary.protect_triggered, "the console flag agrees with the view, ignoring the disabled host");
+}
+
+fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
 }

@@ -1,7 +1,7 @@
 //! `ConfigBatchListenRequest` -> `ConfigChangeBatchListenResponse`: registers (or drops)
 //! listens for this connection and answers at once with the keys whose md5 differs.
 
-use domain::config::{ConfigKey, ListenContext};
+use domain::config::{ConfigKey, ListenContext, ListenerId};
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -62,12 +62,13 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
             md5: context.md5.clone().unwrap_or_default(),
         });
     }
+    let listener = ListenerId::Connection(connection.id.clone());
     if !request.listen {
         let keys: Vec<ConfigKey> = contexts.into_iter().map(|context| context.key).collect();
-        api.listeners.unlisten(&connection.id, &keys);
+        api.services.listening.unlisten(&listener, &keys);
         return wire::success(RESPONSE, json!({ "changedConfigs": [] }));
     }
-    match api.listeners.listen(&connection.id, &connection.client_ip, &contexts) {
+    match api.services.listening.listen(&listener, &connection.client_ip, &contexts) {
         Ok(changed) => {
             let changed: Vec<_> = changed
                 .iter()

@@ -56,7 +56,7 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         tags: request.addition("config_tags"),
         cas_md5: request.cas_md5.as_deref(),
     };
-    let publish = match PublishConfig::parse(&params, api.config.limits()) {
+    let publish = match PublishConfig::parse(&params, api.services.config.limits()) {
         Ok(publish) => publish,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
@@ -65,8 +65,8 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
     let published = match beta_ips {
-        Some(ips) => api.config.publish_beta(publish, ips).await,
-        None => api.config.publish(publish).await,
+        Some(ips) => api.services.config.publish_beta(publish, ips).await,
+        None => api.services.config.publish(publish).await,
     };
     match published {
         Ok(()) => wire::success(RESPONSE, json!({})),

@@ -29,7 +29,7 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), empty()),
     };
-    match api.config.get_for(key, &connection.client_ip) {
+    match api.services.config.get_for(key, &connection.client_ip) {
         Some((config, beta)) => wire::payload(
             RESPONSE,
             &Found {

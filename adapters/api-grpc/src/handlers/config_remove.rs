@@ -27,7 +27,7 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
-    match api.config.remove(key).await {
+    match api.services.config.remove(key).await {
         Ok(()) => wire::success(RESPONSE, json!({})),
         Err(err) => {
             let (error_code, message) = super::service_error(&err);

@@ -61,12 +61,36 @@ pub(crate) fn service_error(err: &ports::config::ConfigServiceError) -> (i32, St
     match err {
         E::Invalid(err) => (code::INVALID_PARAM, err.to_string()),
         E::Rejected(rejection) => (code::SERVER_ERROR, capitalise(&rejection.to_string())),
-        E::Unavailable(ports::consensus::ConsensusError::Internal(cause)) => {
-            tracing::error!(%cause, "config write failed inside raft");
+        E::Unavailable(err) => consensus_error(err),
+        E::Storage(err) => {
+            tracing::error!(cause = %error_chain(err), "config storage read failed");
+            (code::SERVER_ERROR, "server error: stored data could not be read".to_owned())
+        }
+    }
+}
+
+/// The Nacos error code and message for a failed proposal; internal causes are logged.
+fn consensus_error(err: &ports::consensus::ConsensusError) -> (i32, String) {
+    use ports::consensus::ConsensusError as E;
+    match err {
+        E::Fatal(_) | E::Failed(_) => {
+            tracing::error!(cause = %error_chain(err), "write failed inside raft");
             (code::SERVER_ERROR, "server error".to_owned())
         }
-        E::Unavailable(err) => (code::SERVER_ERROR, err.to_string()),
+        E::NoLeader | E::ForwardToLeader { .. } | E::ShuttingDown => (code::SERVER_ERROR, err.to_string()),
     }
+}
+
+/// An error and its sources, for the log.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn capitalise(message: &str) -> String {
@@ -80,11 +104,11 @@ pub(crate) fn naming_error(err: &ports::naming::NamingServiceError) -> (i32, Str
     match err {
         E::Invalid(err) => (code::INVALID_PARAM, err.to_string()),
         E::Rejected(rejection) => (code::INVALID_PARAM, rejection.to_string()),
-        E::NotFound(message) => (code::INVALID_PARAM, message.clone()),
-        E::Unavailable(ports::consensus::ConsensusError::Internal(cause)) => {
-            tracing::error!(%cause, "registry write failed inside raft");
-            (code::SERVER_ERROR, "server error".to_owned())
+        // Java Nacos's wording.
+        E::InstanceNotFound { service, ip, port } => {
+            (code::INVALID_PARAM, format!("no matched ip found! {ip}:{port} in {service}"))
         }
-        E::Unavailable(err) => (code::SERVER_ERROR, err.to_string()),
+        E::ServiceNotFound(service) => (code::INVALID_PARAM, format!("service not found: {service}")),
+        E::Unavailable(err) => consensus_error(err),
     }
 }

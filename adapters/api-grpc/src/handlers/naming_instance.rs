@@ -1,7 +1,7 @@
 //! `InstanceRequest`, `BatchInstanceRequest` and `PersistentInstanceRequest`: register and
 //! deregister. Ephemeral instances belong to the connection that registered them.
 
-use domain::naming::{validate_address, Owner, ServiceKey};
+use domain::naming::{InstanceAddress, InstanceDraft, NamingError, Registrant, ServiceKey};
 use ports::naming::NamingServiceError;
 use proto::nacos::Payload;
 use serde::Deserialize;
@@ -77,9 +77,8 @@ async fn apply(
     kind: Kind,
 ) -> Result<(), NamingServiceError> {
     let service = request.service()?;
-    let owner = Owner::Connection(connection.id.clone());
     let unsupported = || {
-        NamingServiceError::Invalid(domain::naming::NamingError::Invalid {
+        NamingServiceError::Invalid(NamingError::Invalid {
             param: "type",
             reason: format!("unsupported request type {}", request.r#type),
         })
@@ -89,21 +88,20 @@ async fn apply(
             return Err(unsupported());
         }
         let drafts: Vec<_> = request.instances.into_iter().flatten().map(WireInstance::into_draft).collect();
-        return api.naming.register_batch(owner, &service, &drafts);
+        return api.services.registry.register_batch(&connection.id, &service, &drafts);
     }
-    let missing = || NamingServiceError::Invalid(domain::naming::NamingError::Missing("instance"));
-    let instance = request.instance.ok_or_else(missing)?;
-    match (kind, request.r#type.as_str()) {
-        (Kind::Ephemeral, REGISTER) => api.naming.register_ephemeral(owner, &service, &instance.into_draft()),
-        (Kind::Persistent, REGISTER) => api.naming.register_persistent(&service, &instance.into_draft()).await,
-        (_, DEREGISTER) => {
-            let (ip, port, cluster) = validate_address(instance.ip(), instance.port(), instance.cluster())?;
-            if kind == Kind::Persistent {
-                api.naming.deregister_persistent(&service, &ip, port, &cluster).await
-            } else {
-                api.naming.deregister_ephemeral(&service, &ip, port, &cluster);
-                Ok(())
-            }
+    let instance = request.instance.ok_or(NamingServiceError::Invalid(NamingError::Missing("instance")))?;
+    // The request type says which kind of instance this is, whatever its body claims.
+    let ephemeral = kind != Kind::Persistent;
+    match request.r#type.as_str() {
+        REGISTER => {
+            let draft = InstanceDraft { ephemeral: Some(ephemeral), ..instance.into_draft() };
+            let registrant = Registrant::Connection(connection.id.clone());
+            api.services.registry.register(registrant, &service, &draft).await
+        }
+        DEREGISTER => {
+            let address = InstanceAddress::parse(instance.ip(), instance.port(), instance.cluster())?;
+            api.services.registry.deregister(&service, &address, ephemeral).await
         }
         _ => Err(unsupported()),
     }

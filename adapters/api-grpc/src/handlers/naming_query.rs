@@ -2,7 +2,8 @@
 //! client reads of the registry.
 
 use domain::config::Namespace;
-use domain::naming::{ServiceKey, Subscriber, SubscriberId, ViewQuery};
+use domain::naming::{ServiceKey, Subscriber, SubscriberId, ViewQuery, DEFAULT_GROUP};
+use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 use ports::naming::NamingServiceError;
 use proto::nacos::Payload;
 use serde::Deserialize;
@@ -13,9 +14,6 @@ use crate::connections::Connection;
 use crate::naming_wire::service_info_bytes;
 use crate::wire::{self, code, Incoming};
 use crate::GrpcApi;
-
-/// The largest page a service list answers.
-const MAX_PAGE_SIZE: usize = 500;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -32,8 +30,8 @@ struct ServiceRequest {
     healthy_only: Option<bool>,
     /// The Python SDK's spelling of `healthyOnly`.
     health_only: Option<bool>,
-    page_no: Option<usize>,
-    page_size: Option<usize>,
+    page_no: Option<i64>,
+    page_size: Option<i64>,
 }
 
 impl ServiceRequest {
@@ -55,12 +53,11 @@ pub(super) fn subscribe(api: &GrpcApi, connection: &Connection, incoming: &Incom
             clusters,
             client_ip: connection.client_ip.clone(),
             app: incoming.header("app").unwrap_or_default(),
-            refreshed: domain::Millis::default(),
         };
-        api.naming.subscribe(id, &service, subscriber)
+        api.services.subscriptions.subscribe(id, &service, subscriber)
     } else {
-        api.naming.unsubscribe(&id, &service);
-        api.naming.view(&service, &ViewQuery { clusters, healthy_only: false })
+        api.services.subscriptions.unsubscribe(&id, &service);
+        api.services.queries.view(&service, &ViewQuery { clusters, healthy_only: false })
     };
     with_service_info(RESPONSE, &service_info_bytes(&view))
 }
@@ -75,7 +72,7 @@ pub(super) fn query(api: &GrpcApi, incoming: &Incoming) -> Payload {
         clusters: request.cluster.unwrap_or_default(),
         healthy_only: request.healthy_only.or(request.health_only).unwrap_or(false),
     };
-    let view = api.naming.view(&service, &query);
+    let view = api.services.queries.view(&service, &query);
     with_service_info(RESPONSE, &service_info_bytes(&view))
 }
 
@@ -89,9 +86,9 @@ pub(super) fn list(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(namespace) => namespace,
         Err(err) => return failed(RESPONSE, &NamingServiceError::Invalid(err.into())),
     };
-    let group = request.group_name.as_deref().map(str::trim).filter(|g| !g.is_empty()).unwrap_or("DEFAULT_GROUP");
-    let page_size = request.page_size.unwrap_or(10).clamp(1, MAX_PAGE_SIZE);
-    let page = api.naming.services(&namespace, Some(group), "", request.page_no.unwrap_or(1).max(1), page_size);
+    let group = request.group_name.as_deref().map(str::trim).filter(|g| !g.is_empty()).unwrap_or(DEFAULT_GROUP);
+    let page = PageRequest::new(request.page_no, request.page_size, DEFAULT_NAMING_PAGE_SIZE);
+    let page = api.services.queries.services(&namespace, Some(group.to_owned()), "", page);
     let names: Vec<&str> = page.items.iter().map(|summary| summary.service.name.as_str()).collect();
     wire::success(RESPONSE, json!({ "count": page.total, "serviceNames": names, "message": "success" }))
 }

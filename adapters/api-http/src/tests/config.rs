@@ -1,7 +1,5 @@
-//! Handler tests against a mocked config service: what reaches the service, and what the
+//! Config routes against a mocked config service: what reaches the service, and what the
 //! client sees, without raft or sockets.
-
-#![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::sync::Arc;
 
@@ -11,28 +9,11 @@ use ports::config::{ConfigServiceError, MockConfigService};
 use ports::consensus::ConsensusError;
 use warp::http::StatusCode;
 
-use ports::applied::AppliedState;
-use ports::listen::{ConfigListeners, MockClientChannel};
-use ports::namespace::MockNamespaceService;
+use super::Mocks;
+use crate::HttpApi;
 
-use ports::naming::NamingApp;
-
-use crate::{HttpApi, LongPolls};
-
-fn api(service: MockConfigService) -> HttpApi {
-    let listeners = ConfigListeners::new(AppliedState::new(), Arc::new(MockClientChannel::new()), 10);
-    HttpApi {
-        config: Arc::new(service),
-        namespaces: Arc::new(MockNamespaceService::new()),
-        naming: Arc::new(NamingApp::new(
-            Arc::new(ports::consensus::MockConsensusLog::new()),
-            AppliedState::new(),
-            Arc::new(ports::clock::SystemClock),
-        )),
-        listeners: Arc::new(listeners),
-        long_polls: LongPolls::new(),
-        max_body_bytes: 64 * 1024,
-    }
+fn api(config: MockConfigService) -> HttpApi {
+    Mocks { config, ..Mocks::default() }.api()
 }
 
 fn limited(mut service: MockConfigService) -> MockConfigService {
@@ -109,9 +90,14 @@ async fn service_failures_map_to_nacos_statuses_without_internals() {
         (Rejection::CasMismatch.into(), StatusCode::INTERNAL_SERVER_ERROR, "Cas publish fail"),
         (ConsensusError::NoLeader.into(), StatusCode::SERVICE_UNAVAILABLE, "retry"),
         (
-            ConsensusError::Internal("disk on fire at /dev/sda".into()).into(),
+            ConsensusError::Fatal(Arc::new(std::io::Error::other("disk on fire at /dev/sda"))).into(),
             StatusCode::INTERNAL_SERVER_ERROR,
             "server error",
+        ),
+        (
+            ports::config::HistoryStoreError { id: 3, cause: "checksum mismatch in /dev/sda".into() }.into(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored data could not be read",
         ),
     ];
     for (err, status, needle) in cases {

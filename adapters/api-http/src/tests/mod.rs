@@ -1,0 +1,48 @@
+//! Route tests against mockall mocks of the driving ports: what reaches the services (and
+//! with which arguments), what never does on bad input, and what the client sees.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+mod config;
+mod long_poll;
+mod naming;
+
+use std::sync::Arc;
+
+use ports::config::MockConfigService;
+use ports::listen::MockListenService;
+use ports::namespace::MockNamespaceService;
+use ports::naming::{MockRegistryQueries, MockRegistryService, MockSubscriptionService};
+
+use crate::{HttpApi, LongPolls};
+
+/// One mock per driving port; a test sets the expectations it needs, and any call it did
+/// not expect fails it.
+#[derive(Default)]
+pub(super) struct Mocks {
+    pub(super) config: MockConfigService,
+    pub(super) namespaces: MockNamespaceService,
+    pub(super) registry: MockRegistryService,
+    pub(super) queries: MockRegistryQueries,
+    pub(super) subscriptions: MockSubscriptionService,
+    pub(super) listening: MockListenService,
+}
+
+impl Mocks {
+    pub(super) fn api(self) -> HttpApi {
+        self.api_with(LongPolls::new())
+    }
+
+    pub(super) fn api_with(self, long_polls: LongPolls) -> HttpApi {
+        HttpApi {
+            config: Arc::new(self.config),
+            namespaces: Arc::new(self.namespaces),
+            registry: Arc::new(self.registry),
+            queries: Arc::new(self.queries),
+            subscriptions: Arc::new(self.subscriptions),
+            listening: Arc::new(self.listening),
+            long_polls,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
