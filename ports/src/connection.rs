@@ -34,3 +34,38 @@ impl ConnectionService for ConnectionApp {
         self.naming.connection_closed(connection);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use domain::config::{ConnectionId, ListenerId};
+    use domain::naming::{InstanceDraft, Registrant, ServiceKey, ViewQuery};
+
+    use super::*;
+    use crate::applied::AppliedState;
+    use crate::clock::MockClock;
+    use crate::consensus::MockConsensusLog;
+    use crate::listen::MockListenService;
+    use crate::naming::{RegistryQueries, RegistryService};
+
+    #[tokio::test]
+    async fn a_closed_connection_loses_its_listens_and_its_instances_and_nothing_else() {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(domain::Millis(1));
+        let naming = Arc::new(NamingApp::new(Arc::new(MockConsensusLog::new()), AppliedState::new(), Arc::new(clock)));
+        let service = ServiceKey::parse(None, None, Some("s")).unwrap();
+        let draft = |port| InstanceDraft { ip: Some("127.0.0.1".into()), port: Some(port), ..InstanceDraft::default() };
+        let (gone, stays) = (ConnectionId::new("gone"), ConnectionId::new("stays"));
+        naming.register(Registrant::Connection(gone.clone()), &service, &draft(1)).await.unwrap();
+        naming.register(Registrant::Connection(stays.clone()), &service, &draft(2)).await.unwrap();
+        let mut listeners = MockListenService::new();
+        let expected = ListenerId::Connection(gone.clone());
+        listeners.expect_forget().withf(move |listener| *listener == expected).times(1).return_const(());
+
+        ConnectionApp::new(Arc::new(listeners), naming.clone()).connection_closed(&gone);
+
+        let ports: Vec<u16> = naming.view(&service, &ViewQuery::default()).hosts.iter().map(|h| h.port).collect();
+        assert_eq!(ports, vec![2]);
+    }
+}

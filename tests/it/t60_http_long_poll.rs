@@ -43,6 +43,14 @@ fn poll(node: &Nacosd, records: &[(&str, &str)], timeout_ms: Option<u64>) -> (Ve
     (keys, held)
 }
 
+/// How many listeners the server lists on a config (long polls and gRPC alike).
+fn listener_count(node: &Nacosd, data_id: &str) -> u64 {
+    let response =
+        node.http().get(node.url(LISTENER)).query(&[("dataId", data_id), ("group", "DEFAULT_GROUP")]).send().unwrap();
+    let body: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    body["listenerCount"].as_u64().unwrap()
+}
+
 /// Form decoding, as clients apply it to the answer.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -95,9 +103,13 @@ fn a_change_during_the_hold_returns_the_key() {
     std::thread::scope(|scope| {
         let polling =
             scope.spawn(|| poll(&node, &[("watched", &md5), ("untouched", &other_md5), ("not-yet", "")], Some(30_000)));
-        // The poll must be hanging before the change: wait until the server has it.
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(!polling.is_finished(), "the poll returned before any change");
+        // The poll must be hanging before the change: wait until the server lists it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while listener_count(&node, "watched") == 0 {
+            assert!(Instant::now() < deadline, "the server never listed the poll");
+            assert!(!polling.is_finished(), "the poll returned before any change");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let changed_at = Instant::now();
         publish(&node, "watched", "v2");
         let (changed, _) = polling.join().unwrap();
@@ -128,4 +140,30 @@ fn malformed_listening_configs_are_refused() {
     let response = node.http().post(node.url(LISTENER)).send().unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().unwrap().contains("Listening-Configs"));
+}
+
+#[test]
+fn the_listener_query_lists_a_waiting_poll_and_forgets_it_when_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    let md5 = publish(&node, "listed", "v1");
+    std::thread::scope(|scope| {
+        let polling = scope.spawn(|| poll(&node, &[("listed", &md5)], Some(30_000)));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while listener_count(&node, "listed") == 0 {
+            assert!(Instant::now() < deadline, "the server never listed the poll");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let response = node
+            .http()
+            .get(node.url(LISTENER))
+            .query(&[("dataId", "listed"), ("group", "DEFAULT_GROUP")])
+            .send()
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+        assert_eq!(body["lisentersGroupkeyStatus"]["127.0.0.1"], md5.as_str(), "{body}");
+        publish(&node, "listed", "v2");
+        assert_eq!(polling.join().unwrap().0, vec!["listed".to_owned()]);
+    });
+    assert_eq!(listener_count(&node, "listed"), 0, "an answered poll is no longer listed");
 }

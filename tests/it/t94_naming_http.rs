@@ -55,37 +55,17 @@ fn eventually(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) -
     started.elapsed()
 }
 
+/// The expiry timings themselves are tested in paused time (app's `registry_tasks`); here,
+/// that a real node takes the heartbeat settings from metadata and answers beats with them.
 #[test]
-fn silent_http_instances_turn_unhealthy_then_vanish_and_beats_keep_them() {
+fn heartbeat_settings_come_from_metadata_and_beats_answer_them() {
     let (_dir, node) = node();
-    for (service, port) in [("quiet", "1"), ("beating", "2")] {
-        let form = [("serviceName", service), ("ip", "10.8.0.1"), ("port", port), ("metadata", QUICK)];
-        let response = send(&node, reqwest::Method::POST, INSTANCE, &form);
-        assert_eq!(response.text().unwrap(), "ok");
-    }
-    assert_eq!(hosts(&node, "quiet")[0]["healthy"], true);
-    assert_eq!(hosts(&node, "quiet")[0]["instanceHeartBeatTimeOut"], 1000);
-
-    let started = Instant::now();
-    let mut beats = 0;
-    let mut saw_unhealthy = false;
-    while started.elapsed() < Duration::from_secs(5) {
-        let reply = beat(&node, &[("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2")]);
-        assert_eq!(reply, json!({ "clientBeatInterval": 300, "code": 10200, "lightBeatEnabled": true }));
-        beats += 1;
-        let quiet = hosts(&node, "quiet");
-        saw_unhealthy |= quiet.first().is_some_and(|h| h["healthy"] == false);
-        if saw_unhealthy && quiet.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(saw_unhealthy, "the silent instance never showed unhealthy");
-    assert!(hosts(&node, "quiet").is_empty(), "the silent instance was not removed");
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(2000), "removed too early: {elapsed:?}");
-    assert!(beats > 5);
-    assert_eq!(hosts(&node, "beating")[0]["healthy"], true, "a beating instance stays");
+    let form = [("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2"), ("metadata", QUICK)];
+    assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).text().unwrap(), "ok");
+    assert_eq!(hosts(&node, "beating")[0]["instanceHeartBeatTimeOut"], 1000);
+    assert_eq!(hosts(&node, "beating")[0]["ipDeleteTimeout"], 2000);
+    let reply = beat(&node, &[("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2")]);
+    assert_eq!(reply, json!({ "clientBeatInterval": 300, "code": 10200, "lightBeatEnabled": true }));
 }
 
 #[test]

@@ -7,6 +7,8 @@ use ports::consensus::ConsensusError;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::record::{ApplyResult, LogRecord};
 use crate::types::Raft;
@@ -29,8 +31,17 @@ pub(crate) struct Proposal {
     pub(crate) reply: Reply,
 }
 
-/// Takes proposals off `queue` and submits them in batches until every sender is gone.
-pub(crate) async fn run(raft: Raft, mut queue: mpsc::Receiver<Proposal>) {
+/// Takes proposals off `queue` and submits them in batches until every sender is gone or
+/// `stop` is cancelled. Each batch's answer is awaited on a task of `rounds`, so that the
+/// owner can wait for them at shutdown.
+pub(crate) async fn run(raft: Raft, queue: mpsc::Receiver<Proposal>, rounds: TaskTracker, stop: CancellationToken) {
+    tokio::select! {
+        () = batches(raft, queue, &rounds) => {}
+        () = stop.cancelled() => {}
+    }
+}
+
+async fn batches(raft: Raft, mut queue: mpsc::Receiver<Proposal>, rounds: &TaskTracker) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut carry: Option<Proposal> = None;
     loop {
@@ -62,7 +73,7 @@ pub(crate) async fn run(raft: Raft, mut queue: mpsc::Receiver<Proposal>) {
         // formed while this one is in its raft round.
         match raft.client_write_ff(record).await {
             Ok(answer) => {
-                tokio::spawn(async move {
+                rounds.spawn(async move {
                     let _round = permit;
                     match answer.await {
                         Ok(Ok(response)) => answer_all(replies, response.data),

@@ -13,6 +13,8 @@ use ports::kv::KvStore;
 use ports::peer::PeerTransport;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::batcher::{self, Proposal};
 use crate::network::NetworkFactory;
@@ -56,6 +58,9 @@ pub struct RaftNode {
     node_id: NodeId,
     /// Proposals for the batcher task, which turns concurrent ones into one entry.
     proposals: mpsc::Sender<Proposal>,
+    /// The batcher and its rounds: ended and waited for at shutdown.
+    tasks: TaskTracker,
+    stop: CancellationToken,
 }
 
 impl RaftNode {
@@ -97,8 +102,9 @@ impl RaftNode {
             raft.initialize(members).await.map_err(|err| StartError::Raft(err.to_string()))?;
         }
         let (proposals, queue) = mpsc::channel(batcher::QUEUE);
-        tokio::spawn(batcher::run(raft.clone(), queue));
-        Ok(Self { raft, node_id: settings.node_id, proposals })
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        tasks.spawn(batcher::run(raft.clone(), queue, tasks.clone(), stop.clone()));
+        Ok(Self { raft, node_id: settings.node_id, proposals, tasks, stop })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -118,9 +124,16 @@ impl RaftNode {
     }
 
     /// Stops raft; the stores are flushed by their owner afterwards.
+    /// Proposals still in their round are answered "shutting down" by raft; the batcher
+    /// then stops and its tasks are waited for.
     pub async fn shutdown(&self) {
         if let Err(err) = self.raft.shutdown().await {
             tracing::warn!(cause = %err, "raft did not shut down cleanly");
+        }
+        self.stop.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(2), self.tasks.wait()).await.is_err() {
+            tracing::warn!(left = self.tasks.len(), "raft proposal tasks did not end in time");
         }
     }
 }

@@ -50,8 +50,15 @@ impl StateMachine {
 
     /// Keeps snapshots as files in `dir` rather than in the KV store (see
     /// `snapshot_store.rs`); one already in the store is still served until the next.
+    ///
+    /// The current snapshot's format version is checked here, at start-up: a snapshot this
+    /// version cannot read stops the node with its name and version, instead of failing
+    /// later when a peer needs it.
     pub fn keep_snapshots_in(mut self, dir: &std::path::Path) -> Result<Self, StorageError> {
         self.snapshots = Arc::new(SnapshotStore::files(dir).map_err(write_sm)?);
+        if let Some((meta, data)) = self.snapshots.load(&*self.kv)? {
+            StateFile::check_version(&data).map_err(|err| read_snapshot(&meta, err))?;
+        }
         Ok(self)
     }
 
@@ -190,7 +197,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotData>) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let file: StateFile = decode(&data).map_err(|err| read_snapshot(meta, err))?;
+        let file = StateFile::decode(&data).map_err(|err| read_snapshot(meta, err))?;
 
         let mut batch = WriteBatch::new();
         file.replace_rows(&mut batch)?;
@@ -256,8 +263,37 @@ struct StateFile {
     counters: Counters,
 }
 
+/// A stored format this version of nacosd cannot read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FormatError {
+    #[error("the snapshot's state file has format version {found}; this nacosd reads version {known} only")]
+    UnknownVersion { found: u32, known: u32 },
+    #[error("the snapshot's state file is not readable: {0}")]
+    Unreadable(#[from] serde_json::Error),
+}
+
 impl StateFile {
     const VERSION: u32 = 1;
+
+    /// Checks the version before anything else is read, so a newer format is reported as
+    /// such rather than as whatever field it changed.
+    fn check_version(data: &[u8]) -> Result<(), FormatError> {
+        #[derive(Deserialize)]
+        struct Header {
+            version: u32,
+        }
+        let header: Header = serde_json::from_slice(data)?;
+        if header.version != Self::VERSION {
+            return Err(FormatError::UnknownVersion { found: header.version, known: Self::VERSION });
+        }
+        Ok(())
+    }
+
+    /// Reads a snapshot's state file, its version checked.
+    fn decode(data: &[u8]) -> Result<Self, FormatError> {
+        Self::check_version(data)?;
+        Ok(serde_json::from_slice(data)?)
+    }
 
     /// Reads every state machine row from the store.
     fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {

@@ -265,4 +265,31 @@ mod state_machine {
         assert_eq!(files(&fresh_dir).len(), 1);
         assert_eq!(fresh.get_current_snapshot().await.unwrap().unwrap().snapshot.into_inner(), data);
     }
+
+    /// A snapshot in a format version this nacosd does not know stops start-up (and an
+    /// install) with its name and version, instead of being misread.
+    #[tokio::test]
+    async fn a_snapshot_of_an_unknown_format_version_is_refused_by_name() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let dir = tempfile::tempdir().unwrap();
+        let mut machine =
+            StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap().keep_snapshots_in(dir.path()).unwrap();
+        machine.apply(entries(&[publish("a", "a1", 10)], 1)).await.unwrap();
+        let built = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let name = format!("{}.snap", built.meta.snapshot_id);
+        let data = std::fs::read(dir.path().join(&name)).unwrap();
+        let text = String::from_utf8(data).unwrap();
+        assert!(text.starts_with("{\"version\":1,"), "{}", &text[..20]);
+        let future = text.replacen("{\"version\":1,", "{\"version\":2,", 1);
+        std::fs::write(dir.path().join(&name), &future).unwrap();
+
+        let refused = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap().keep_snapshots_in(dir.path());
+        let message = format!("{:?}", refused.err().expect("start-up stops"));
+        assert!(message.contains("format version 2") && message.contains(&built.meta.snapshot_id), "{message}");
+
+        let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut fresh = StateMachine::open(fresh_kv, AppliedState::new()).unwrap();
+        let install = fresh.install_snapshot(&built.meta, Box::new(std::io::Cursor::new(future.into_bytes()))).await;
+        assert!(format!("{:?}", install.unwrap_err()).contains("format version 2"));
+    }
 }
