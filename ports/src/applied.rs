@@ -16,7 +16,6 @@ use domain::{Change, Command, Outcome, State};
 ///
 /// ### To ensure correctness
 /// Implementations must not block: they run on the raft apply path. Queue and return.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait StateObserver: Send + Sync {
     fn config_changed(&self, _key: &ConfigKey) {}
 

@@ -14,7 +14,6 @@ pub enum RaftRpcKind {
 }
 
 /// Sends raft RPCs to other nodes (driven port).
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PeerTransport: Send + Sync {
     async fn raft_rpc(&self, addr: &str, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError>;

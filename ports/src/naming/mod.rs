@@ -35,7 +35,6 @@ use views::ViewCache;
 
 /// Delivers a service's new view to one subscriber (driven port). Implementations only
 /// queue: acknowledgement and retries are theirs, and they must not block.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ServicePush: Send + Sync {
     /// Pushes `view` to `subscriber` if this channel serves that kind of subscriber.
     fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>);
