@@ -5,6 +5,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::ops::Bound;
 
 /// How durable a write must be when [`KvStore::write`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,11 @@ impl KeyRange {
 
     pub fn all() -> Self {
         Self { start: Vec::new(), end: None }
+    }
+
+    /// The range as bounds, for an engine's own range scan.
+    pub fn bounds(&self) -> (Bound<&[u8]>, Bound<&[u8]>) {
+        (Bound::Included(self.start.as_slice()), self.end.as_deref().map_or(Bound::Unbounded, Bound::Excluded))
     }
 
     pub fn contains(&self, key: &[u8]) -> bool {

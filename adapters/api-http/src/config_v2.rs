@@ -7,24 +7,23 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::configs::{self, Version};
+use crate::configs::{ConfigRequest, Operation};
 use crate::error::ApiError;
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
-    let with_api = warp::any().map(move || Arc::clone(&api));
-    let base = warp::path!("nacos" / "v2" / "cs" / "config").and(with_api);
-    let get = base.clone().and(warp::get()).and(params(limit)).and(configs::client_ip()).then(get_config);
-    let publish = base
-        .clone()
-        .and(warp::post())
-        .and(params(limit))
-        .and(warp::header::optional::<String>("casMd5"))
-        .and(warp::header::optional::<String>("betaIps"))
-        .then(publish_config);
-    let delete = base.and(warp::delete()).and(params(limit)).then(delete_config);
-    get.or(publish).unify().or(delete).unify()
+    configs::config_requests(api, warp::path!("nacos" / "v2" / "cs" / "config")).then(
+        |request: ConfigRequest| async move {
+            match request.operation {
+                Operation::Read => get_config(request.api, request.params, request.client_ip).await,
+                Operation::Publish => {
+                    publish_config(request.api, request.params, request.cas_md5, request.beta_ips).await
+                }
+                Operation::Remove => delete_config(request.api, request.params).await,
+            }
+        },
+    )
 }
 
 async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Response {

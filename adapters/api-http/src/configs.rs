@@ -15,20 +15,62 @@ use crate::params::{params, Params};
 use crate::{history, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    config_requests(api, warp::path!("nacos" / "v1" / "cs" / "configs")).and_then(|request: ConfigRequest| async move {
+        match request.operation {
+            Operation::Read => get_config(request.api, request.params, request.client_ip).await,
+            Operation::Publish => publish_config(request.api, request.params, request.cas_md5, request.beta_ips).await,
+            Operation::Remove => delete_config(request.api, request.params).await,
+        }
+    })
+}
+
+/// What a config request asks for: its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    Read,
+    Publish,
+    Remove,
+}
+
+/// One config request with everything its handler may need.
+pub(crate) struct ConfigRequest {
+    pub(crate) operation: Operation,
+    pub(crate) api: Arc<HttpApi>,
+    pub(crate) params: Params,
+    pub(crate) client_ip: String,
+    pub(crate) cas_md5: Option<String>,
+    pub(crate) beta_ips: Option<String>,
+}
+
+/// The config requests on `path`: GET reads, POST publishes (with the `casMd5` and
+/// `betaIps` headers), DELETE removes; other methods are refused as not allowed. v1 and v2
+/// share this wiring and differ only in parameter names and answers.
+pub(crate) fn config_requests(
+    api: Arc<HttpApi>,
+    path: impl Filter<Extract = (), Error = warp::Rejection> + Clone,
+) -> impl Filter<Extract = (ConfigRequest,), Error = warp::Rejection> + Clone {
     let limit = api.max_body_bytes;
     let with_api = warp::any().map(move || Arc::clone(&api));
-    let base = warp::path!("nacos" / "v1" / "cs" / "configs").and(with_api);
-
-    let get = base.clone().and(warp::get()).and(params(limit)).and(client_ip()).and_then(get_config);
-    let publish = base
-        .clone()
-        .and(warp::post())
+    let operation = warp::get()
+        .map(|| Operation::Read)
+        .or(warp::post().map(|| Operation::Publish))
+        .unify()
+        .or(warp::delete().map(|| Operation::Remove))
+        .unify();
+    path.and(operation)
+        .and(with_api)
         .and(params(limit))
+        .and(client_ip())
         .and(warp::header::optional::<String>("casMd5"))
         .and(warp::header::optional::<String>("betaIps"))
-        .and_then(publish_config);
-    let delete = base.and(warp::delete()).and(params(limit)).and_then(delete_config);
-    get.or(publish).unify().or(delete).unify()
+        .map(|operation, api, params, client_ip, cas_md5, beta_ips| ConfigRequest {
+            operation,
+            api,
+            params,
+            client_ip,
+            cas_md5,
+            beta_ips,
+        })
 }
 
 /// Which parameter names the namespace: `tenant` in v1, `namespaceId` in v2.

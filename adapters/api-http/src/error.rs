@@ -89,23 +89,11 @@ impl From<ConfigServiceError> for ApiError {
             }
             ConfigServiceError::Unavailable(err) => err.into(),
             ConfigServiceError::Storage(err) => {
-                tracing::error!(cause = %error_chain(&err), "stored config data could not be read");
+                tracing::error!(cause = &err as &dyn std::error::Error, "stored config data could not be read");
                 Self::StorageRead
             }
         }
     }
-}
-
-/// An error and its sources, for the log.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl From<ConsensusError> for ApiError {
@@ -115,7 +103,7 @@ impl From<ConsensusError> for ApiError {
                 Self::Unavailable(err.to_string())
             }
             ConsensusError::Fatal(_) | ConsensusError::Failed(_) => {
-                tracing::error!(cause = %error_chain(&err), "write failed inside raft");
+                tracing::error!(cause = &err as &dyn std::error::Error, "write failed inside raft");
                 Self::Internal
             }
         }

@@ -326,11 +326,12 @@ pub(crate) enum ConfigRow {
 
 impl ConfigRow {
     pub(crate) fn new(key: &ConfigKey, config: &Arc<Config>) -> Self {
+        let [namespace, group, data_id] = key_columns(key);
         Self::V1 {
             id: config.id,
-            namespace: key.namespace.as_str().to_owned(),
-            group: key.group.as_str().to_owned(),
-            data_id: key.data_id.as_str().to_owned(),
+            namespace,
+            group,
+            data_id,
             content: config.content.clone(),
             md5: config.md5.clone(),
             config_type: config.config_type.as_str().to_owned(),
@@ -373,6 +374,12 @@ impl ConfigRow {
     }
 }
 
+/// A config key as the rows store it: namespace, group and data id columns.
+fn key_columns(key: &ConfigKey) -> [String; 3] {
+    [key.namespace.as_str().to_owned(), key.group.as_str().to_owned(), key.data_id.as_str().to_owned()]
+}
+
+/// The inverse of [`key_columns`], with the key's rules checked again.
 fn config_key(namespace: &str, group: &str, data_id: &str) -> Result<ConfigKey, RecordError> {
     Ok(ConfigKey { namespace: Namespace::new(namespace)?, group: Group::new(group)?, data_id: DataId::new(data_id)? })
 }
@@ -398,12 +405,13 @@ pub(crate) enum HistoryRow {
 
 impl HistoryRow {
     pub(crate) fn new(record: &HistoryRecord) -> Self {
+        let [namespace, group, data_id] = key_columns(&record.key);
         Self::V1 {
             id: record.id,
             config_id: record.config_id,
-            namespace: record.key.namespace.as_str().to_owned(),
-            group: record.key.group.as_str().to_owned(),
-            data_id: record.key.data_id.as_str().to_owned(),
+            namespace,
+            group,
+            data_id,
             op: record.op.as_str().to_owned(),
             content: record.content.clone(),
             md5: record.md5.clone(),
@@ -490,10 +498,11 @@ pub(crate) enum BetaRow {
 
 impl BetaRow {
     pub(crate) fn new(key: &ConfigKey, beta: &BetaConfig) -> Self {
+        let [namespace, group, data_id] = key_columns(key);
         Self::V1 {
-            namespace: key.namespace.as_str().to_owned(),
-            group: key.group.as_str().to_owned(),
-            data_id: key.data_id.as_str().to_owned(),
+            namespace,
+            group,
+            data_id,
             content: beta.content.clone(),
             md5: beta.md5.clone(),
             config_type: beta.config_type.as_str().to_owned(),

@@ -4,7 +4,6 @@
 //! Clones share the same data, which is what "reopening" a memory store means.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
@@ -50,7 +49,8 @@ impl KvStore for MemStore {
                     map.remove(&key);
                 }
                 WriteOp::DeleteRange(range) => {
-                    let doomed: Vec<Vec<u8>> = map.range(bounds(&range)).map(|(key, _)| key.clone()).collect();
+                    let doomed: Vec<Vec<u8>> =
+                        map.range::<[u8], _>(range.bounds()).map(|(key, _)| key.clone()).collect();
                     for key in doomed {
                         map.remove(&key);
                     }
@@ -65,7 +65,7 @@ impl KvStore for MemStore {
     }
 
     fn last(&self, range: &KeyRange) -> Result<Option<KvPair>, KvError> {
-        Ok(self.read().range(bounds(range)).next_back().map(|(k, v)| (k.clone(), v.clone())))
+        Ok(self.read().range::<[u8], _>(range.bounds()).next_back().map(|(k, v)| (k.clone(), v.clone())))
     }
 
     fn snapshot(&self) -> Result<Box<dyn KvSnapshot + '_>, KvError> {
@@ -97,15 +97,7 @@ impl KvSnapshot for MemSnapshot {
 }
 
 fn scan_map(map: &Map, range: &KeyRange) -> Vec<KvPair> {
-    map.range(bounds(range)).map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-fn bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let end = match &range.end {
-        Some(end) => Bound::Excluded(end.clone()),
-        None => Bound::Unbounded,
-    };
-    (Bound::Included(range.start.clone()), end)
+    map.range::<[u8], _>(range.bounds()).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! `Durability::Sync` maps to `flush()`, which makes every earlier write durable too.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -58,7 +57,7 @@ impl KvStore for SledStore {
                         sled_batch.remove(key);
                     }
                     WriteOp::DeleteRange(range) => {
-                        for item in self.db.range(bounds(&range)) {
+                        for item in self.db.range::<&[u8], _>(range.bounds()) {
                             let (key, _) = item.map_err(KvError::backend)?;
                             sled_batch.remove(key.to_vec());
                         }
@@ -84,12 +83,12 @@ impl KvStore for SledStore {
 
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
         let _whole = self.readers();
-        collect(self.db.range(bounds(range)))
+        collect(self.db.range::<&[u8], _>(range.bounds()))
     }
 
     fn last(&self, range: &KeyRange) -> Result<Option<KvPair>, KvError> {
         let _whole = self.readers();
-        match self.db.range(bounds(range)).next_back() {
+        match self.db.range::<&[u8], _>(range.bounds()).next_back() {
             Some(item) => {
                 let (key, value) = item.map_err(KvError::backend)?;
                 Ok(Some((key.to_vec(), value.to_vec())))
@@ -124,24 +123,12 @@ impl KvSnapshot for SledSnapshot {
     }
 
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
-        Ok(self.map.range::<Vec<u8>, _>(owned_bounds(range)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self.map.range::<[u8], _>(range.bounds()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }
 
 fn collect(iter: sled::Iter) -> Result<Vec<KvPair>, KvError> {
     iter.map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(KvError::backend)).collect()
-}
-
-fn bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    owned_bounds(range)
-}
-
-fn owned_bounds(range: &KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let end = match &range.end {
-        Some(end) => Bound::Excluded(end.clone()),
-        None => Bound::Unbounded,
-    };
-    (Bound::Included(range.start.clone()), end)
 }
 
 #[cfg(test)]

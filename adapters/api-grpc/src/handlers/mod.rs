@@ -63,7 +63,7 @@ pub(crate) fn service_error(err: &ports::config::ConfigServiceError) -> (i32, St
         E::Rejected(rejection) => (code::SERVER_ERROR, capitalise(&rejection.to_string())),
         E::Unavailable(err) => consensus_error(err),
         E::Storage(err) => {
-            tracing::error!(cause = %error_chain(err), "config storage read failed");
+            tracing::error!(cause = err as &dyn std::error::Error, "config storage read failed");
             (code::SERVER_ERROR, "server error: stored data could not be read".to_owned())
         }
     }
@@ -74,23 +74,11 @@ fn consensus_error(err: &ports::consensus::ConsensusError) -> (i32, String) {
     use ports::consensus::ConsensusError as E;
     match err {
         E::Fatal(_) | E::Failed(_) => {
-            tracing::error!(cause = %error_chain(err), "write failed inside raft");
+            tracing::error!(cause = err as &dyn std::error::Error, "write failed inside raft");
             (code::SERVER_ERROR, "server error".to_owned())
         }
         E::NoLeader | E::ForwardToLeader { .. } | E::ShuttingDown => (code::SERVER_ERROR, err.to_string()),
     }
-}
-
-/// An error and its sources, for the log.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn capitalise(message: &str) -> String {
