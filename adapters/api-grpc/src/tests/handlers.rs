@@ -269,6 +269,8 @@ async fn a_server_check_answers_the_connection_id_and_unknown_or_unregistered_ca
     let (kind, answer) = client.call("ServerCheckRequest", json!({})).await;
     assert_eq!(kind, "ServerCheckResponse");
     assert_eq!(answer["connectionId"], client.connection.id.as_str());
+    let (kind, health) = client.call("HealthCheckRequest", json!({})).await;
+    assert_eq!((kind.as_str(), health["success"].as_bool()), ("HealthCheckResponse", Some(true)));
     let (_, answer) = client.call("NoSuchRequest", json!({})).await;
     assert_eq!(answer["errorCode"], 302);
     let stranger = "127.0.0.1:1".parse().unwrap();

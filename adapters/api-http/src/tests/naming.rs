@@ -244,3 +244,88 @@ async fn health_is_set_through_the_registry_whatever_the_kind() {
     let path = "/nacos/v1/ns/health/instance?serviceName=s&ip=127.0.0.1&port=3&healthy=false";
     assert_eq!(call(mocks, "PUT", path).await, (StatusCode::OK, "ok".to_owned()));
 }
+
+#[tokio::test]
+async fn the_service_api_forwards_metadata_and_refuses_what_the_domain_refuses() {
+    let mut mocks = Mocks::default();
+    mocks
+        .registry
+        .expect_create_service()
+        .withf(|service, meta| {
+            service.name.as_str() == "s"
+                && (meta.protect_threshold.value() - 0.4).abs() < f64::EPSILON
+                && meta.metadata.get("k").map(String::as_str) == Some("v")
+                && !meta.ephemeral
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    mocks.registry.expect_update_service().withf(|_, meta| meta.ephemeral).times(1).returning(|_, _| Ok(()));
+    mocks.registry.expect_remove_service().times(1).returning(|service| {
+        Err(NamingServiceError::Rejected(domain::Rejection::ServiceNotEmpty(service.grouped_name())))
+    });
+    let api = mocks.api().routes();
+    let send = |method: &str, path: &str| warp::test::request().method(method).path(path).reply(&api);
+    let created = send("POST", "/nacos/v1/ns/service?serviceName=s&protectThreshold=0.4&metadata=k%3Dv").await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let updated = send("PUT", "/nacos/v2/ns/service?serviceName=s&ephemeral=true").await;
+    assert_eq!(updated.status(), StatusCode::OK);
+    let removed = send("DELETE", "/nacos/v1/ns/service?serviceName=s").await;
+    assert_eq!(removed.status(), StatusCode::BAD_REQUEST);
+    // v1's update names its threshold; without it nothing is called.
+    let refused = send("PUT", "/nacos/v1/ns/service?serviceName=s").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_service_is_read_from_its_summary_and_a_missing_one_is_not_found() {
+    let mut mocks = Mocks::default();
+    mocks.queries.expect_service().withf(|service| service.name.as_str() == "gone").returning(|_| None);
+    mocks.queries.expect_service().withf(|service| service.name.as_str() == "here").returning(|service| {
+        Some(ServiceSummary {
+            service: service.clone(),
+            meta: None,
+            clusters: vec!["east".into()],
+            instance_count: 1,
+            healthy_count: 1,
+            protect_triggered: false,
+        })
+    });
+    let api = mocks.api().routes();
+    let here = warp::test::request().path("/nacos/v2/ns/service?serviceName=here").reply(&api).await;
+    let body = json(&String::from_utf8_lossy(here.body()));
+    assert_eq!(body["data"]["clusterMap"]["east"]["name"], "east");
+    let gone = warp::test::request().path("/nacos/v1/ns/service?serviceName=gone").reply(&api).await;
+    assert_eq!(gone.status(), StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(gone.body()).contains("service not found"));
+}
+
+#[tokio::test]
+async fn the_service_list_and_metrics_read_the_queries() {
+    let mut mocks = Mocks::default();
+    mocks
+        .queries
+        .expect_services()
+        .withf(|_, group, _, page| group.as_deref() == Some("DEFAULT_GROUP") && page.page_size() == 2)
+        .times(1)
+        .returning(|_, _, _, page| {
+            let summary = |name: &str| ServiceSummary {
+                service: key(name),
+                meta: None,
+                clusters: Vec::new(),
+                instance_count: 0,
+                healthy_count: 0,
+                protect_triggered: false,
+            };
+            Page::from_parts(3, page, vec![summary("a"), summary("b")])
+        });
+    mocks.queries.expect_metrics().times(1).returning(|| ports::naming::NamingMetrics {
+        service_count: 3,
+        instance_count: 7,
+        ..Default::default()
+    });
+    let api = mocks.api().routes();
+    let list = warp::test::request().path("/nacos/v1/ns/service/list?pageNo=1&pageSize=2").reply(&api).await;
+    assert_eq!(json(&String::from_utf8_lossy(list.body())), serde_json::json!({ "count": 3, "doms": ["a", "b"] }));
+    let metrics = warp::test::request().path("/nacos/v1/ns/operator/metrics?onlyStatus=false").reply(&api).await;
+    assert_eq!(json(&String::from_utf8_lossy(metrics.body()))["instanceCount"], 7);
+}
