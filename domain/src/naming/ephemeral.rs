@@ -124,7 +124,7 @@ impl EphemeralRegistry {
     pub fn replace_batch(&mut self, owner: Owner, service: &ServiceKey, instances: Vec<Instance>, now: Millis) -> bool {
         let before = self.sorted_instances(service);
         if let Some(published) = self.services.get_mut(service) {
-            published.retain(|p| p.owner != owner);
+            published.remove_owned_by(&owner);
         }
         for instance in instances {
             self.register(owner.clone(), service, instance, now);
@@ -194,7 +194,7 @@ impl EphemeralRegistry {
         changed.sort();
         for service in &changed {
             if let Some(published) = self.services.get_mut(service) {
-                published.retain(|p| p.owner != *owner);
+                published.remove_owned_by(owner);
             }
             self.drop_if_empty(service);
         }
@@ -278,8 +278,7 @@ impl EphemeralRegistry {
     }
 
     fn forget_if_unowned(&mut self, owner: &Owner, service: &ServiceKey) {
-        let still_owns =
-            self.services.get(service).is_some_and(|published| published.iter().any(|p| p.owner == *owner));
+        let still_owns = self.services.get(service).is_some_and(|published| published.owns(owner));
         if still_owns {
             return;
         }

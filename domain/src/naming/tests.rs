@@ -417,3 +417,42 @@ fn a_registration_is_ephemeral_unless_asked_and_owned_by_who_registered_it() {
     let no_ip = InstanceDraft { ip: None, ..draft };
     assert_eq!(no_ip.lifetime(&Registrant::Http), Err(NamingError::Missing("ip")));
 }
+
+#[test]
+fn a_client_leaving_takes_exactly_what_it_owned_from_crowded_services() {
+    let mut registry = EphemeralRegistry::default();
+    let services: Vec<ServiceKey> = (0..20).map(|s| key(&format!("s{s}"))).collect();
+    for client in 0..50 {
+        for service in &services {
+            let ip = format!("10.0.{}.{}", client / 200, client % 200);
+            registry.register(conn(&format!("c{client}")), service, instance(service, &ip, 80), Millis(0));
+        }
+        // A client with a second instance in one service, to leave with both.
+        if client % 7 == 0 {
+            let ip = format!("10.1.0.{client}");
+            registry.register(conn(&format!("c{client}")), &services[0], instance(&services[0], &ip, 81), Millis(0));
+        }
+    }
+    let count = |registry: &EphemeralRegistry, service: &ServiceKey| registry.instances(service).count();
+    assert_eq!(count(&registry, &services[0]), 50 + 8);
+    // Leave in an order that moves entries around inside the rosters.
+    for client in [0, 49, 13, 14, 7, 25] {
+        let changed = registry.client_gone(&conn(&format!("c{client}")));
+        assert_eq!(changed.len(), 20);
+    }
+    assert_eq!(count(&registry, &services[0]), 50 + 8 - 6 - 4, "c0, c7, c14 and c49 had two there");
+    assert_eq!(count(&registry, &services[5]), 44);
+    // Every remaining instance is still found by address and by owner.
+    for client in (0..50).filter(|c| ![0, 49, 13, 14, 7, 25].contains(c)) {
+        let ip = format!("10.0.{}.{}", client / 200, client % 200);
+        for service in &services {
+            assert!(registry.beat(service, &ip, 80, &ClusterName::default(), Millis(1)) != BeatOutcome::Unknown);
+        }
+    }
+    for client in (0..50).filter(|c| ![0, 49, 13, 14, 7, 25].contains(c)) {
+        registry.client_gone(&conn(&format!("c{client}")));
+    }
+    assert_eq!(registry.instance_count(), 0);
+    assert_eq!(registry.owner_count(), 0);
+    assert!(registry.services().next().is_none(), "empty services are dropped");
+}
