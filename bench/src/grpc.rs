@@ -93,9 +93,12 @@ pub(crate) async fn connect(addr: SocketAddr, module: &str) -> anyhow::Result<(C
     outbound.send(payload("ConnectionSetupRequest", setup)).await?;
     let mut inbound =
         BiRequestStreamClient::new(channel.clone()).request_bi_stream(ReceiverStream::new(rx)).await?.into_inner();
-    let acks = outbound.clone();
+    // Weak: when the caller drops its sender, the stream ends and the server sees the
+    // client leave (scale-instances' departure relies on it).
+    let acks = outbound.downgrade();
     tokio::spawn(async move {
         while let Ok(Some(message)) = inbound.message().await {
+            let Some(acks) = acks.upgrade() else { return };
             let kind = message.metadata.as_ref().map(|m| m.r#type.clone()).unwrap_or_default();
             let body: serde_json::Value =
                 message.body.as_ref().and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default();

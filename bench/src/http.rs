@@ -101,6 +101,16 @@ pub(crate) async fn seed_naming(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// GETs `path` once and answers the body.
+pub(crate) async fn get(addr: SocketAddr, path: &str) -> anyhow::Result<Bytes> {
+    let mut sender = connect(addr).await?;
+    let request =
+        Request::builder().method(Method::GET).uri(path).header("host", addr.to_string()).body(Full::default())?;
+    let response = sender.send_request(request).await?;
+    anyhow::ensure!(response.status().is_success(), "GET {path} failed: {}", response.status());
+    Ok(response.into_body().collect().await?.to_bytes())
+}
+
 /// POSTs `form` to `path` once.
 pub(crate) async fn post(addr: SocketAddr, path: &str, form: String) -> anyhow::Result<()> {
     let mut sender = connect(addr).await?;

@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::ScaleInstances => {
             let per = args.instances_per_connection.max(1);
-            let found = scale::instances(grpc_addr, load.connections, per, args.server_pid).await?;
+            let found = scale::instances(args.target, grpc_addr, load.connections, per, args.server_pid).await?;
             print_scale(&found, args.json);
             return Ok(());
         }

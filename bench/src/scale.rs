@@ -19,12 +19,30 @@ pub(crate) struct ScaleReport {
     pub(crate) took: Duration,
     pub(crate) rss_before: Option<u64>,
     pub(crate) rss_after: Option<u64>,
+    /// scale-instances: what happened when every client left at once.
+    pub(crate) departure: Option<Departure>,
+}
+
+/// Every client leaving at once: how long until the registry is empty, and how slow the
+/// liveness probe got meanwhile (a stalled server answers it late or not at all).
+pub(crate) struct Departure {
+    pub(crate) emptied_after: Option<Duration>,
+    pub(crate) slowest_liveness: Duration,
+    pub(crate) probes: u64,
 }
 
 impl ScaleReport {
     pub(crate) fn table(&self) -> String {
         let mut out =
             format!("{}: {} loaded in {:.2}s ({:.0}/s)", self.what, self.items, self.took.as_secs_f64(), self.rate());
+        if let Some(departure) = &self.departure {
+            out.push_str(&format!(
+                "\n  all clients left at once: registry empty after {}, slowest liveness answer {:.0} ms ({} probes)",
+                departure.emptied_after.map_or("never (60 s)".to_owned(), |took| format!("{:.2}s", took.as_secs_f64())),
+                departure.slowest_liveness.as_secs_f64() * 1000.0,
+                departure.probes,
+            ));
+        }
         if let (Some(before), Some(after)) = (self.rss_before, self.rss_after) {
             out.push_str(&format!(
                 "\n  server RSS {:.1} MiB -> {:.1} MiB: {:.0} bytes per item (growth), {:.0} bytes per item (total)",
@@ -46,6 +64,8 @@ impl ScaleReport {
             "rss_before_bytes": self.rss_before,
             "rss_after_bytes": self.rss_after,
             "growth_bytes_per_item": self.rss_before.zip(self.rss_after).map(|(b, a)| self.bytes_per_item(a.saturating_sub(b))),
+            "departure_emptied_seconds": self.departure.as_ref().and_then(|d| d.emptied_after).map(|d| d.as_secs_f64()),
+            "departure_slowest_liveness_ms": self.departure.as_ref().map(|d| d.slowest_liveness.as_secs_f64() * 1000.0),
         })
         .to_string()
     }
@@ -70,6 +90,7 @@ fn rss(pid: Option<u32>) -> anyhow::Result<Option<u64>> {
 /// `scale-instances`: `connections` gRPC clients each register `per_connection` instances
 /// (one in each of `per_connection` services), and stay connected while RSS is read.
 pub(crate) async fn instances(
+    http_addr: SocketAddr,
     grpc_addr: SocketAddr,
     connections: usize,
     per_connection: usize,
@@ -108,14 +129,61 @@ pub(crate) async fn instances(
     // Give the allocator a moment to settle before reading RSS.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss(pid)?;
+    let (stop_probing, stopped) = tokio::sync::oneshot::channel();
+    let prober = tokio::spawn(probe_liveness(http_addr, stopped));
+    // Every client leaves at once: streams and channels dropped together.
+    let left = Instant::now();
     drop(kept);
+    drop(channels);
+    let emptied_after = wait_until_empty(http_addr, left).await;
+    let _ = stop_probing.send(());
+    let (slowest_liveness, probes) = prober.await?;
     Ok(ScaleReport {
         what: "scale-instances",
         items: (connections * per_connection) as u64,
         took,
         rss_before,
         rss_after,
+        departure: Some(Departure { emptied_after, slowest_liveness, probes }),
     })
+}
+
+/// Asks for liveness every 100 ms until `stop`; answers the slowest answer and how many.
+async fn probe_liveness(http_addr: SocketAddr, mut stop: tokio::sync::oneshot::Receiver<()>) -> (Duration, u64) {
+    let (mut slowest, mut probes) = (Duration::ZERO, 0);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return (slowest, probes),
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+        let asked = Instant::now();
+        let _ = tokio::time::timeout(GIVE_UP, http::get(http_addr, "/nacos/v1/console/health/liveness")).await;
+        slowest = slowest.max(asked.elapsed());
+        probes += 1;
+    }
+}
+
+/// How long a departure is watched before it counts as "never".
+const GIVE_UP: Duration = Duration::from_secs(60);
+
+/// Polls the registry's ephemeral instance count until it is zero; answers when, from
+/// `since`.
+async fn wait_until_empty(http_addr: SocketAddr, since: Instant) -> Option<Duration> {
+    while since.elapsed() < GIVE_UP {
+        let metrics =
+            tokio::time::timeout(GIVE_UP, http::get(http_addr, "/nacos/v1/ns/operator/metrics?onlyStatus=false"));
+        if let Ok(Ok(body)) = metrics.await {
+            // Ephemeral instances only: the seeded service's persistent ones stay.
+            let ephemeral = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|m| {
+                Some(m["instanceCount"].as_u64()?.saturating_sub(m["persistentIpPortClientCount"].as_u64()?))
+            });
+            if ephemeral == Some(0) {
+                return Some(since.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }
 
 /// `scale-configs`: `count` configs published over HTTP by `connections` concurrent
@@ -147,5 +215,5 @@ pub(crate) async fn configs(
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss(pid)?;
-    Ok(ScaleReport { what: "scale-configs", items: count as u64, took, rss_before, rss_after })
+    Ok(ScaleReport { what: "scale-configs", items: count as u64, took, rss_before, rss_after, departure: None })
 }

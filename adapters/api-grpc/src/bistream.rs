@@ -135,7 +135,7 @@ impl GrpcApi {
             }
         }
         self.connections.unregister(&connection);
-        self.services.connection_ends.connection_closed(&connection.id);
+        self.departures.departed(connection.id.clone());
         let seconds = self.connections.now().saturating_sub(connection.connected_at) / 1000;
         tracing::info!(connection = connection.id.as_str(), seconds, "client disconnected");
     }

@@ -7,6 +7,7 @@
 
 mod bistream;
 mod connections;
+mod departures;
 mod handlers;
 mod naming_wire;
 mod transport;
@@ -63,6 +64,8 @@ pub struct GrpcApi {
     services: Services,
     connections: Connections,
     limits: GrpcLimits,
+    /// Ended connections, cleaned up off the async workers.
+    departures: departures::Departures,
     /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
     stopping: watch::Receiver<bool>,
 }
@@ -70,7 +73,7 @@ pub struct GrpcApi {
 impl GrpcApi {
     pub fn new(services: Services, connections: Connections, limits: GrpcLimits) -> Self {
         let (_, stopping) = watch::channel(false);
-        Self { services, connections, limits, stopping }
+        Self { services, connections, limits, departures: departures::Departures::new(), stopping }
     }
 }
 
@@ -93,6 +96,15 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
     let (stop, stopping) = watch::channel(false);
     api.stopping = stopping.clone();
     let ejector = tokio::spawn(eject_silent_connections(api.connections.clone(), api.limits.silent_after, stopping));
+    let (departures, ends) = (api.departures.clone(), Arc::clone(&api.services.connection_ends));
+    let (stop_cleaner, cleaner_stopped) = tokio::sync::oneshot::channel::<()>();
+    let cleaner = tokio::spawn(async move {
+        departures
+            .run(ends, async move {
+                let _ = cleaner_stopped.await;
+            })
+            .await;
+    });
     let max = api.limits.max_message_bytes;
     let silent_after = api.limits.silent_after;
     let connections = api.connections.clone();
@@ -106,8 +118,13 @@ pub async fn serve(listener: TcpListener, mut api: GrpcApi, shutdown: impl Futur
     };
     transport::serve(listener, unary, streams, connections.clone(), silent_after, shutdown).await;
     ejector.abort();
-    // Pushes, probes and sessions still running end here, not in the background.
+    // Pushes, probes and sessions still running end here, not in the background; then
+    // what the sessions queued is cleaned up.
     connections.shutdown().await;
+    let _ = stop_cleaner.send(());
+    if let Err(err) = cleaner.await {
+        tracing::error!(cause = %err, "the cleaner of ended connections failed");
+    }
 }
 
 /// Every few seconds, probes connections that have been silent too long.
