@@ -60,11 +60,11 @@ fn eventually(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) -
 #[test]
 fn heartbeat_settings_come_from_metadata_and_beats_answer_them() {
     let (_dir, node) = node();
-    let form = [("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2"), ("metadata", QUICK)];
+    let form = [("serviceName", "beating"), ("ip", "127.0.8.1"), ("port", "2"), ("metadata", QUICK)];
     assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).text().unwrap(), "ok");
     assert_eq!(hosts(&node, "beating")[0]["instanceHeartBeatTimeOut"], 1000);
     assert_eq!(hosts(&node, "beating")[0]["ipDeleteTimeout"], 2000);
-    let reply = beat(&node, &[("serviceName", "beating"), ("ip", "10.8.0.1"), ("port", "2")]);
+    let reply = beat(&node, &[("serviceName", "beating"), ("ip", "127.0.8.1"), ("port", "2")]);
     assert_eq!(reply, json!({ "clientBeatInterval": 300, "code": 10200, "lightBeatEnabled": true }));
 }
 
