@@ -272,3 +272,37 @@ fn naming_requests_over_grpc_refuse_bad_input_without_dropping_the_stream() {
         assert_eq!(body["serviceInfo"]["name"], "svc", "gRPC views carry the ungrouped name");
     });
 }
+
+/// Metadata is limited as Java Nacos limits it (1024 characters, keys and values together)
+/// on every way in; a refused registration leaves nothing behind.
+#[test]
+fn oversized_metadata_is_refused_everywhere_and_registers_nothing() {
+    let (_dir, node) = node();
+    let huge = format!(r#"{{"blob":"{}"}}"#, "x".repeat(8 << 20));
+    let just_over = format!(r#"{{"k":"{}"}}"#, "v".repeat(1024));
+    for (path, metadata) in [
+        ("/nacos/v1/ns/instance", huge.as_str()),
+        ("/nacos/v1/ns/instance", just_over.as_str()),
+        ("/nacos/v2/ns/instance", just_over.as_str()),
+    ] {
+        let form = [
+            ("serviceName", "fat"),
+            ("ip", "127.0.0.9"),
+            ("port", "9"),
+            ("ephemeral", "false"),
+            ("metadata", metadata),
+        ];
+        let response = node.http().post(node.url(path)).form(&form).send().unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        let body = response.text().unwrap();
+        assert!(body.contains("should not exceed 1024"), "{path}: {}", &body[..body.len().min(200)]);
+    }
+    assert!(hosts(&node, "fat").is_empty());
+    let service = [("serviceName", "fat-service"), ("protectThreshold", "0"), ("metadata", just_over.as_str())];
+    let response = node.http().post(node.url("/nacos/v1/ns/service")).form(&service).send().unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let at_limit = format!(r#"{{"k":"{}"}}"#, "v".repeat(1023));
+    let form = [("serviceName", "fat"), ("ip", "127.0.0.9"), ("port", "9"), ("metadata", at_limit.as_str())];
+    let response = node.http().post(node.url(INSTANCE)).form(&form).send().unwrap();
+    assert_eq!(response.text().unwrap(), "ok", "1024 characters is within the limit");
+}

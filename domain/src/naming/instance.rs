@@ -144,6 +144,7 @@ impl InstanceDraft {
         let port = validate_port(self.port)?;
         let weight = self.weight.map_or(Ok(Weight::default()), Weight::new)?;
         let cluster = ClusterName::new(self.cluster.as_deref().unwrap_or(""))?;
+        super::check_metadata_size(&self.metadata)?;
         let metadata = Metadata::from(&self.metadata);
         HeartbeatTimes::from_metadata(&metadata)?;
         let given_id = self.instance_id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(Box::from);
@@ -228,6 +229,7 @@ impl InstancePatch {
             updated.enabled = enabled;
         }
         if let Some(metadata) = &self.metadata {
+            super::check_metadata_size(metadata)?;
             let metadata = Metadata::from(metadata);
             HeartbeatTimes::from_metadata(&metadata)?;
             updated.metadata = metadata;

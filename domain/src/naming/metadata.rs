@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::NamingError;
+
 /// An instance's metadata: key-value pairs sorted by key, packed into one allocation.
 ///
 /// A registry holds hundreds of thousands of instances, most with a handful of short
@@ -55,6 +57,25 @@ impl fmt::Debug for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
+}
+
+/// Most characters an instance's or a service's metadata may hold, keys and values together
+/// (Java Nacos's `maxMetadataLength`). Without it one registration can make every read of its
+/// service megabytes long.
+pub const MAX_METADATA_CHARS: usize = 1024;
+
+/// Checks metadata against [`MAX_METADATA_CHARS`], counted as Java Nacos counts it: the
+/// characters of every non-blank key and value.
+pub fn check_metadata_size(map: &BTreeMap<String, String>) -> Result<(), NamingError> {
+    let counted = |text: &String| if text.trim().is_empty() { 0 } else { text.chars().count() };
+    let mut total = 0_usize;
+    for (key, value) in map {
+        total = total.saturating_add(counted(key)).saturating_add(counted(value));
+        if total > MAX_METADATA_CHARS {
+            return Err(NamingError::MetadataTooLong { limit: MAX_METADATA_CHARS });
+        }
+    }
+    Ok(())
 }
 
 impl From<&BTreeMap<String, String>> for Metadata {

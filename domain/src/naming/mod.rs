@@ -20,7 +20,7 @@ pub use instance::{
     ClusterName, HeartbeatTimes, Instance, InstanceAddress, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
     DEFAULT_HEARTBEAT_INTERVAL,
 };
-pub use metadata::Metadata;
+pub use metadata::{check_metadata_size, Metadata, MAX_METADATA_CHARS};
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
 pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
@@ -38,6 +38,8 @@ pub enum NamingError {
     WeightOutOfRange,
     #[error("Instance 'heart beat interval' must less than 'heart beat timeout' and 'ip delete timeout'.")]
     HeartbeatTimes,
+    #[error("Param 'Metadata' is illegal, the param length should not exceed {limit}.")]
+    MetadataTooLong { limit: usize },
     #[error("group in the service name ('{in_name}') disagrees with groupName ('{param}')")]
     GroupMismatch { in_name: String, param: String },
 }

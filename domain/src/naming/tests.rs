@@ -456,3 +456,22 @@ fn a_client_leaving_takes_exactly_what_it_owned_from_crowded_services() {
     assert_eq!(registry.owner_count(), 0);
     assert!(registry.services().next().is_none(), "empty services are dropped");
 }
+
+#[test]
+fn metadata_is_limited_to_what_java_nacos_allows_on_every_way_in() {
+    let sized = |chars: usize| BTreeMap::from([("k".to_owned(), "v".repeat(chars - 1))]);
+    let at_limit = InstanceDraft { metadata: sized(MAX_METADATA_CHARS), ..draft("127.0.0.1", 80) };
+    let instance = at_limit.validate().unwrap();
+    let over = InstanceDraft { metadata: sized(MAX_METADATA_CHARS + 1), ..draft("127.0.0.1", 80) };
+    assert_eq!(over.validate(), Err(NamingError::MetadataTooLong { limit: 1024 }));
+    let patch = InstancePatch { metadata: Some(sized(MAX_METADATA_CHARS + 1)), ..InstancePatch::default() };
+    assert_eq!(patch.apply_to(&instance), Err(NamingError::MetadataTooLong { limit: 1024 }));
+    // Characters, not bytes; blank keys and values do not count.
+    let wide = BTreeMap::from([("k".to_owned(), "é".repeat(1023)), (" ".to_owned(), "  ".to_owned())]);
+    assert!(check_metadata_size(&wide).is_ok());
+    assert!(check_metadata_size(&BTreeMap::from([("x".repeat(8 << 20), String::new())])).is_err());
+    assert_eq!(
+        NamingError::MetadataTooLong { limit: 1024 }.to_string(),
+        "Param 'Metadata' is illegal, the param length should not exceed 1024."
+    );
+}

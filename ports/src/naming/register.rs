@@ -140,6 +140,7 @@ impl RegistryService for NamingApp {
     }
 
     async fn create_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
+        domain::naming::check_metadata_size(&meta.metadata)?;
         let exists = self.inner().ephemeral.has_instances(service);
         if exists {
             return Err(NamingServiceError::Rejected(Rejection::ServiceExists(service.grouped_name())));
@@ -149,6 +150,7 @@ impl RegistryService for NamingApp {
     }
 
     async fn update_service(&self, service: &ServiceKey, meta: ServiceMeta) -> Result<(), NamingServiceError> {
+        domain::naming::check_metadata_size(&meta.metadata)?;
         self.propose(NamingCommand::UpdateService { service: service.clone(), meta }).await
     }
 
