@@ -112,6 +112,9 @@ fn handshake_errors_push_and_release() {
         assert!(!body["connectionId"].as_str().unwrap().is_empty());
         let (kind, body) = unary(&channel, payload("ConfigQueryRequest", &json!({"dataId": "d", "group": "g"}))).await;
         assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ErrorResponse", Some(301)));
+        // An unknown type is refused as unknown (302) before any talk of registering.
+        let (kind, body) = unary(&channel, payload("NoSuchRequest", &json!({}))).await;
+        assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("ErrorResponse", Some(302)));
         channel
     });
     drop(channel);

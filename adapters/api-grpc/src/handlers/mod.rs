@@ -18,6 +18,21 @@ use crate::wire::{self, code, Incoming};
 use crate::GrpcApi;
 use naming_instance::Kind;
 
+/// The request types answered below (besides `ServerCheckRequest`).
+const KNOWN: &[&str] = &[
+    "HealthCheckRequest",
+    "ConfigQueryRequest",
+    "ConfigPublishRequest",
+    "ConfigRemoveRequest",
+    "ConfigBatchListenRequest",
+    "InstanceRequest",
+    "BatchInstanceRequest",
+    "PersistentInstanceRequest",
+    "SubscribeServiceRequest",
+    "ServiceQueryRequest",
+    "ServiceListRequest",
+];
+
 /// How long a unary call waits for its connection's set-up already on the way.
 const SETUP_PATIENCE: Duration = Duration::from_secs(1);
 
@@ -26,6 +41,12 @@ const SETUP_PATIENCE: Duration = Duration::from_secs(1);
 pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming: Incoming) -> Payload {
     if incoming.kind == "ServerCheckRequest" {
         return server_check::handle(api, remote);
+    }
+    // An unknown type is refused as such first, registered connection or not (as Java
+    // Nacos does): a client told to reconnect would only send it again.
+    if !KNOWN.contains(&incoming.kind.as_str()) {
+        tracing::debug!(kind = %incoming.kind, "no handler");
+        return wire::error_response(code::NO_HANDLER, "RequestHandler Not Found");
     }
     // Everything else needs a registered connection (its bi-stream set up): a client that
     // hears 301 reconnects and sets up again.
@@ -48,10 +69,7 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
         "SubscribeServiceRequest" => naming_query::subscribe(api, &connection, &incoming),
         "ServiceQueryRequest" => naming_query::query(api, &incoming),
         "ServiceListRequest" => naming_query::list(api, &incoming),
-        other => {
-            tracing::debug!(kind = other, "no handler");
-            wire::error_response(code::NO_HANDLER, "RequestHandler Not Found")
-        }
+        _ => wire::error_response(code::NO_HANDLER, "RequestHandler Not Found"),
     }
 }
 

@@ -278,5 +278,8 @@ async fn a_server_check_answers_the_connection_id_and_unknown_or_unregistered_ca
         crate::handlers::dispatch(&client.api, Some(stranger), incoming("ConfigQueryRequest", &json!({})));
     let (kind, refusal) = super::answer(unregistered.await);
     assert_eq!((kind.as_str(), refusal["errorCode"].as_i64()), ("ErrorResponse", Some(301)));
+    let unknown = crate::handlers::dispatch(&client.api, Some(stranger), incoming("NoSuchRequest", &json!({})));
+    let (_, refusal) = super::answer(unknown.await);
+    assert_eq!(refusal["errorCode"], 302, "an unknown type is refused as unknown before asking to reconnect");
     assert_ne!(stranger, remote());
 }
