@@ -204,3 +204,26 @@ fn the_summary_flags_the_protect_threshold_as_views_apply_it() {
 fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
 }
+
+#[test]
+fn when_every_client_leaves_a_subscriber_gets_one_push_per_service_per_round() {
+    let (app, pushes, _) = app();
+    let services: Vec<ServiceKey> = (0..10).map(|n| key(&format!("s{n}"))).collect();
+    for client in 0..200 {
+        for service in &services {
+            app.register_ephemeral(conn(&format!("c{client}")), service, &draft("127.0.0.1", client + 1)).unwrap();
+        }
+    }
+    let watcher = SubscriberId::Connection(ConnectionId::new("watcher"));
+    for service in &services {
+        app.subscribe(watcher.clone(), service, subscriber());
+    }
+    app.flush_pushes();
+    pushes.0.lock().unwrap().clear();
+    for client in 0..200 {
+        app.connection_closed(&ConnectionId::new(format!("c{client}")));
+    }
+    assert_eq!(app.flush_pushes(), 10, "one push per service, not one per departed client");
+    let pushed = pushes.0.lock().unwrap();
+    assert!(pushed.iter().all(|(id, view)| *id == watcher && view.hosts.is_empty()), "each shows the empty service");
+}
