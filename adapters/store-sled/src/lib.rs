@@ -18,10 +18,26 @@ pub struct SledStore {
     batches: RwLock<()>,
 }
 
+/// How long `open` waits for a store that was just closed in this process to let go of
+/// its lock file: sled's background flusher drops its handle a moment after the last
+/// `Db` is dropped.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl SledStore {
+    /// Opens the store in `dir`. A lock still held by a store of this process that was just
+    /// closed is waited for, briefly; a lock that stays held (another nacosd on the same
+    /// directory) is reported after that wait, with sled's message.
     pub fn open(dir: &Path) -> Result<Self, KvError> {
-        let db = sled::Config::new().path(dir).open().map_err(KvError::backend)?;
-        Ok(Self { db, batches: RwLock::new(()) })
+        let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
+        loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => return Ok(Self { db, batches: RwLock::new(()) }),
+                Err(err) if is_lock_busy(&err) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(err) => return Err(KvError::backend(err)),
+            }
+        }
     }
 
     fn readers(&self) -> RwLockReadGuard<'_, ()> {
@@ -125,6 +141,11 @@ impl KvSnapshot for SledSnapshot {
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
         Ok(self.map.range::<[u8], _>(range.bounds()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
+}
+
+/// sled reports a held lock file as an I/O error whose message names the lock.
+fn is_lock_busy(err: &sled::Error) -> bool {
+    matches!(err, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
 fn collect(iter: sled::Iter) -> Result<Vec<KvPair>, KvError> {
