@@ -16,6 +16,9 @@ pub mod paging;
 pub mod state;
 pub mod time;
 
+#[cfg(test)]
+mod properties;
+
 pub use command::{Change, Command, Outcome, Rejection, Verdict};
 pub use state::State;
 pub use time::Millis;

@@ -140,3 +140,30 @@ pub(crate) fn failure(kind: &str, error_code: i32, message: &str, fields: Value)
 pub(crate) fn error_response(error_code: i32, message: &str) -> Payload {
     failure("ErrorResponse", error_code, message, json!({}))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever bytes arrive as a payload body, reading it and decoding it into any
+        /// request shape answers a value or an error, never a panic.
+        #[test]
+        fn any_payload_is_read_or_refused(kind in "[A-Za-z]{0,20}", body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            "\\{(\"[a-zA-Z]{1,8}\":(null|[0-9]{1,5}|\"[^\"]{0,8}\"|\\[\\]|\\{\\}),?){0,6}\\}".prop_map(String::into_bytes),
+        ]) {
+            let payload = Payload {
+                metadata: Some(Metadata { r#type: kind, client_ip: String::new(), headers: Default::default() }),
+                body: Some(prost_types::Any { type_url: String::new(), value: body }),
+            };
+            if let Ok(incoming) = Incoming::parse(payload) {
+                let _ = incoming.decode::<serde_json::Map<String, Value>>();
+                let _ = incoming.header("app");
+                let _ = incoming.value();
+            }
+        }
+    }
+}

@@ -194,6 +194,18 @@ mod tests {
         assert!(parse_listening_configs("only-one-field\u{1}").is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever a client puts in `Listening-Configs`, it parses or is refused; what
+        /// parses answers back in the client's own spelling.
+        #[test]
+        fn any_listening_configs_parse_or_are_refused(raw in "(.{0,12}[\u{1}\u{2}%]{0,2}){0,8}") {
+            if let Ok(watched) = parse_listening_configs(&raw) {
+                proptest::prop_assert!(watched.len() <= MAX_KEYS + 1);
+                let _ = encode(&watched);
+            }
+        }
+    }
+
     #[test]
     fn answers_are_form_encoded_records() {
         let key = ConfigKey::parse(Some("dev"), Some("G"), Some("a.yaml")).unwrap();
