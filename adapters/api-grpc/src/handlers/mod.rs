@@ -18,23 +18,42 @@ use crate::wire::{self, code, Incoming};
 use crate::GrpcApi;
 use naming_instance::Kind;
 
-/// The request types answered below (besides `ServerCheckRequest`).
-const KNOWN: &[&str] = &[
-    "HealthCheckRequest",
-    "ConfigQueryRequest",
-    "ConfigPublishRequest",
-    "ConfigRemoveRequest",
-    "ConfigBatchListenRequest",
-    "InstanceRequest",
-    "BatchInstanceRequest",
-    "PersistentInstanceRequest",
-    "SubscribeServiceRequest",
-    "ServiceQueryRequest",
-    "ServiceListRequest",
-];
-
 /// How long a unary call waits for its connection's set-up already on the way.
 const SETUP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// The request types that need a set-up connection, by their wire name: the one list of
+/// what this server answers.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    HealthCheck,
+    ConfigQuery,
+    ConfigPublish,
+    ConfigRemove,
+    ConfigListen,
+    Instance(Kind),
+    Subscribe,
+    ServiceQuery,
+    ServiceList,
+}
+
+impl Route {
+    fn of(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "HealthCheckRequest" => Self::HealthCheck,
+            "ConfigQueryRequest" => Self::ConfigQuery,
+            "ConfigPublishRequest" => Self::ConfigPublish,
+            "ConfigRemoveRequest" => Self::ConfigRemove,
+            "ConfigBatchListenRequest" => Self::ConfigListen,
+            "InstanceRequest" => Self::Instance(Kind::Ephemeral),
+            "BatchInstanceRequest" => Self::Instance(Kind::Batch),
+            "PersistentInstanceRequest" => Self::Instance(Kind::Persistent),
+            "SubscribeServiceRequest" => Self::Subscribe,
+            "ServiceQueryRequest" => Self::ServiceQuery,
+            "ServiceListRequest" => Self::ServiceList,
+            _ => return None,
+        })
+    }
+}
 
 /// Answers one unary request. Never fails: every problem becomes a Nacos error response.
 #[tracing::instrument(level = "debug", skip_all, fields(kind = %incoming.kind))]
@@ -44,10 +63,10 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
     }
     // An unknown type is refused as such first, registered connection or not (as Java
     // Nacos does): a client told to reconnect would only send it again.
-    if !KNOWN.contains(&incoming.kind.as_str()) {
+    let Some(route) = Route::of(&incoming.kind) else {
         tracing::debug!(kind = %incoming.kind, "no handler");
         return wire::error_response(code::NO_HANDLER, "RequestHandler Not Found");
-    }
+    };
     // Everything else needs a registered connection (its bi-stream set up): a client that
     // hears 301 reconnects and sets up again.
     let connection = match remote {
@@ -57,19 +76,16 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
     let Some(connection) = connection else {
         return wire::error_response(code::UN_REGISTER, "connection is not registered, please reconnect");
     };
-    match incoming.kind.as_str() {
-        "HealthCheckRequest" => wire::success("HealthCheckResponse", json!({})),
-        "ConfigQueryRequest" => config_query::handle(api, &connection, &incoming),
-        "ConfigPublishRequest" => config_publish::handle(api, &incoming).await,
-        "ConfigRemoveRequest" => config_remove::handle(api, &incoming).await,
-        "ConfigBatchListenRequest" => config_listen::handle(api, &connection, &incoming),
-        "InstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Ephemeral).await,
-        "BatchInstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Batch).await,
-        "PersistentInstanceRequest" => naming_instance::handle(api, &connection, &incoming, Kind::Persistent).await,
-        "SubscribeServiceRequest" => naming_query::subscribe(api, &connection, &incoming),
-        "ServiceQueryRequest" => naming_query::query(api, &incoming),
-        "ServiceListRequest" => naming_query::list(api, &incoming),
-        _ => wire::error_response(code::NO_HANDLER, "RequestHandler Not Found"),
+    match route {
+        Route::HealthCheck => wire::success("HealthCheckResponse", json!({})),
+        Route::ConfigQuery => config_query::handle(api, &connection, &incoming),
+        Route::ConfigPublish => config_publish::handle(api, &incoming).await,
+        Route::ConfigRemove => config_remove::handle(api, &incoming).await,
+        Route::ConfigListen => config_listen::handle(api, &connection, &incoming),
+        Route::Instance(kind) => naming_instance::handle(api, &connection, &incoming, kind).await,
+        Route::Subscribe => naming_query::subscribe(api, &connection, &incoming),
+        Route::ServiceQuery => naming_query::query(api, &incoming),
+        Route::ServiceList => naming_query::list(api, &incoming),
     }
 }
 
