@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod config;
+pub mod limits;
 pub mod namespace;
 pub mod naming;
 pub mod paging;

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use crate::command::{Change, Rejection};
 use crate::Millis;
 
-const MAX_ID_LEN: usize = 128;
-const MAX_NAME_LEN: usize = 128;
-const MAX_DESC_LEN: usize = 256;
+use crate::limits::{MAX_NAMESPACE_DESC_LEN, MAX_NAMESPACE_ID_LEN, MAX_NAMESPACE_NAME_LEN};
 
 /// A custom namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,15 +34,19 @@ pub enum NamespaceError {
     Missing(&'static str),
     #[error("invalid {param}: {reason}")]
     Invalid { param: &'static str, reason: &'static str },
+    /// Java Nacos's parameter check message, word for word.
+    #[error("Param '{param}' is illegal, the param length should not exceed {limit}.")]
+    TooLong { param: &'static str, limit: usize },
 }
 
-/// Validates a namespace id as Nacos's console does: `^[\w-]+$`, at most 128 characters.
+/// Validates a namespace id as Nacos's console does: `^[\w-]+$`, at most
+/// [`MAX_NAMESPACE_ID_LEN`] characters.
 pub fn validate_id(param: &'static str, id: &str) -> Result<(), NamespaceError> {
     if id.is_empty() {
         return Err(NamespaceError::Missing(param));
     }
-    if id.len() > MAX_ID_LEN {
-        return Err(NamespaceError::Invalid { param, reason: "longer than 128 characters" });
+    if id.len() > MAX_NAMESPACE_ID_LEN {
+        return Err(NamespaceError::TooLong { param, limit: MAX_NAMESPACE_ID_LEN });
     }
     if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(NamespaceError::Invalid { param, reason: "only letters, digits, _ and - are allowed" });
@@ -55,19 +57,19 @@ pub fn validate_id(param: &'static str, id: &str) -> Result<(), NamespaceError> 
     Ok(())
 }
 
-/// Validates a display name (no `@#$%^&*`, at most 128 characters) and a description.
+/// Validates a display name (no `@#$%^&*`) and a description, within their limits.
 pub fn validate_labels(name: &str, desc: &str) -> Result<(), NamespaceError> {
     if name.trim().is_empty() {
         return Err(NamespaceError::Missing("namespaceName"));
     }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(NamespaceError::Invalid { param: "namespaceName", reason: "longer than 128 characters" });
+    if name.chars().count() > MAX_NAMESPACE_NAME_LEN {
+        return Err(NamespaceError::TooLong { param: "namespaceName", limit: MAX_NAMESPACE_NAME_LEN });
     }
     if name.chars().any(|c| "@#$%^&*".contains(c)) {
         return Err(NamespaceError::Invalid { param: "namespaceName", reason: "must not contain @#$%^&*" });
     }
-    if desc.chars().count() > MAX_DESC_LEN {
-        return Err(NamespaceError::Invalid { param: "namespaceDesc", reason: "longer than 256 characters" });
+    if desc.chars().count() > MAX_NAMESPACE_DESC_LEN {
+        return Err(NamespaceError::TooLong { param: "namespaceDesc", limit: MAX_NAMESPACE_DESC_LEN });
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Pages of a listing: the one rule every list a client can page through follows.
 
-/// Largest page a client may ask for; larger requests get pages of this size.
-pub const MAX_PAGE_SIZE: usize = 500;
+pub use crate::limits::MAX_PAGE_SIZE;
 /// Page size of config searches and history when the client names none (Java Nacos's).
 pub const DEFAULT_CONFIG_PAGE_SIZE: usize = 100;
 /// Page size of service, subscriber and instance lists when the client names none

@@ -306,3 +306,28 @@ fn oversized_metadata_is_refused_everywhere_and_registers_nothing() {
     let response = node.http().post(node.url(INSTANCE)).form(&form).send().unwrap();
     assert_eq!(response.text().unwrap(), "ok", "1024 characters is within the limit");
 }
+
+/// Java Nacos's parameter-check lengths (cluster 64, ip 128, group 128, namespace 64) answer
+/// 400 with its message over HTTP v1 and v2, and register nothing.
+#[test]
+fn overlong_names_are_refused_with_the_nacos_message() {
+    let (_dir, node) = node();
+    let cluster = "c".repeat(65);
+    let group = "g".repeat(129);
+    let namespace = "n".repeat(65);
+    let cases = [
+        ("clusterName", cluster.as_str(), "Param 'clusterName' is illegal, the param length should not exceed 64."),
+        ("groupName", group.as_str(), "Param 'groupName' is illegal, the param length should not exceed 128."),
+        ("namespaceId", namespace.as_str(), "Param 'namespaceId' is illegal, the param length should not exceed 64."),
+    ];
+    for path in ["/nacos/v1/ns/instance", "/nacos/v2/ns/instance"] {
+        for (param, value, message) in cases {
+            let form = [("serviceName", "named"), ("ip", "127.0.0.9"), ("port", "9"), (param, value)];
+            let response = node.http().post(node.url(path)).form(&form).send().unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path} {param}");
+            let body = response.text().unwrap();
+            assert!(body.contains(message), "{path} {param}: {body}");
+        }
+    }
+    assert!(hosts(&node, "named").is_empty());
+}

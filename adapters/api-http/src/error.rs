@@ -167,8 +167,12 @@ impl ApiError {
             Self::NamespaceExists => 22002,
             Self::NotANumber(_) => 20002,
             Self::MissingParam(_) | Self::Invalid(ConfigError::Missing(_)) => 10000,
-            Self::Invalid(ConfigError::Invalid { param: "dataId", .. }) => 20008,
-            Self::Invalid(ConfigError::Invalid { param: "tenant", .. }) => 20001,
+            Self::Invalid(
+                ConfigError::Invalid { param: "dataId", .. } | ConfigError::TooLong { param: "dataId", .. },
+            ) => 20008,
+            Self::Invalid(
+                ConfigError::Invalid { param: "tenant", .. } | ConfigError::TooLong { param: "tenant", .. },
+            ) => 20001,
             Self::Invalid(_)
             | Self::NotUtf8(_)
             | Self::BadBody

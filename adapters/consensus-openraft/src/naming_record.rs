@@ -109,7 +109,7 @@ impl TryFrom<&NamingCommandV1> for NamingCommand {
                 service: service.try_into()?,
                 ip: ip.clone(),
                 port: *port,
-                cluster: ClusterName::new(cluster).map_err(invalid)?,
+                cluster: ClusterName::restore(cluster).map_err(invalid)?,
             },
         })
     }
@@ -155,9 +155,9 @@ impl TryFrom<&ServiceKeyV1> for ServiceKey {
 
     fn try_from(key: &ServiceKeyV1) -> Result<Self, RecordError> {
         Ok(Self {
-            namespace: Namespace::new(&key.namespace).map_err(invalid)?,
-            group: Group::new(&key.group).map_err(invalid)?,
-            name: ServiceName::new(&key.name).map_err(invalid)?,
+            namespace: Namespace::restore(&key.namespace).map_err(invalid)?,
+            group: Group::restore(&key.group).map_err(invalid)?,
+            name: ServiceName::restore(&key.name).map_err(invalid)?,
         })
     }
 }
@@ -224,7 +224,7 @@ impl TryFrom<&InstanceV1> for Instance {
             healthy: instance.healthy,
             enabled: instance.enabled,
             ephemeral: instance.ephemeral,
-            cluster: ClusterName::new(&instance.cluster).map_err(invalid)?,
+            cluster: ClusterName::restore(&instance.cluster).map_err(invalid)?,
             metadata: Metadata::from(&instance.metadata),
         })
     }

@@ -379,9 +379,13 @@ fn key_columns(key: &ConfigKey) -> [String; 3] {
     [key.namespace.as_str().to_owned(), key.group.as_str().to_owned(), key.data_id.as_str().to_owned()]
 }
 
-/// The inverse of [`key_columns`], with the key's rules checked again.
+/// The inverse of [`key_columns`], with the key's rules (not the request limits) checked again.
 fn config_key(namespace: &str, group: &str, data_id: &str) -> Result<ConfigKey, RecordError> {
-    Ok(ConfigKey { namespace: Namespace::new(namespace)?, group: Group::new(group)?, data_id: DataId::new(data_id)? })
+    Ok(ConfigKey {
+        namespace: Namespace::restore(namespace)?,
+        group: Group::restore(group)?,
+        data_id: DataId::restore(data_id)?,
+    })
 }
 
 /// One history record, as a state machine row.

@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use super::{ConfigError, ConfigType};
 use crate::Millis;
 
-/// Most ips one beta may list.
-const MAX_BETA_IPS: usize = 1000;
+use crate::limits::MAX_BETA_IPS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BetaConfig {

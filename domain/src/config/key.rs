@@ -4,10 +4,8 @@ use std::fmt;
 
 use super::ConfigError;
 
-/// Longest data id or group Nacos accepts.
-const MAX_NAME_LEN: usize = 256;
-/// Longest namespace id Nacos accepts.
-const MAX_NAMESPACE_LEN: usize = 128;
+use crate::limits::{MAX_DATA_ID_LEN, MAX_GROUP_LEN, MAX_NAMESPACE_ID_LEN};
+
 /// The canonical spelling of the default namespace.
 const PUBLIC: &str = "public";
 
@@ -19,7 +17,13 @@ pub struct Namespace(String);
 
 impl Namespace {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        canonical_namespace(raw).map(|id| Self(id.to_owned()))
+        canonical_namespace(raw, MAX_NAMESPACE_ID_LEN).map(|id| Self(id.to_owned()))
+    }
+
+    /// A namespace id read back from storage: the same rules without the request length
+    /// limit, which may have been higher when it was written.
+    pub fn restore(raw: &str) -> Result<Self, ConfigError> {
+        canonical_namespace(raw, usize::MAX).map(|id| Self(id.to_owned()))
     }
 
     pub fn public() -> Self {
@@ -41,7 +45,12 @@ pub struct Group(String);
 
 impl Group {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("group", raw).map(|group| Self(group.to_owned()))
+        valid_name("group", raw, MAX_GROUP_LEN).map(|group| Self(group.to_owned()))
+    }
+
+    /// A group read back from storage (see [`Namespace::restore`]).
+    pub fn restore(raw: &str) -> Result<Self, ConfigError> {
+        valid_name("group", raw, usize::MAX).map(|group| Self(group.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -55,7 +64,12 @@ pub struct DataId(String);
 
 impl DataId {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("dataId", raw).map(|data_id| Self(data_id.to_owned()))
+        valid_name("dataId", raw, MAX_DATA_ID_LEN).map(|data_id| Self(data_id.to_owned()))
+    }
+
+    /// A data id read back from storage (see [`Namespace::restore`]).
+    pub fn restore(raw: &str) -> Result<Self, ConfigError> {
+        valid_name("dataId", raw, usize::MAX).map(|data_id| Self(data_id.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -104,9 +118,9 @@ impl<'a> KeyRef<'a> {
         group: Option<&'a str>,
         data_id: Option<&'a str>,
     ) -> Result<Self, ConfigError> {
-        let data_id = valid_name("dataId", data_id.ok_or(ConfigError::Missing("dataId"))?)?;
-        let group = valid_name("group", group.ok_or(ConfigError::Missing("group"))?)?;
-        let namespace = canonical_namespace(namespace.unwrap_or(""))?;
+        let data_id = valid_name("dataId", data_id.ok_or(ConfigError::Missing("dataId"))?, MAX_DATA_ID_LEN)?;
+        let group = valid_name("group", group.ok_or(ConfigError::Missing("group"))?, MAX_GROUP_LEN)?;
+        let namespace = canonical_namespace(namespace.unwrap_or(""), MAX_NAMESPACE_ID_LEN)?;
         Ok(Self { namespace, group, data_id })
     }
 
@@ -120,22 +134,22 @@ impl<'a> KeyRef<'a> {
 }
 
 /// `""`, `"public"` and `"null"` (any case) are the default namespace, spelled `"public"`.
-fn canonical_namespace(raw: &str) -> Result<&str, ConfigError> {
+fn canonical_namespace(raw: &str, max_len: usize) -> Result<&str, ConfigError> {
     let raw = raw.trim();
     if raw.is_empty() || raw.eq_ignore_ascii_case(PUBLIC) || raw.eq_ignore_ascii_case("null") {
         return Ok(PUBLIC);
     }
-    check_chars("tenant", raw, MAX_NAMESPACE_LEN)?;
+    check_chars("tenant", raw, max_len)?;
     Ok(raw)
 }
 
 /// A group or data id: present, not blank, valid characters; trimmed.
-fn valid_name<'a>(param: &'static str, raw: &'a str) -> Result<&'a str, ConfigError> {
+fn valid_name<'a>(param: &'static str, raw: &'a str, max_len: usize) -> Result<&'a str, ConfigError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(ConfigError::Missing(param));
     }
-    check_chars(param, raw, MAX_NAME_LEN)?;
+    check_chars(param, raw, max_len)?;
     Ok(raw)
 }
 
@@ -148,7 +162,7 @@ impl fmt::Display for ConfigKey {
 /// Nacos's `ParamUtils.isValid`: letters, digits and `_ - . :` only.
 fn check_chars(param: &'static str, raw: &str, max_len: usize) -> Result<(), ConfigError> {
     if raw.len() > max_len {
-        return Err(ConfigError::Invalid { param, reason: "too long" });
+        return Err(ConfigError::TooLong { param, limit: max_len });
     }
     let valid = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
     if !valid {

@@ -28,6 +28,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("invalid {param}: {reason}")]
     Invalid { param: &'static str, reason: &'static str },
+    /// Java Nacos's parameter check message, word for word.
+    #[error("Param '{param}' is illegal, the param length should not exceed {limit}.")]
+    TooLong { param: &'static str, limit: usize },
     #[error("content is too large: {size} bytes, the limit is {limit} bytes")]
     ContentTooLarge { size: usize, limit: usize },
 }

@@ -2,13 +2,10 @@
 
 use super::{ConfigError, ConfigKey, ConfigType};
 
-/// The default maximum content size, 10 MiB, as Nacos's `maxContent`.
-pub const DEFAULT_MAX_CONTENT_BYTES: usize = 10 * 1024 * 1024;
-const MAX_TAGS: usize = 5;
-const MAX_TAG_LEN: usize = 64;
-const MAX_DESC_LEN: usize = 128;
-const MAX_APP_NAME_LEN: usize = 128;
-const MAX_CAS_MD5_LEN: usize = 32;
+pub use crate::limits::DEFAULT_MAX_CONTENT_BYTES;
+use crate::limits::{
+    MAX_CAS_MD5_LEN, MAX_CONFIG_APP_NAME_LEN, MAX_CONFIG_DESC_LEN, MAX_CONFIG_TAGS, MAX_CONFIG_TAG_LEN,
+};
 
 /// Operator-configurable bounds on what a publish may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +64,8 @@ impl PublishConfig {
         }
         let meta = ConfigMeta {
             config_type: params.config_type.map(ConfigType::parse).unwrap_or_default(),
-            desc: bounded("desc", params.desc, MAX_DESC_LEN)?,
-            app_name: bounded("appName", params.app_name, MAX_APP_NAME_LEN)?,
+            desc: bounded("desc", params.desc, MAX_CONFIG_DESC_LEN)?,
+            app_name: bounded("appName", params.app_name, MAX_CONFIG_APP_NAME_LEN)?,
             tags: parse_tags(params.tags)?,
         };
         let cas_md5 = match params.cas_md5.map(str::trim) {
@@ -83,7 +80,7 @@ impl PublishConfig {
 fn bounded(param: &'static str, raw: Option<&str>, max_len: usize) -> Result<String, ConfigError> {
     let value = raw.unwrap_or("").trim();
     if value.chars().count() > max_len {
-        return Err(ConfigError::Invalid { param, reason: "too long" });
+        return Err(ConfigError::TooLong { param, limit: max_len });
     }
     Ok(value.to_owned())
 }
@@ -91,10 +88,10 @@ fn bounded(param: &'static str, raw: Option<&str>, max_len: usize) -> Result<Str
 /// `config_tags`: at most five comma-separated tags of at most 64 characters each.
 fn parse_tags(raw: Option<&str>) -> Result<String, ConfigError> {
     let tags: Vec<&str> = raw.unwrap_or("").split(',').map(str::trim).filter(|tag| !tag.is_empty()).collect();
-    if tags.len() > MAX_TAGS {
+    if tags.len() > MAX_CONFIG_TAGS {
         return Err(ConfigError::Invalid { param: "config_tags", reason: "more than 5 tags" });
     }
-    if tags.iter().any(|tag| tag.chars().count() > MAX_TAG_LEN) {
+    if tags.iter().any(|tag| tag.chars().count() > MAX_CONFIG_TAG_LEN) {
         return Err(ConfigError::Invalid { param: "config_tags", reason: "a tag is longer than 64 characters" });
     }
     Ok(tags.join(","))

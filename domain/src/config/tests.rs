@@ -36,9 +36,29 @@ fn names_follow_nacos_character_rules() {
         assert!(matches!(DataId::new(bad), Err(ConfigError::Invalid { param: "dataId", .. })), "{bad:?}");
         assert!(matches!(Group::new(bad), Err(ConfigError::Invalid { param: "group", .. })), "{bad:?}");
     }
-    assert!(DataId::new(&"x".repeat(256)).is_ok());
-    assert!(matches!(DataId::new(&"x".repeat(257)), Err(ConfigError::Invalid { param: "dataId", .. })));
-    assert!(matches!(Namespace::new(&"n".repeat(129)), Err(ConfigError::Invalid { param: "tenant", .. })));
+}
+
+/// Java Nacos's `ParamCheckRule` lengths, at the boundary, with its message; stored data is
+/// read back without them.
+#[test]
+fn identity_lengths_follow_nacos_parameter_checks() {
+    use crate::limits::{MAX_DATA_ID_LEN, MAX_GROUP_LEN, MAX_NAMESPACE_ID_LEN};
+    assert!(DataId::new(&"x".repeat(MAX_DATA_ID_LEN)).is_ok());
+    assert_eq!(
+        DataId::new(&"x".repeat(MAX_DATA_ID_LEN + 1)),
+        Err(ConfigError::TooLong { param: "dataId", limit: 256 })
+    );
+    assert!(Group::new(&"g".repeat(MAX_GROUP_LEN)).is_ok());
+    assert_eq!(Group::new(&"g".repeat(MAX_GROUP_LEN + 1)), Err(ConfigError::TooLong { param: "group", limit: 128 }));
+    assert!(Namespace::new(&"n".repeat(MAX_NAMESPACE_ID_LEN)).is_ok());
+    let too_long = Namespace::new(&"n".repeat(MAX_NAMESPACE_ID_LEN + 1)).unwrap_err();
+    assert_eq!(too_long.to_string(), "Param 'tenant' is illegal, the param length should not exceed 64.");
+    assert!(KeyRef::parse(Some(&"n".repeat(65)), Some("g"), Some("d")).is_err());
+
+    let long = "n".repeat(128);
+    assert_eq!(Namespace::restore(&long).unwrap().as_str(), long);
+    assert!(Group::restore(&"g".repeat(300)).is_ok());
+    assert!(DataId::restore("a b").is_err(), "restoring still checks the characters");
 }
 
 #[test]
@@ -80,7 +100,7 @@ fn metadata_is_validated_and_normalised() {
     assert!(matches!(PublishConfig::parse(&too_many, limits), Err(ConfigError::Invalid { param: "config_tags", .. })));
     let long_desc = "x".repeat(129);
     let long = PublishParams { desc: Some(&long_desc), ..params("d", "c") };
-    assert!(matches!(PublishConfig::parse(&long, limits), Err(ConfigError::Invalid { param: "desc", .. })));
+    assert!(matches!(PublishConfig::parse(&long, limits), Err(ConfigError::TooLong { param: "desc", limit: 128 })));
 }
 
 #[test]

@@ -6,15 +6,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Metadata, NamingError, ServiceKey};
+use crate::limits::{MAX_CLUSTER_LEN, MAX_IP_LEN, MAX_WEIGHT};
 
 pub const DEFAULT_CLUSTER: &str = "DEFAULT";
 /// Beat period when the metadata does not set one (ms).
 pub const DEFAULT_HEARTBEAT_INTERVAL: u64 = 5_000;
 const DEFAULT_HEARTBEAT_TIMEOUT: u64 = 15_000;
 const DEFAULT_IP_DELETE_TIMEOUT: u64 = 30_000;
-const MAX_WEIGHT: f64 = 10_000.0;
-const MAX_CLUSTER_LEN: usize = 128;
-const MAX_HOST_LEN: usize = 253;
 
 const HEARTBEAT_INTERVAL_KEY: &str = "preserved.heart.beat.interval";
 const HEARTBEAT_TIMEOUT_KEY: &str = "preserved.heart.beat.timeout";
@@ -27,11 +25,24 @@ pub struct ClusterName(Cow<'static, str>);
 
 impl ClusterName {
     pub fn new(raw: &str) -> Result<Self, NamingError> {
+        Self::within(raw, MAX_CLUSTER_LEN)
+    }
+
+    /// A cluster name read back from storage: the same rules without the request length
+    /// limit, which may have been higher when it was written.
+    pub fn restore(raw: &str) -> Result<Self, NamingError> {
+        Self::within(raw, usize::MAX)
+    }
+
+    fn within(raw: &str, max_len: usize) -> Result<Self, NamingError> {
         let raw = raw.trim();
         if raw.is_empty() || raw == DEFAULT_CLUSTER {
             return Ok(Self::default());
         }
-        if raw.len() > MAX_CLUSTER_LEN || !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if raw.len() > max_len {
+            return Err(NamingError::TooLong { param: "clusterName", limit: max_len });
+        }
+        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(NamingError::Invalid {
                 param: "clusterName",
                 reason: format!("cluster name can only have these characters: 0-9a-zA-Z-, current: {raw}"),
@@ -180,6 +191,9 @@ impl InstanceAddress {
 
 fn validate_ip(ip: Option<&str>) -> Result<String, NamingError> {
     let ip = ip.map(str::trim).filter(|ip| !ip.is_empty()).ok_or(NamingError::Missing("ip"))?;
+    if ip.len() > MAX_IP_LEN {
+        return Err(NamingError::TooLong { param: "ip", limit: MAX_IP_LEN });
+    }
     if ip.parse::<IpAddr>().is_ok() || is_host_name(ip) {
         return Ok(ip.to_owned());
     }
@@ -188,14 +202,13 @@ fn validate_ip(ip: Option<&str>) -> Result<String, NamingError> {
 
 /// An RFC 1123 host name that does not look like a mistyped IPv4 address.
 fn is_host_name(host: &str) -> bool {
-    let labels_ok = host.len() <= MAX_HOST_LEN
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
     let all_numeric = host.split('.').all(|label| label.chars().all(|c| c.is_ascii_digit()));
     labels_ok && !all_numeric
 }

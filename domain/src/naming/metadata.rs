@@ -59,10 +59,7 @@ impl fmt::Debug for Metadata {
     }
 }
 
-/// Most characters an instance's or a service's metadata may hold, keys and values together
-/// (Java Nacos's `maxMetadataLength`). Without it one registration can make every read of its
-/// service megabytes long.
-pub const MAX_METADATA_CHARS: usize = 1024;
+pub use crate::limits::MAX_METADATA_CHARS;
 
 /// Checks metadata against [`MAX_METADATA_CHARS`], counted as Java Nacos counts it: the
 /// characters of every non-blank key and value.

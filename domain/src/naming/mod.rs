@@ -38,6 +38,9 @@ pub enum NamingError {
     WeightOutOfRange,
     #[error("Instance 'heart beat interval' must less than 'heart beat timeout' and 'ip delete timeout'.")]
     HeartbeatTimes,
+    /// Java Nacos's parameter check message, word for word.
+    #[error("Param '{param}' is illegal, the param length should not exceed {limit}.")]
+    TooLong { param: &'static str, limit: usize },
     #[error("Param 'Metadata' is illegal, the param length should not exceed {limit}.")]
     MetadataTooLong { limit: usize },
     #[error("group in the service name ('{in_name}') disagrees with groupName ('{param}')")]
@@ -49,16 +52,19 @@ impl From<crate::config::ConfigError> for NamingError {
         use crate::config::ConfigError as E;
         match err {
             E::Missing(param) => Self::Missing(if param == "group" { "groupName" } else { param }),
-            E::Invalid { param, reason } => Self::Invalid {
-                param: match param {
-                    "tenant" => "namespaceId",
-                    "group" => "groupName",
-                    other => other,
-                },
-                reason: reason.to_owned(),
-            },
+            E::Invalid { param, reason } => Self::Invalid { param: naming_param(param), reason: reason.to_owned() },
+            E::TooLong { param, limit } => Self::TooLong { param: naming_param(param), limit },
             E::ContentTooLarge { .. } => Self::Invalid { param: "request", reason: err.to_string() },
         }
+    }
+}
+
+/// The naming API's name for a config-side parameter.
+fn naming_param(param: &'static str) -> &'static str {
+    match param {
+        "tenant" => "namespaceId",
+        "group" => "groupName",
+        other => other,
     }
 }
 

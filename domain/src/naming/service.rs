@@ -5,13 +5,12 @@ use std::fmt;
 
 use super::NamingError;
 use crate::config::{Group, Namespace};
+use crate::limits::MAX_SERVICE_NAME_LEN;
 use crate::Millis;
 
 pub const DEFAULT_GROUP: &str = "DEFAULT_GROUP";
 /// Separates the group from the name in a grouped service name (`group@@name`).
 pub const GROUP_SEPARATOR: &str = "@@";
-/// Longest service name accepted.
-const MAX_SERVICE_NAME_LEN: usize = 512;
 
 /// A service name without its group, e.g. `order-service` or Dubbo's
 /// `providers:com.example.Api:1.0.0:`.
@@ -22,14 +21,24 @@ impl ServiceName {
     /// Nacos 1.x's rule: letters, digits and `. : _ -` (`@` too, but never the `@@`
     /// separator).
     pub fn new(raw: &str) -> Result<Self, NamingError> {
+        Self::within(raw, MAX_SERVICE_NAME_LEN)
+    }
+
+    /// A service name read back from storage: the same rules without the request length
+    /// limit, which may have been higher when it was written.
+    pub fn restore(raw: &str) -> Result<Self, NamingError> {
+        Self::within(raw, usize::MAX)
+    }
+
+    fn within(raw: &str, max_len: usize) -> Result<Self, NamingError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(NamingError::Missing("serviceName"));
         }
-        let invalid = |reason: &str| NamingError::Invalid { param: "serviceName", reason: reason.to_owned() };
-        if raw.len() > MAX_SERVICE_NAME_LEN {
-            return Err(invalid("too long"));
+        if raw.len() > max_len {
+            return Err(NamingError::TooLong { param: "serviceName", limit: max_len });
         }
+        let invalid = |reason: &str| NamingError::Invalid { param: "serviceName", reason: reason.to_owned() };
         if raw.contains(GROUP_SEPARATOR) {
             return Err(invalid("'@@' separates the group and may appear once"));
         }

@@ -475,3 +475,38 @@ fn metadata_is_limited_to_what_java_nacos_allows_on_every_way_in() {
         "Param 'Metadata' is illegal, the param length should not exceed 1024."
     );
 }
+
+/// Java Nacos's `ParamCheckRule` lengths for naming fields, at the boundary.
+#[test]
+fn naming_lengths_follow_nacos_parameter_checks() {
+    use crate::limits::{MAX_CLUSTER_LEN, MAX_GROUP_LEN, MAX_IP_LEN, MAX_NAMESPACE_ID_LEN, MAX_SERVICE_NAME_LEN};
+    let with_cluster = |len: usize| InstanceDraft { cluster: Some("c".repeat(len)), ..draft("10.0.0.1", 1) };
+    assert!(with_cluster(MAX_CLUSTER_LEN).validate().is_ok());
+    assert_eq!(
+        with_cluster(MAX_CLUSTER_LEN + 1).validate(),
+        Err(NamingError::TooLong { param: "clusterName", limit: 64 })
+    );
+    let host = |len: usize| {
+        let mut host = "h.".repeat(len).split_off(len);
+        host.replace_range(len - 1.., "h");
+        host
+    };
+    assert!(draft(&host(MAX_IP_LEN), 1).validate().is_ok());
+    assert_eq!(draft(&host(MAX_IP_LEN + 1), 1).validate(), Err(NamingError::TooLong { param: "ip", limit: 128 }));
+    let name = |len: usize| "s".repeat(len);
+    assert!(ServiceKey::parse(None, None, Some(&name(MAX_SERVICE_NAME_LEN))).is_ok());
+    assert_eq!(
+        ServiceKey::parse(None, None, Some(&name(MAX_SERVICE_NAME_LEN + 1))),
+        Err(NamingError::TooLong { param: "serviceName", limit: 512 })
+    );
+    assert_eq!(
+        ServiceKey::parse(None, Some(&"g".repeat(MAX_GROUP_LEN + 1)), Some("s")),
+        Err(NamingError::TooLong { param: "groupName", limit: 128 })
+    );
+    assert_eq!(
+        ServiceKey::parse(Some(&"n".repeat(MAX_NAMESPACE_ID_LEN + 1)), None, Some("s")),
+        Err(NamingError::TooLong { param: "namespaceId", limit: 64 })
+    );
+    assert!(ClusterName::restore(&"c".repeat(100)).is_ok(), "stored names are read back without the limit");
+    assert!(ServiceName::restore(&"s".repeat(600)).is_ok());
+}
