@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_grpc::{Connections, GrpcApi, GrpcLimits};
-use api_http::{HttpApi, LongPolls, UdpPusher};
+use api_http::{HttpApi, LongPolls, ServerLimits, Timeouts, UdpPusher};
 use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::GrpcPeerTransport;
@@ -164,7 +164,11 @@ impl Node {
             long_polls,
             max_body_bytes,
         };
-        servers.push(tokio::spawn(api_http::serve(listeners.http, api, wait_for_stop(stopped))));
+        let http_limits = ServerLimits {
+            timeouts: Timeouts { header: settings.http_header_timeout, idle: settings.http_idle_timeout },
+            max_connections: settings.max_http_connections,
+        };
+        servers.push(tokio::spawn(api_http::serve(listeners.http, api, http_limits, wait_for_stop(stopped))));
 
         tracing::info!(http = %http_addr, grpc = %grpc_addr, cluster = %cluster_addr, "nacosd is serving");
         Ok(Self { kv, raft, stop, servers, http_addr, grpc_addr, cluster_addr })

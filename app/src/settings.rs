@@ -16,6 +16,10 @@ const CLUSTER_PORT_OFFSET: u16 = 1001;
 const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYTES;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_MAX_LISTENERS: usize = 10_000;
+/// Tomcat's (Java Nacos's server) default `maxConnections`.
+const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 8_192;
+const DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
+const DEFAULT_HTTP_IDLE_TIMEOUT_SECONDS: u64 = 60;
 
 /// nacosd: a Nacos-compatible config center and service registry.
 ///
@@ -69,6 +73,20 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
+    /// Most HTTP connections open at once; a client over it gets 503 [default: 8192].
+    #[arg(long, env = "NACOSD_MAX_HTTP_CONNECTIONS")]
+    pub max_http_connections: Option<usize>,
+
+    /// Seconds an HTTP client has to send a whole request head, from connecting or from the
+    /// first byte of a later request [default: 10].
+    #[arg(long, env = "NACOSD_HTTP_HEADER_TIMEOUT_SECONDS")]
+    pub http_header_timeout_seconds: Option<u64>,
+
+    /// Seconds a kept-alive HTTP connection may sit idle between requests; a request in
+    /// flight (a held long poll) is never idle [default: 60].
+    #[arg(long, env = "NACOSD_HTTP_IDLE_TIMEOUT_SECONDS")]
+    pub http_idle_timeout_seconds: Option<u64>,
+
     /// Most configs one client connection may listen to [default: 10000].
     #[arg(long, env = "NACOSD_MAX_LISTENERS_PER_CONNECTION")]
     pub max_listeners_per_connection: Option<usize>,
@@ -102,6 +120,9 @@ struct FileSettings {
     max_content_bytes: Option<usize>,
     max_connections: Option<usize>,
     max_listeners_per_connection: Option<usize>,
+    max_http_connections: Option<usize>,
+    http_header_timeout_seconds: Option<u64>,
+    http_idle_timeout_seconds: Option<u64>,
     history_retention_days: Option<u64>,
     connection_silent_seconds: Option<u64>,
     log_level: Option<String>,
@@ -121,6 +142,9 @@ pub struct Settings {
     pub max_content_bytes: usize,
     pub max_connections: usize,
     pub max_listeners_per_connection: usize,
+    pub max_http_connections: usize,
+    pub http_header_timeout: std::time::Duration,
+    pub http_idle_timeout: std::time::Duration,
     pub history_retention: std::time::Duration,
     pub connection_silent_after: std::time::Duration,
     pub log_level: String,
@@ -173,6 +197,23 @@ impl Settings {
                 .max_listeners_per_connection
                 .or(file.max_listeners_per_connection)
                 .unwrap_or(DEFAULT_MAX_LISTENERS),
+            max_http_connections: cli
+                .max_http_connections
+                .or(file.max_http_connections)
+                .unwrap_or(DEFAULT_MAX_HTTP_CONNECTIONS)
+                .max(1),
+            http_header_timeout: std::time::Duration::from_secs(
+                cli.http_header_timeout_seconds
+                    .or(file.http_header_timeout_seconds)
+                    .unwrap_or(DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS)
+                    .max(1),
+            ),
+            http_idle_timeout: std::time::Duration::from_secs(
+                cli.http_idle_timeout_seconds
+                    .or(file.http_idle_timeout_seconds)
+                    .unwrap_or(DEFAULT_HTTP_IDLE_TIMEOUT_SECONDS)
+                    .max(1),
+            ),
             history_retention: std::time::Duration::from_secs(
                 cli.history_retention_days.or(file.history_retention_days).unwrap_or(30).saturating_mul(24 * 3600),
             ),

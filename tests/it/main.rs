@@ -14,3 +14,4 @@ mod t90_beta;
 mod t92_sdk_naming;
 mod t94_naming_http;
 mod t96_sdk_reconnect;
+mod t98_http_limits;

@@ -229,8 +229,8 @@ fn content_type(config_type: ConfigType) -> &'static str {
 
 /// The caller's ip, which beta releases are matched against.
 pub(crate) fn client_ip() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
-    warp::addr::remote().map(|remote: Option<std::net::SocketAddr>| {
-        remote.map_or_else(String::new, |addr| match addr.ip() {
+    warp::ext::optional::<crate::PeerAddr>().map(|remote: Option<crate::PeerAddr>| {
+        remote.map_or_else(String::new, |crate::PeerAddr(addr)| match addr.ip() {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(|| v6.to_string(), |v4| v4.to_string()),
             ip => ip.to_string(),
         })

@@ -16,6 +16,7 @@ mod namespaces;
 mod naming;
 mod naming_wire;
 mod params;
+mod server;
 mod udp_push;
 
 use std::convert::Infallible;
@@ -31,6 +32,7 @@ use warp::Filter;
 
 pub use error::ApiError;
 pub use long_poll::LongPolls;
+pub use server::{PeerAddr, ServerLimits, Timeouts};
 pub use udp_push::UdpPusher;
 
 /// What the HTTP API serves and how.
@@ -70,13 +72,18 @@ impl HttpApi {
             .or(console)
             .or(health::routes())
             .recover(error::recover)
-            .with(warp::trace::request())
     }
 }
 
-/// Serves `api` on `listener` until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, api: HttpApi, shutdown: impl Future<Output = ()> + Send + 'static) {
-    warp::serve(api.routes()).incoming(listener).graceful(shutdown).run().await;
+/// Serves `api` on `listener` within `limits` until `shutdown` resolves, then finishes
+/// in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    api: HttpApi,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    server::serve(listener, api.routes(), limits, shutdown).await;
 }
 
 #[cfg(test)]

@@ -1,0 +1,129 @@
+//! HTTP connection limits on a real `nacosd`: silent, slow-loris and idle keep-alive
+//! connections are closed; over the connection cap a client reads 503; HTTP/1.1 without
+//! `Host` is refused; client mistakes stay out of the warn and error log.
+//!
+//! The timing rules themselves are tested in paused time next to the server
+//! (`api-http/src/server/activity.rs`); here short settings check the wiring, with
+//! deadlines that only bound how long a failure takes to show.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tests::Nacosd;
+
+/// Longest a connection the server should close may take to be seen closed.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(15);
+
+fn node(extra: &[&str]) -> (tempfile::TempDir, Nacosd) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(&dir.path().join("node"), extra);
+    (dir, node)
+}
+
+fn connect(node: &Nacosd) -> TcpStream {
+    let stream = TcpStream::connect(node.http_addr()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; everything it sent, and how long it took.
+fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return (String::from_utf8_lossy(&received).into_owned(), started.elapsed()),
+            Ok(read) => received.extend_from_slice(&chunk[..read]),
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::ConnectionReset) => {
+                return (String::from_utf8_lossy(&received).into_owned(), started.elapsed());
+            }
+            Err(_) => assert!(started.elapsed() < CLOSE_DEADLINE, "the server kept the connection open"),
+        }
+    }
+}
+
+#[test]
+fn silent_half_sent_and_idle_connections_are_closed() {
+    let (_dir, node) = node(&["--http-header-timeout-seconds", "1", "--http-idle-timeout-seconds", "2"]);
+
+    let mut silent = connect(&node);
+    let (_, waited) = read_until_closed(&mut silent);
+    assert!(waited >= Duration::from_millis(500), "closed after {waited:?}, before the timeout");
+
+    let mut loris = connect(&node);
+    loris.write_all(b"GET /nacos/v1/console/health/liveness HTTP/1.1\r\nHost: x\r\n").unwrap();
+    for _ in 0..3 {
+        // Trickling header bytes does not buy time.
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = loris.write_all(b"X-Slow: 1\r\n");
+    }
+    read_until_closed(&mut loris);
+
+    let mut idle = connect(&node);
+    idle.write_all(b"GET /nacos/v1/console/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let (answer, waited) = read_until_closed(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(waited >= Duration::from_millis(1500), "idle keep-alive closed after {waited:?}, before its timeout");
+
+    // Client mistakes: a 4xx, broken framing, a reset mid-request.
+    let missing = node.http().get(node.url("/nacos/v1/cs/configs?dataId=d")).send().unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::BAD_REQUEST);
+    let mut garbage = connect(&node);
+    garbage.write_all(b"\x00\xff NOT HTTP\r\n\r\n").unwrap();
+    let (answer, _) = read_until_closed(&mut garbage);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let mut broken = connect(&node);
+    broken
+        .write_all(b"POST /nacos/v1/cs/configs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        .unwrap();
+    read_until_closed(&mut broken);
+
+    let log = node.log();
+    assert!(!log.contains(" WARN ") && !log.contains(" ERROR "), "client timeouts are not warnings:\n{log}");
+}
+
+#[test]
+fn over_the_connection_cap_a_client_reads_503_and_the_cap_frees_up() {
+    let (_dir, node) = node(&["--max-http-connections", "2", "--http-header-timeout-seconds", "2"]);
+    let held: Vec<TcpStream> = (0..2).map(|_| connect(&node)).collect();
+    // The two held sockets may not have been accepted yet when the third arrives: retry
+    // until the cap is seen.
+    let deadline = Instant::now() + CLOSE_DEADLINE;
+    loop {
+        let mut third = connect(&node);
+        let _ = third.write_all(b"GET /nacos/v1/console/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (answer, _) = read_until_closed(&mut third);
+        if answer.starts_with("HTTP/1.1 503") {
+            assert!(answer.contains("too many connections"), "{answer}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused at the cap: {answer}");
+    }
+    drop(held);
+    let deadline = Instant::now() + CLOSE_DEADLINE;
+    while !node
+        .http()
+        .get(node.url("/nacos/v1/console/health/liveness"))
+        .send()
+        .is_ok_and(|response| response.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "the cap never freed up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn http_1_1_without_host_is_refused_and_1_0_is_served() {
+    let (_dir, node) = node(&[]);
+    let mut no_host = connect(&node);
+    no_host.write_all(b"GET /nacos/v1/console/health/liveness HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+    let (answer, _) = read_until_closed(&mut no_host);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    let mut old = connect(&node);
+    old.write_all(b"GET /nacos/v1/console/health/liveness HTTP/1.0\r\n\r\n").unwrap();
+    let (answer, _) = read_until_closed(&mut old);
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
