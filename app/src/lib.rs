@@ -1,6 +1,7 @@
 //! nacosd's wiring: settings, storage choice, telemetry, and the node that ties the
 //! adapters to the services. The only crate that names concrete types.
 
+pub mod allocator;
 pub mod node;
 mod registry_tasks;
 pub mod settings;

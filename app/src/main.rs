@@ -2,8 +2,13 @@
 
 use app::{Listeners, Node, Settings};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Before the runtime: its threads are the first to allocate.
+    app::allocator::give_large_buffers_back();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     app::telemetry::init(&settings.log_level)?;
     tracing::info!(?settings, version = env!("CARGO_PKG_VERSION"), "starting nacosd");

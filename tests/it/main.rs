@@ -15,3 +15,4 @@ mod t92_sdk_naming;
 mod t94_naming_http;
 mod t96_sdk_reconnect;
 mod t98_http_limits;
+mod t99_memory_after_bursts;
