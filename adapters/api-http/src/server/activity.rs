@@ -16,7 +16,6 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// How long a connection may wait on its client.
@@ -34,6 +33,11 @@ pub struct Timeouts {
 type Stamp = u64;
 
 /// Shared between the socket wrapper, the service and the watchdog of one connection.
+///
+/// Only atomics: the hot path (every request, every write) stores a time and wakes
+/// nothing. The watchdog instead wakes at least every [`Timeouts::shortest`]: any change
+/// sets a deadline at least that far after itself, so the watchdog always wakes in time to
+/// see it.
 #[derive(Debug)]
 pub(crate) struct Activity {
     accepted: Instant,
@@ -45,7 +49,6 @@ pub(crate) struct Activity {
     idle_since: AtomicU64,
     /// When the first byte of the next request head arrived, plus one; `0` when none has.
     head_started: AtomicU64,
-    changed: Notify,
 }
 
 impl Activity {
@@ -56,7 +59,6 @@ impl Activity {
             served: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
-            changed: Notify::new(),
         }
     }
 
@@ -68,7 +70,6 @@ impl Activity {
     fn read_some(&self) {
         if self.in_flight.load(Ordering::Acquire) == 0 && self.head_started.load(Ordering::Acquire) == 0 {
             self.head_started.store(self.now() + 1, Ordering::Release);
-            self.changed.notify_one();
         }
     }
 
@@ -83,14 +84,12 @@ impl Activity {
     pub(crate) fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.head_started.store(0, Ordering::Release);
-        self.changed.notify_one();
     }
 
     pub(crate) fn request_finished(&self) {
         self.idle_since.store(self.now(), Ordering::Release);
         self.served.fetch_add(1, Ordering::AcqRel);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.changed.notify_one();
     }
 
     /// When the connection expires as things stand, if it can.
@@ -110,20 +109,23 @@ impl Activity {
 
     /// Resolves once the connection has waited on its client longer than `timeouts` allow.
     pub(crate) async fn expired(&self, timeouts: Timeouts) {
+        let period = timeouts.shortest();
         loop {
-            // A notification sent between reading the deadline and waiting is kept by
-            // `Notify` as a permit, so no change is missed.
-            match self.deadline(timeouts) {
-                None => self.changed.notified().await,
-                Some(deadline) if deadline <= Instant::now() => return,
-                Some(deadline) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(deadline) => {}
-                        () = self.changed.notified() => {}
-                    }
-                }
-            }
+            let now = Instant::now();
+            let wake = match self.deadline(timeouts) {
+                Some(deadline) if deadline <= now => return,
+                Some(deadline) => deadline.min(now + period),
+                None => now + period,
+            };
+            tokio::time::sleep_until(wake).await;
         }
+    }
+}
+
+impl Timeouts {
+    /// The shortest wait: how often an unchanged connection is looked at.
+    fn shortest(self) -> Duration {
+        self.header.min(self.idle).max(Duration::from_millis(1))
     }
 }
 
