@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use proto::nacos::bi_request_stream_server::BiRequestStream;
@@ -97,7 +98,7 @@ impl GrpcApi {
             }
         };
         if self.connections.count() >= self.limits.max_connections {
-            tracing::warn!(limit = self.limits.max_connections, "connection refused: too many connections");
+            self.refusals.note(self.limits.max_connections);
             let _ = outbound.send(Err(Box::new(Status::resource_exhausted("too many connections")))).await;
             return;
         }
@@ -148,5 +149,31 @@ impl GrpcApi {
         if let Some(request_id) = body.get("requestId").and_then(serde_json::Value::as_str).map(str::to_owned) {
             self.connections.answer(&request_id, body);
         }
+    }
+}
+
+/// Connections refused at the connection cap. The operator hears of it at warn, at most
+/// once per [`Refusals::PERIOD`] with the count since, however many clients retry.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    since_warned: AtomicU64,
+    last_warned: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Refusals {
+    const PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn note(&self, limit: usize) {
+        let refused = self.since_warned.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = tokio::time::Instant::now();
+        // The guarded value is a time only: poisoning carries no broken invariant.
+        let mut last = self.last_warned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_some_and(|at| now.duration_since(at) < Self::PERIOD) {
+            tracing::debug!(limit, "client gRPC connection refused: at the connection cap");
+            return;
+        }
+        *last = Some(now);
+        self.since_warned.fetch_sub(refused, Ordering::Relaxed);
+        tracing::warn!(limit, refused, "client gRPC connections refused: at the connection cap");
     }
 }

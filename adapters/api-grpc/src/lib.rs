@@ -68,12 +68,21 @@ pub struct GrpcApi {
     departures: departures::Departures,
     /// Flipped at shutdown: sessions tell their clients to reconnect elsewhere and end.
     stopping: watch::Receiver<bool>,
+    /// Connections refused at the cap, for a warning that a flood cannot multiply.
+    refusals: Arc<bistream::Refusals>,
 }
 
 impl GrpcApi {
     pub fn new(services: Services, connections: Connections, limits: GrpcLimits) -> Self {
         let (_, stopping) = watch::channel(false);
-        Self { services, connections, limits, departures: departures::Departures::new(), stopping }
+        Self {
+            services,
+            connections,
+            limits,
+            departures: departures::Departures::new(),
+            stopping,
+            refusals: Arc::default(),
+        }
     }
 }
 

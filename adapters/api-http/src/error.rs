@@ -251,7 +251,8 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
     } else if rejection.find::<warp::reject::InvalidHeader>().is_some() {
         (StatusCode::BAD_REQUEST, "invalid header".to_owned())
     } else {
-        tracing::warn!(?rejection, "unhandled rejection");
+        // A request no filter anticipated is still the client's doing: debug, not warn.
+        tracing::debug!(?rejection, "unhandled rejection");
         (StatusCode::BAD_REQUEST, "bad request".to_owned())
     };
     Ok(warp::reply::with_status(text(message), status).into_response())

@@ -41,6 +41,8 @@ Content-Length: 36\r\nConnection: close\r\n\r\ntoo many connections, try again l
 const MAX_REFUSALS: usize = 64;
 /// How long a refusal waits for its client to read the 503.
 const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+/// Shortest time between two warnings of refused connections.
+const REFUSAL_WARN_PERIOD: Duration = Duration::from_secs(10);
 /// Pause after `accept` fails for want of file descriptors, so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -65,6 +67,9 @@ pub(crate) async fn serve(
     // keep-alive connections at the header timeout.
     http.timer(TokioTimer::new()).header_read_timeout(None);
     let mut shutdown = std::pin::pin!(shutdown);
+    // Refusals are counted and warned of at most once per period, so a flood cannot fill
+    // the log.
+    let (mut refused, mut last_warned) = (0_u64, None);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -78,6 +83,16 @@ pub(crate) async fn serve(
             }
         };
         let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            refused += 1;
+            if last_warned.is_none_or(|at: tokio::time::Instant| at.elapsed() >= REFUSAL_WARN_PERIOD) {
+                tracing::warn!(
+                    limit = limits.max_connections,
+                    refused,
+                    "HTTP connections refused: at the connection cap"
+                );
+                last_warned = Some(tokio::time::Instant::now());
+                refused = 0;
+            }
             refuse(stream, &refusals);
             continue;
         };
@@ -105,7 +120,6 @@ pub(crate) async fn serve(
 /// Answers 503 on a connection over the cap and closes it, without waiting on the client
 /// for more than [`REFUSAL_LINGER`] and without more than [`MAX_REFUSALS`] such sockets.
 fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>) {
-    tracing::debug!("HTTP connection refused: at the connection cap");
     let Ok(permit) = Arc::clone(refusals).try_acquire_owned() else { return };
     tokio::spawn(async move {
         let _permit = permit;
