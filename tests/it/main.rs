@@ -14,5 +14,6 @@ mod t90_beta;
 mod t92_sdk_naming;
 mod t94_naming_http;
 mod t96_sdk_reconnect;
+mod t97_blackbox_fuzz;
 mod t98_http_limits;
 mod t99_memory_after_bursts;

@@ -8,6 +8,8 @@
 mod bistream;
 mod connections;
 mod departures;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod handlers;
 mod naming_wire;
 mod transport;

@@ -159,11 +159,13 @@ mod tests {
                 metadata: Some(Metadata { r#type: kind, client_ip: String::new(), headers: Default::default() }),
                 body: Some(prost_types::Any { type_url: String::new(), value: body }),
             };
-            if let Ok(incoming) = Incoming::parse(payload) {
-                let _ = incoming.decode::<serde_json::Map<String, Value>>();
-                let _ = incoming.header("app");
-                let _ = incoming.value();
-            }
+            crate::fuzzing::incoming(payload);
+        }
+
+        /// Whatever bytes arrive as a protobuf message are decoded and read, or refused.
+        #[test]
+        fn any_message_is_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            crate::fuzzing::payload(&bytes);
         }
     }
 }

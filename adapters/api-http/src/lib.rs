@@ -7,6 +7,8 @@
 mod config_v2;
 mod configs;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod health;
 mod history;
 mod listener;

@@ -108,7 +108,7 @@ fn encode(changed: &[ListenContext]) -> String {
 
 /// Parses `dataId ^B group ^B md5 [^B tenant] ^A ...`. Some clients encode the value twice;
 /// names cannot contain `%`, so a second decode is safe when separators are still encoded.
-fn parse_listening_configs(raw: &str) -> Result<Vec<ListenContext>, ApiError> {
+pub(crate) fn parse_listening_configs(raw: &str) -> Result<Vec<ListenContext>, ApiError> {
     let decoded = if raw.contains("%02") || raw.contains("%01") {
         percent_decode_str(raw)
             .decode_utf8()

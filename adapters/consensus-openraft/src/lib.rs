@@ -8,6 +8,8 @@
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
 mod batcher;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod history_rows;
 mod keys;
 mod log_store;

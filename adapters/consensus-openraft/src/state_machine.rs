@@ -63,7 +63,7 @@ impl StateMachine {
     }
 
     /// Adds the rows an outcome changed to `batch`.
-    fn persist(batch: &mut WriteBatch, outcome: &Outcome) -> Result<(), StorageError> {
+    pub(crate) fn persist(batch: &mut WriteBatch, outcome: &Outcome) -> Result<(), StorageError> {
         let Outcome::Applied(changes) = outcome else { return Ok(()) };
         for change in changes {
             match change {
@@ -251,7 +251,7 @@ fn write_snapshot(
 /// Every state machine row: the snapshot format (versioned like the log records) and
 /// what a node loads at start-up.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct StateFile {
+pub(crate) struct StateFile {
     version: u32,
     configs: Vec<ConfigRow>,
     betas: Vec<BetaRow>,
@@ -290,7 +290,7 @@ impl StateFile {
     }
 
     /// Reads a snapshot's state file, its version checked.
-    fn decode(data: &[u8]) -> Result<Self, FormatError> {
+    pub(crate) fn decode(data: &[u8]) -> Result<Self, FormatError> {
         Self::check_version(data)?;
         Ok(serde_json::from_slice(data)?)
     }
@@ -322,7 +322,7 @@ impl StateFile {
     }
 
     /// Adds to `batch` the deletion of every state machine row and the writing of these.
-    fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
+    pub(crate) fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
         for prefix in
             [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX]
         {
@@ -351,7 +351,7 @@ impl StateFile {
         Ok(())
     }
 
-    fn into_state(self) -> Result<State, StorageError> {
+    pub(crate) fn into_state(self) -> Result<State, StorageError> {
         let mut state = State::default();
         for row in self.configs {
             let (key, config) = row.into_domain().map_err(read_sm)?;

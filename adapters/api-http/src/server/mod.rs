@@ -66,6 +66,8 @@ pub(crate) async fn serve(
     // Our watchdog times connections out; hyper's own header timer would also close idle
     // keep-alive connections at the header timeout.
     http.timer(TokioTimer::new()).header_read_timeout(None);
+    // No half-close (hyper's default): the end of a client's input ends its requests in
+    // flight, which is how a long poll whose client has gone is noticed and let go.
     let mut shutdown = std::pin::pin!(shutdown);
     // Refusals are counted and warned of at most once per period, so a flood cannot fill
     // the log.

@@ -1,0 +1,138 @@
+//! Entry points for fuzzers: every reader of client input on the HTTP API, from raw bytes.
+//!
+//! The same functions run under `cargo fuzz` (the `fuzz/` crate, by hand and briefly in
+//! CI) and under proptest in this crate's tests, so both exercise exactly what a request
+//! reaches. Each one panics only when a rule is broken: input is refused or accepted, and
+//! what is accepted is within the limits of `domain::limits`.
+
+use domain::config::{ConfigKey, ConfigLimits, PublishConfig, PublishParams};
+use domain::limits::{MAX_CLUSTER_LEN, MAX_GROUP_LEN, MAX_IP_LEN, MAX_METADATA_CHARS, MAX_NAMESPACE_ID_LEN};
+use domain::naming::{Instance, ServiceKey};
+use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
+
+use crate::naming_wire::{self, Beat};
+use crate::params::Params;
+
+/// A form request: the query string and body, read as every handler reads them.
+pub fn form_request(query: &[u8], body: &[u8]) {
+    let Ok(params) = Params::parse(&String::from_utf8_lossy(query), body) else { return };
+    if let Ok(key) = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")) {
+        assert!(key.namespace.as_str().len() <= MAX_NAMESPACE_ID_LEN && key.group.as_str().len() <= MAX_GROUP_LEN);
+    }
+    let publish = PublishParams {
+        namespace: params.get("tenant"),
+        group: params.get("group"),
+        data_id: params.get("dataId"),
+        content: params.get("content"),
+        config_type: params.get("type"),
+        desc: params.get("desc"),
+        app_name: params.get("appName"),
+        tags: params.get("config_tags"),
+        cas_md5: params.get("casMd5"),
+    };
+    let _ = PublishConfig::parse(&publish, ConfigLimits::default());
+    if let Ok(service) = naming_wire::service_key(&params) {
+        assert!(service.group.as_str().len() <= MAX_GROUP_LEN);
+    }
+    if let Ok(draft) = naming_wire::draft(&params) {
+        if let Ok(instance) = draft.validate() {
+            assert_within_limits(&instance);
+        }
+    }
+    let _ = naming_wire::patch(&params);
+    let page_no = naming_wire::number(&params, "pageNo").ok().flatten();
+    let page_size = naming_wire::number(&params, "pageSize").ok().flatten();
+    let page = PageRequest::new(page_no, page_size, DEFAULT_NAMING_PAGE_SIZE);
+    assert!(page.page_size() >= 1);
+}
+
+/// The JSON of an HTTP beat, and the instance it describes.
+pub fn beat(json: &[u8]) {
+    let Ok(beat) = Beat::parse(&String::from_utf8_lossy(json)) else { return };
+    if let Ok(service) = ServiceKey::parse(None, None, beat.service_name()) {
+        assert!(!service.name.as_str().is_empty());
+    }
+    if let Ok(instance) = beat.draft().validate() {
+        assert_within_limits(&instance);
+    }
+}
+
+/// A `Listening-Configs` value of a long poll.
+pub fn listening_configs(raw: &[u8]) {
+    let _ = crate::listener::parse_listening_configs(&String::from_utf8_lossy(raw));
+}
+
+fn assert_within_limits(instance: &Instance) {
+    assert!(instance.ip.len() <= MAX_IP_LEN, "ip over its limit");
+    assert!(instance.cluster.as_str().len() <= MAX_CLUSTER_LEN, "cluster over its limit");
+    // Counted as the rule counts: the characters of non-blank keys and values.
+    let counted = |text: &str| if text.trim().is_empty() { 0 } else { text.chars().count() };
+    let chars: usize = instance.metadata.iter().map(|(k, v)| counted(k) + counted(v)).sum();
+    assert!(chars <= MAX_METADATA_CHARS, "metadata over its limit");
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// Query strings and bodies shaped like forms, with real parameter names, so the
+    /// generator reaches the readers behind `Params` and not only its decoder.
+    fn form() -> impl Strategy<Value = Vec<u8>> {
+        const NAMES: &[&str] = &[
+            "dataId",
+            "group",
+            "tenant",
+            "content",
+            "type",
+            "desc",
+            "config_tags",
+            "casMd5",
+            "serviceName",
+            "groupName",
+            "namespaceId",
+            "ip",
+            "port",
+            "weight",
+            "healthy",
+            "enabled",
+            "ephemeral",
+            "clusterName",
+            "metadata",
+            "pageNo",
+            "pageSize",
+        ];
+        let name = prop_oneof![proptest::sample::select(NAMES).prop_map(str::to_owned), "[a-z%+=&]{0,6}"];
+        let value = prop_oneof![
+            "[a-zA-Z0-9_.:-]{0,12}",
+            "-?[0-9]{1,22}(\\.[0-9]{0,4})?",
+            "(true|false|TRUE|1|0|NaN|inf)",
+            "\\{(\"[a-z]{0,4}\":(\"[^\"]{0,6}\"|[0-9]{1,3}|null|\\[\\]),?){0,4}\\}",
+            "(%[0-9A-Fa-f]{2}|%[g-z]?|\\+|[^&=]){0,16}",
+            "[a-z]{60,140}",
+        ];
+        proptest::collection::vec((name, value), 0..8).prop_map(|pairs| {
+            pairs.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&").into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Any query and body a client sends is read or refused, and what is accepted is
+        /// within the limits.
+        #[test]
+        fn form_requests(query in prop_oneof![form(), proptest::collection::vec(any::<u8>(), 0..64)],
+                         body in prop_oneof![form(), proptest::collection::vec(any::<u8>(), 0..64)]) {
+            super::form_request(&query, &body);
+        }
+
+        /// Any beat JSON is read or refused.
+        #[test]
+        fn beats(json in prop_oneof![
+            "\\{(\"(serviceName|ip|port|cluster|weight|metadata|ephemeral)\":(\"[a-zA-Z0-9.:-]{0,16}\"|-?[0-9]{1,6}(\\.[0-9])?|true|null|\\{\"[a-z]{0,3}\":(\"[a-z]{0,3}\"|[0-9]|\\{\\}|\\[\\])\\}),?){0,7}\\}",
+            ".{0,40}",
+        ]) {
+            super::beat(json.as_bytes());
+        }
+    }
+}
