@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the whole workspace, the shared Python conformance suite (config and
 # naming) and the SDK suites (Python legacy HTTP client, Node client) on the default engine
-# (RocksDB), then the workspace and the conformance suite again on the sled engine.
+# (RocksDB), the cargo-fuzz targets briefly (scripts/fuzz.sh), then the workspace and the
+# conformance suite again on the sled engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh
@@ -12,6 +13,7 @@ cargo test --locked --workspace
 
 scripts/conformance.sh target/debug/nacosd
 scripts/sdk-tests.sh target/debug/nacosd
+scripts/fuzz.sh
 
 echo "== tests, sled build"
 cargo test --locked --workspace --no-default-features --features sled

@@ -21,3 +21,49 @@ pub(crate) fn incoming(payload: Payload) {
         let _ = incoming.value();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use proto::nacos::{Metadata, Payload};
+
+    /// Real requests, one of each type, as the fuzzers' seed corpus: with
+    /// `NACOSD_FUZZ_SEEDS=DIR` they are written there (`scripts/fuzz.sh`).
+    #[test]
+    fn real_payloads_are_read_and_seed_the_fuzzers() {
+        let requests = [
+            ("ConfigQueryRequest", r#"{"dataId":"a.yaml","group":"G","tenant":"","headers":{"app":"x"}}"#),
+            ("ConfigPublishRequest", r#"{"dataId":"a.yaml","group":"G","content":"k: v","casMd5":""}"#),
+            (
+                "ConfigBatchListenRequest",
+                r#"{"listen":true,"configListenContexts":[{"dataId":"a","group":"G","md5":"","tenant":""}]}"#,
+            ),
+            (
+                "InstanceRequest",
+                r#"{"namespace":"public","serviceName":"svc","groupName":"G","type":"registerInstance","instance":{"ip":"127.0.0.1","port":80,"weight":1.0,"metadata":{"k":"v"}}}"#,
+            ),
+            (
+                "SubscribeServiceRequest",
+                r#"{"namespace":"public","serviceName":"svc","groupName":"G","clusters":"","subscribe":true}"#,
+            ),
+            ("ServiceListRequest", r#"{"namespace":"public","groupName":"G","pageNo":1,"pageSize":10}"#),
+        ];
+        for (i, (kind, body)) in requests.iter().enumerate() {
+            let payload = Payload {
+                metadata: Some(Metadata {
+                    r#type: (*kind).to_owned(),
+                    client_ip: "127.0.0.1".to_owned(),
+                    headers: Default::default(),
+                }),
+                body: Some(prost_types::Any { type_url: String::new(), value: body.as_bytes().to_vec() }),
+            };
+            let bytes = payload.encode_to_vec();
+            assert!(crate::wire::Incoming::parse(Payload::decode(&bytes[..]).unwrap()).is_ok(), "{kind}");
+            if let Ok(dir) = std::env::var("NACOSD_FUZZ_SEEDS") {
+                let dir = std::path::Path::new(&dir).join("grpc_payload");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(format!("request-{i}")), &bytes).unwrap();
+            }
+        }
+    }
+}

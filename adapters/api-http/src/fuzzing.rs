@@ -115,6 +115,32 @@ mod tests {
         })
     }
 
+    /// Real requests as the fuzzers' seed corpus: with `NACOSD_FUZZ_SEEDS=DIR` they are
+    /// written there (`scripts/fuzz.sh`).
+    #[test]
+    fn real_requests_are_read_and_seed_the_fuzzers() {
+        let seeds: [(&str, &[u8]); 6] = [
+            ("http_form", b"dataId=a.yaml&group=G&tenant=dev\ncontent=k%3A+v&type=yaml&config_tags=a%2Cb"),
+            ("http_form", b"serviceName=G%40%40svc&ip=127.0.0.1&port=80&weight=1.5&ephemeral=false&metadata=%7B%22k%22%3A%22v%22%7D\nclusterName=c1&pageNo=1&pageSize=10"),
+            ("http_beat", br#"{"serviceName":"G@@svc","ip":"127.0.0.1","port":80,"cluster":"c1","weight":1,"metadata":{"k":"v","n":1}}"#),
+            ("listening_configs", b"a.yaml\x02G\x02d41d8cd98f00b204e9800998ecf8427e\x02dev\x01b\x02G\x02\x01"),
+            ("listening_configs", b"a.yaml%02G%02abc%01"),
+            ("http_beat", br#"{"serviceName":"svc","ip":"::1","port":1,"ephemeral":true}"#),
+        ];
+        for (i, (target, bytes)) in seeds.iter().enumerate() {
+            match *target {
+                "http_form" => super::form_request(bytes.split(|b| *b == b'\n').next().unwrap_or_default(), bytes),
+                "http_beat" => super::beat(bytes),
+                _ => super::listening_configs(bytes),
+            }
+            if let Ok(dir) = std::env::var("NACOSD_FUZZ_SEEDS") {
+                let dir = std::path::Path::new(&dir).join(target);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(format!("seed-{i}")), bytes).unwrap();
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 

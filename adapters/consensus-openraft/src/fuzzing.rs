@@ -35,7 +35,87 @@ pub fn snapshot(bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, PublishConfig, PublishParams};
+    use domain::namespace::{NamespaceCommand, NamespaceInfo};
+    use domain::naming::{InstanceDraft, NamingCommand, ServiceKey};
+    use domain::{Command, Millis, State};
+    use ports::kv::{Durability, KvStore, WriteBatch};
     use proptest::prelude::*;
+
+    use crate::log_store::{decode, encode};
+    use crate::record::LogRecord;
+    use crate::state_machine::{StateFile, StateMachine};
+
+    /// One command of each kind a client's write becomes.
+    fn commands() -> Vec<Command> {
+        let publish = PublishConfig::parse(
+            &PublishParams {
+                data_id: Some("app.yaml"),
+                group: Some("DEFAULT_GROUP"),
+                content: Some("port: 8080"),
+                tags: Some("a,b"),
+                ..PublishParams::default()
+            },
+            ConfigLimits::default(),
+        )
+        .unwrap();
+        let key = ConfigKey::parse(None, Some("G"), Some("gone")).unwrap();
+        let service = ServiceKey::parse(Some("dev"), Some("G"), Some("svc")).unwrap();
+        let draft = InstanceDraft {
+            ip: Some("127.0.0.1".into()),
+            port: Some(8080),
+            ephemeral: Some(false),
+            metadata: [("zone".to_owned(), "a".to_owned())].into(),
+            ..InstanceDraft::default()
+        };
+        let info = NamespaceInfo { id: "dev".into(), name: "Dev".into(), desc: String::new(), created: Millis(1) };
+        vec![
+            Command::Config(ConfigCommand::Publish { publish: publish.clone(), now: Millis(1) }),
+            Command::Config(ConfigCommand::PublishBeta { publish, ips: vec!["127.0.0.2".into()], now: Millis(2) }),
+            Command::Config(ConfigCommand::Remove { key, now: Millis(3) }),
+            Command::Namespace(NamespaceCommand::Create(info)),
+            Command::Naming(NamingCommand::RegisterInstance {
+                service,
+                instance: draft.validate().unwrap(),
+                now: Millis(4),
+            }),
+        ]
+    }
+
+    /// Real records and a real state file read back as they were written; with
+    /// `NACOSD_FUZZ_SEEDS=DIR` they are also written there, as the fuzzers' seed corpus
+    /// (`scripts/fuzz.sh`), so the seeds follow the format wherever it goes.
+    #[test]
+    fn real_records_and_snapshots_read_back_and_seed_the_fuzzers() {
+        let commands = commands();
+        let mut records: Vec<Vec<u8>> =
+            commands.iter().map(|command| encode(&LogRecord::of(&[command])).unwrap()).collect();
+        records.push(encode(&LogRecord::of(&commands.iter().collect::<Vec<_>>())).unwrap());
+        for record in &records {
+            assert!(decode::<LogRecord>(record).unwrap().commands().is_ok());
+        }
+
+        let (mut state, mut batch, store) = (State::default(), WriteBatch::new(), store_mem::MemStore::new());
+        for command in &commands {
+            StateMachine::persist(&mut batch, &state.apply(command)).unwrap();
+        }
+        store.write(batch, Durability::Buffered).unwrap();
+        let snapshot = encode(&StateFile::read(&store).unwrap()).unwrap();
+        let restored = StateFile::decode(&snapshot).unwrap().into_state().unwrap();
+        assert_eq!(restored.config.len(), state.config.len());
+
+        if let Ok(dir) = std::env::var("NACOSD_FUZZ_SEEDS") {
+            let write = |target: &str, name: String, bytes: &[u8]| {
+                let dir = std::path::Path::new(&dir).join(target);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(name), bytes).unwrap();
+            };
+            for (i, record) in records.iter().enumerate() {
+                write("raft_log_record", format!("record-{i}"), record);
+            }
+            write("raft_snapshot", "state".to_owned(), &snapshot);
+        }
+    }
 
     /// JSON shaped like the records: tags and field names the decoders know, values of
     /// every kind, so generated input gets past the first brace.

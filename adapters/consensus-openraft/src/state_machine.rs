@@ -296,7 +296,7 @@ impl StateFile {
     }
 
     /// Reads every state machine row from the store.
-    fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {
+    pub(crate) fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {
         Self::read_view(&*kv.snapshot().map_err(read_sm)?)
     }
 

@@ -1,0 +1,4 @@
+//! A snapshot's state file, as read from disk or sent by a leader.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| consensus_openraft::fuzzing::snapshot(data));
