@@ -7,7 +7,8 @@ use proto::nacos::Payload;
 
 use crate::wire::Incoming;
 
-/// The bytes of one `Payload` message: decoded, read, its body decoded as handlers do.
+/// The bytes of one `Payload` message: decoded, read, its body decoded as its handler
+/// decodes it, and checked as far as the handler checks before calling a service.
 pub fn payload(bytes: &[u8]) {
     let Ok(payload) = Payload::decode(bytes) else { return };
     incoming(payload);
@@ -16,6 +17,7 @@ pub fn payload(bytes: &[u8]) {
 /// A decoded payload, read as a request.
 pub(crate) fn incoming(payload: Payload) {
     if let Ok(incoming) = Incoming::parse(payload) {
+        crate::handlers::read_routed(&incoming);
         let _ = incoming.decode::<serde_json::Map<String, serde_json::Value>>();
         let _ = incoming.header("app");
         let _ = incoming.value();

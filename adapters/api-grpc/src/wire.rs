@@ -151,9 +151,17 @@ mod tests {
         /// Whatever bytes arrive as a payload body, reading it and decoding it into any
         /// request shape answers a value or an error, never a panic.
         #[test]
-        fn any_payload_is_read_or_refused(kind in "[A-Za-z]{0,20}", body in prop_oneof![
+        fn any_payload_is_read_or_refused(kind in prop_oneof![
+            proptest::sample::select(&[
+                "ConfigQueryRequest", "ConfigPublishRequest", "ConfigRemoveRequest", "ConfigBatchListenRequest",
+                "InstanceRequest", "BatchInstanceRequest", "PersistentInstanceRequest", "SubscribeServiceRequest",
+                "ServiceQueryRequest", "ServiceListRequest",
+            ][..]).prop_map(str::to_owned),
+            "[A-Za-z]{0,20}",
+        ], body in prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..64),
             "\\{(\"[a-zA-Z]{1,8}\":(null|[0-9]{1,5}|\"[^\"]{0,8}\"|\\[\\]|\\{\\}),?){0,6}\\}".prop_map(String::into_bytes),
+            "\\{(\"(dataId|group|tenant|content|serviceName|groupName|namespace|type|pageNo|pageSize|listen)\":(null|-?[0-9]{1,12}|\"[a-zA-Z0-9@.:-]{0,8}\"|true),){0,6}\"(instance|instances|configListenContexts)\":(\\{\"ip\":\"[0-9.a-z]{0,9}\",\"port\":-?[0-9]{1,6},\"clusterName\":\"[a-z_-]{0,4}\",\"weight\":[0-9]{1,6}\\}|\\[\\{\"ip\":\"127.0.0.1\",\"port\":[0-9]{1,3}\\}\\]|\\[\\{\"dataId\":\"[a-z]{0,3}\",\"group\":\"[A-Z]{0,3}\"\\}\\]|null)\\}".prop_map(String::into_bytes),
         ]) {
             let payload = Payload {
                 metadata: Some(Metadata { r#type: kind, client_ip: String::new(), headers: Default::default() }),

@@ -14,7 +14,7 @@ const RESPONSE: &str = "ConfigChangeBatchListenResponse";
 
 #[derive(Debug, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ConfigBatchListenRequest {
+pub(super) struct ConfigBatchListenRequest {
     listen: bool,
     config_listen_contexts: Vec<Context>,
 }

@@ -15,7 +15,7 @@ const RESPONSE: &str = "ConfigPublishResponse";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ConfigPublishRequest {
+pub(super) struct ConfigPublishRequest {
     data_id: Option<String>,
     group: Option<String>,
     tenant: Option<String>,

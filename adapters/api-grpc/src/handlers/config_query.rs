@@ -14,7 +14,7 @@ const RESPONSE: &str = "ConfigQueryResponse";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ConfigQueryRequest {
+pub(super) struct ConfigQueryRequest {
     data_id: Option<String>,
     group: Option<String>,
     tenant: Option<String>,

@@ -12,7 +12,7 @@ const RESPONSE: &str = "ConfigRemoveResponse";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ConfigRemoveRequest {
+pub(super) struct ConfigRemoveRequest {
     data_id: Option<String>,
     group: Option<String>,
     tenant: Option<String>,

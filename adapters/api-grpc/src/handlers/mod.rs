@@ -55,6 +55,26 @@ impl Route {
     }
 }
 
+/// Reads a request as its handler would, short of calling a service: the typed body of
+/// its route, and what the handler validates before any call. For fuzzers.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn read_routed(incoming: &Incoming) {
+    let Some(route) = Route::of(&incoming.kind) else { return };
+    match route {
+        Route::HealthCheck => {}
+        Route::ConfigQuery => drop(incoming.decode::<config_query::ConfigQueryRequest>()),
+        Route::ConfigPublish => drop(incoming.decode::<config_publish::ConfigPublishRequest>()),
+        Route::ConfigRemove => drop(incoming.decode::<config_remove::ConfigRemoveRequest>()),
+        Route::ConfigListen => drop(incoming.decode::<config_listen::ConfigBatchListenRequest>()),
+        Route::Instance(_) => naming_instance::read(incoming),
+        Route::Subscribe | Route::ServiceQuery | Route::ServiceList => {
+            if let Ok(request) = incoming.decode::<naming_query::ServiceRequest>() {
+                let _ = request.service();
+            }
+        }
+    }
+}
+
 /// Answers one unary request. Never fails: every problem becomes a Nacos error response.
 #[tracing::instrument(level = "debug", skip_all, fields(kind = %incoming.kind))]
 pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming: Incoming) -> Payload {

@@ -34,6 +34,18 @@ impl InstanceRequest {
     }
 }
 
+/// What a fuzzer can reach of this handler without a registry: the request read, its
+/// service and every instance validated as `apply` would.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(super) fn read(incoming: &Incoming) {
+    let Ok(request) = incoming.decode::<InstanceRequest>() else { return };
+    let _ = request.service();
+    for instance in request.instance.into_iter().chain(request.instances.into_iter().flatten()) {
+        let _ = InstanceAddress::parse(instance.ip(), instance.port(), instance.cluster());
+        let _ = instance.into_draft().validate();
+    }
+}
+
 /// Which request arrived; they share the body shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {

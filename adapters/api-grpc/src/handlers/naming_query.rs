@@ -17,7 +17,7 @@ use crate::GrpcApi;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct ServiceRequest {
+pub(super) struct ServiceRequest {
     namespace: Option<String>,
     service_name: Option<String>,
     group_name: Option<String>,
@@ -35,7 +35,7 @@ struct ServiceRequest {
 }
 
 impl ServiceRequest {
-    fn service(&self) -> Result<ServiceKey, NamingServiceError> {
+    pub(super) fn service(&self) -> Result<ServiceKey, NamingServiceError> {
         Ok(ServiceKey::parse(self.namespace.as_deref(), self.group_name.as_deref(), self.service_name.as_deref())?)
     }
 }
