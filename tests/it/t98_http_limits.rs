@@ -127,3 +127,29 @@ fn http_1_1_without_host_is_refused_and_1_0_is_served() {
     let (answer, _) = read_until_closed(&mut old);
     assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Chunk extensions are ignored, as RFC 9112 lets a server do, whatever bytes they hold;
+/// their total size is bounded (16 KiB, hyper's limit), so they cannot be used to make the
+/// server buffer without end.
+#[test]
+fn chunk_extensions_are_ignored_and_bounded() {
+    let (_dir, node) = node(&[]);
+    let body = b"dataId=ext&group=G&content=v";
+    let chunked = |extension: &[u8]| {
+        let mut request = b"POST /nacos/v1/cs/configs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+        request.extend(format!("{:x}", body.len()).into_bytes());
+        request.extend(extension);
+        request.extend(b"\r\n");
+        request.extend(body);
+        request.extend(b"\r\n0\r\n\r\n");
+        let mut stream = connect(&node);
+        stream.write_all(&request).unwrap();
+        read_until_closed(&mut stream).0
+    };
+    let odd = chunked(b";a=\x00\xff");
+    assert!(odd.starts_with("HTTP/1.1 200"), "{odd}");
+    let huge = chunked(format!(";{}", "x".repeat(20_000)).as_bytes());
+    assert!(huge.starts_with("HTTP/1.1 400"), "{huge}");
+}
