@@ -72,7 +72,7 @@ pub struct Node {
 impl Node {
     /// Opens storage, starts raft (waiting for a leader) and starts serving.
     pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<Self> {
-        let kv = storage::open(settings.storage, &settings.data_dir)?;
+        let kv = storage::open(settings.storage, &settings.data_dir, settings.storage_memory_bytes)?;
         tracing::info!(engine = kv.engine(), data_dir = %settings.data_dir.display(), "storage opened");
 
         let state = AppliedState::new();

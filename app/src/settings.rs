@@ -16,6 +16,12 @@ const CLUSTER_PORT_OFFSET: u16 = 1001;
 const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYTES;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_MAX_LISTENERS: usize = 10_000;
+/// The storage engine's memory (RocksDB's memtables and block cache, sled's cache) in MiB:
+/// small, so that a small node stays small; larger budgets mostly buy read caching, which
+/// nacosd needs little of (configs and instances are served from memory).
+const DEFAULT_STORAGE_MEMORY_MB: u64 = 32;
+const MIN_STORAGE_MEMORY_MB: u64 = 8;
+const MAX_STORAGE_MEMORY_MB: u64 = 1 << 20;
 /// Tomcat's (Java Nacos's server) default `maxConnections`.
 const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 8_192;
 const DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
@@ -64,6 +70,11 @@ pub struct Cli {
     /// Storage engine: rocksdb, sled or memory [default: rocksdb, or sled in a sled-only build].
     #[arg(long, env = "NACOSD_STORAGE")]
     pub storage: Option<Engine>,
+
+    /// Memory the storage engine may use for write buffers and caches, in MiB (8 or more)
+    /// [default: 32].
+    #[arg(long, env = "NACOSD_STORAGE_MEMORY_MB")]
+    pub storage_memory_mb: Option<u64>,
 
     /// Largest config content accepted, in bytes [default: 10485760].
     #[arg(long, env = "NACOSD_MAX_CONTENT_BYTES")]
@@ -117,6 +128,7 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     node_id: Option<u64>,
     storage: Option<String>,
+    storage_memory_mb: Option<u64>,
     max_content_bytes: Option<usize>,
     max_connections: Option<usize>,
     max_listeners_per_connection: Option<usize>,
@@ -139,6 +151,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub node_id: u64,
     pub storage: Engine,
+    /// The storage engine's memory budget, in bytes.
+    pub storage_memory_bytes: usize,
     pub max_content_bytes: usize,
     pub max_connections: usize,
     pub max_listeners_per_connection: usize,
@@ -177,6 +191,12 @@ impl Settings {
             Some(port) => port,
             None => offset(http_port, CLUSTER_PORT_OFFSET, "cluster-port")?,
         };
+        let storage_memory_mb = cli.storage_memory_mb.or(file.storage_memory_mb).unwrap_or(DEFAULT_STORAGE_MEMORY_MB);
+        if !(MIN_STORAGE_MEMORY_MB..=MAX_STORAGE_MEMORY_MB).contains(&storage_memory_mb) {
+            anyhow::bail!(
+                "storage-memory-mb must be between {MIN_STORAGE_MEMORY_MB} and {MAX_STORAGE_MEMORY_MB}, not {storage_memory_mb}"
+            );
+        }
         let bind = cli.bind.or(file.bind).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let advertise_addr = cli.advertise_addr.or(file.advertise_addr).unwrap_or_else(|| {
             let host = if bind.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { bind };
@@ -191,6 +211,7 @@ impl Settings {
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("nacos_data")),
             node_id: cli.node_id.or(file.node_id).unwrap_or(1),
             storage,
+            storage_memory_bytes: usize::try_from(storage_memory_mb << 20).unwrap_or(usize::MAX),
             max_content_bytes: cli.max_content_bytes.or(file.max_content_bytes).unwrap_or(DEFAULT_MAX_CONTENT_BYTES),
             max_connections: cli.max_connections.or(file.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
             max_listeners_per_connection: cli

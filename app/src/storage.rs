@@ -75,8 +75,10 @@ pub fn snapshot_dir(engine: Engine, data_dir: &Path) -> Option<std::path::PathBu
     (engine != Engine::Memory).then(|| data_dir.join(format!("{}-snapshots", engine.as_str())))
 }
 
-/// Opens `engine` under `data_dir/<engine>`, so two engines never read each other's files.
-pub fn open(engine: Engine, data_dir: &Path) -> Result<Arc<dyn KvStore>, OpenError> {
+/// Opens `engine` under `data_dir/<engine>`, so two engines never read each other's files,
+/// its write buffers and caches within `memory_bytes` (the memory engine holds everything
+/// and has no budget).
+pub fn open(engine: Engine, data_dir: &Path, memory_bytes: usize) -> Result<Arc<dyn KvStore>, OpenError> {
     let dir = data_dir.join(engine.as_str());
     if engine != Engine::Memory {
         std::fs::create_dir_all(&dir)
@@ -84,9 +86,9 @@ pub fn open(engine: Engine, data_dir: &Path) -> Result<Arc<dyn KvStore>, OpenErr
     }
     match engine {
         #[cfg(feature = "rocksdb")]
-        Engine::Rocksdb => Ok(Arc::new(store_rocksdb::RocksStore::open(&dir)?)),
+        Engine::Rocksdb => Ok(Arc::new(store_rocksdb::RocksStore::open_with_budget(&dir, memory_bytes)?)),
         #[cfg(feature = "sled")]
-        Engine::Sled => Ok(Arc::new(store_sled::SledStore::open(&dir)?)),
+        Engine::Sled => Ok(Arc::new(store_sled::SledStore::open_with_budget(&dir, memory_bytes)?)),
         Engine::Memory => Ok(Arc::new(store_mem::MemStore::new())),
         #[allow(unreachable_patterns, reason = "arms for engines this build lacks")]
         other => Err(OpenError::NotCompiledIn(other)),

@@ -22,15 +22,24 @@ pub struct SledStore {
 /// its lock file: sled's background flusher drops its handle a moment after the last
 /// `Db` is dropped.
 const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The page cache when the caller names no budget.
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
 
 impl SledStore {
     /// Opens the store in `dir`. A lock still held by a store of this process that was just
     /// closed is waited for, briefly; a lock that stays held (another nacosd on the same
     /// directory) is reported after that wait, with sled's message.
     pub fn open(dir: &Path) -> Result<Self, KvError> {
+        Self::open_with_budget(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the store in `dir` with a page cache of `cache_bytes` (sled's default is
+    /// 1 GiB). sled counts its cache loosely: recently written pages stay resident beyond it.
+    pub fn open_with_budget(dir: &Path, cache_bytes: usize) -> Result<Self, KvError> {
         let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
+        let cache_bytes = u64::try_from(cache_bytes).unwrap_or(u64::MAX);
         loop {
-            match sled::Config::new().path(dir).open() {
+            match sled::Config::new().path(dir).cache_capacity(cache_bytes).open() {
                 Ok(db) => return Ok(Self { db, batches: RwLock::new(()) }),
                 Err(err) if is_lock_busy(&err) && std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(10));
