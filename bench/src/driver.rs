@@ -36,7 +36,8 @@ where
                 n += 1;
                 if sent >= measure_from {
                     if ok {
-                        stats.record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        let second = usize::try_from(sent.duration_since(measure_from).as_secs()).unwrap_or(usize::MAX);
+                        stats.record_at(second, u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
                     } else {
                         stats.errors += 1;
                     }

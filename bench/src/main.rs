@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::report::{Measurement, ProcStats};
+use crate::report::{Measurement, PeakSampler, ProcStats};
 
 /// Load scenarios against a running nacosd.
 #[derive(Debug, Parser)]
@@ -168,13 +168,18 @@ async fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let before = args.server_pid.map(ProcStats::read).transpose()?;
+    let sampler = args.server_pid.map(PeakSampler::start);
     let measured = match (args.scenario.http_op(), args.scenario.grpc_op()) {
         (Some(op), _) => http::run(args.target, load, op).await?,
         (None, Some(op)) => grpc::run(grpc_addr, load, op).await?,
         (None, None) => anyhow::bail!("{:?} is not a throughput scenario", args.scenario),
     };
     let after = args.server_pid.map(ProcStats::read).transpose()?;
-    let server = before.zip(after).map(|(before, after)| after.since(&before));
+    let peaks = match sampler {
+        Some(sampler) => sampler.finish().await,
+        None => (0, 0),
+    };
+    let server = before.zip(after).map(|(before, after)| after.since(&before, peaks));
 
     // The bare-server limit: the same requests answered with nacosd's own bytes.
     let limit = match (args.limit, args.scenario.http_op(), args.scenario.grpc_op()) {

@@ -14,12 +14,15 @@ pub(crate) struct Stats {
     pub(crate) errors: u64,
     /// Latency in microseconds.
     pub(crate) latency: Histogram<u64>,
+    /// Latency per second of the run, so that a periodic stall shows as the seconds it hit
+    /// rather than disappearing into one p99.
+    pub(crate) by_second: Vec<Histogram<u64>>,
     pub(crate) elapsed: Duration,
 }
 
 impl Stats {
     pub(crate) fn new() -> Self {
-        Self { ops: 0, errors: 0, latency: new_histogram(), elapsed: Duration::ZERO }
+        Self { ops: 0, errors: 0, latency: new_histogram(), by_second: Vec::new(), elapsed: Duration::ZERO }
     }
 
     pub(crate) fn record(&mut self, micros: u64) {
@@ -28,10 +31,30 @@ impl Stats {
         let _ = self.latency.record(micros.clamp(1, 60_000_000));
     }
 
+    /// Records a call sent `second` whole seconds into the measured part of the run.
+    pub(crate) fn record_at(&mut self, second: usize, micros: u64) {
+        self.record(micros);
+        while self.by_second.len() <= second {
+            self.by_second.push(new_histogram());
+        }
+        let _ = self.by_second[second].record(micros.clamp(1, 60_000_000));
+    }
+
     pub(crate) fn merge(&mut self, other: &Stats) {
         self.ops += other.ops;
         self.errors += other.errors;
         let _ = self.latency.add(&other.latency);
+        while self.by_second.len() < other.by_second.len() {
+            self.by_second.push(new_histogram());
+        }
+        for (mine, theirs) in self.by_second.iter_mut().zip(&other.by_second) {
+            let _ = mine.add(theirs);
+        }
+    }
+
+    /// p99 of each second, in microseconds.
+    pub(crate) fn p99_by_second(&self) -> Vec<u64> {
+        self.by_second.iter().map(|second| second.value_at_quantile(0.99)).collect()
     }
 
     pub(crate) fn ops_per_sec(&self) -> f64 {
@@ -49,6 +72,11 @@ fn new_histogram() -> Histogram<u64> {
 pub(crate) struct ProcStats {
     pub(crate) cpu_seconds: f64,
     pub(crate) rss_bytes: u64,
+    /// Anonymous resident memory (heap, stacks), without the mapped binary and files.
+    pub(crate) anon_bytes: u64,
+    /// Highest RSS and anonymous memory sampled during the run (see [`PeakSampler`]).
+    pub(crate) peak_rss_bytes: u64,
+    pub(crate) peak_anon_bytes: u64,
 }
 
 impl ProcStats {
@@ -61,18 +89,73 @@ impl ProcStats {
         let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
             + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let rss_kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0);
-        Ok(Self { cpu_seconds: ticks as f64 / clock_ticks_per_second(), rss_bytes: rss_kib * 1024 })
+        let (rss_bytes, anon_bytes) = memory(&status);
+        Ok(Self {
+            cpu_seconds: ticks as f64 / clock_ticks_per_second(),
+            rss_bytes,
+            anon_bytes,
+            peak_rss_bytes: rss_bytes,
+            peak_anon_bytes: anon_bytes,
+        })
     }
 
-    /// CPU used between `before` and now; RSS as of now.
-    pub(crate) fn since(&self, before: &ProcStats) -> ProcStats {
-        ProcStats { cpu_seconds: self.cpu_seconds - before.cpu_seconds, rss_bytes: self.rss_bytes }
+    /// CPU used between `before` and now; memory as of now, and the peaks `sampled`.
+    pub(crate) fn since(&self, before: &ProcStats, sampled: (u64, u64)) -> ProcStats {
+        ProcStats {
+            cpu_seconds: self.cpu_seconds - before.cpu_seconds,
+            rss_bytes: self.rss_bytes,
+            anon_bytes: self.anon_bytes,
+            peak_rss_bytes: sampled.0.max(self.rss_bytes),
+            peak_anon_bytes: sampled.1.max(self.anon_bytes),
+        }
+    }
+}
+
+/// `VmRSS` and `RssAnon` of a `/proc/<pid>/status`, in bytes.
+fn memory(status: &str) -> (u64, u64) {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("VmRSS:"), field("RssAnon:"))
+}
+
+/// Samples a process's memory every 100 ms while a run goes on, keeping the peaks: a
+/// reading at the end misses what the load raised and the allocator gave back.
+pub(crate) struct PeakSampler {
+    task: tokio::task::JoinHandle<(u64, u64)>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl PeakSampler {
+    pub(crate) fn start(pid: u32) -> Self {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut peaks = (0, 0);
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                    let (rss, anon) = memory(&status);
+                    peaks = (peaks.0.max(rss), peaks.1.max(anon));
+                }
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => return peaks,
+                }
+            }
+        });
+        Self { task, stop }
+    }
+
+    /// The peaks (RSS, anonymous) seen.
+    pub(crate) async fn finish(self) -> (u64, u64) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap_or_default()
     }
 }
 
@@ -115,6 +198,7 @@ impl Measurement {
                 "p90_us": stats.latency.value_at_quantile(0.9),
                 "p99_us": stats.latency.value_at_quantile(0.99),
                 "max_us": stats.latency.max(),
+                "p99_us_by_second": stats.p99_by_second(),
             })
         };
         json!({
@@ -124,6 +208,8 @@ impl Measurement {
             "ours": side(&self.ours),
             "server_cpu_us_per_op": self.cpu_us_per_op(),
             "server_rss_bytes": self.server.as_ref().map(|server| server.rss_bytes),
+            "server_peak_rss_bytes": self.server.as_ref().map(|server| server.peak_rss_bytes),
+            "server_peak_anon_bytes": self.server.as_ref().map(|server| server.peak_anon_bytes),
             "limit": self.limit.as_ref().map(side),
             "percent_of_limit": self.percent_of_limit(),
         })
@@ -162,8 +248,20 @@ impl Measurement {
         if let Some(cpu) = self.cpu_us_per_op() {
             out.push_str(&format!("server CPU per op: {cpu:.1} µs\n"));
         }
+        let by_second = self.ours.p99_by_second();
+        if by_second.len() > 1 {
+            let listed: Vec<String> = by_second.iter().map(|us| format!("{:.1}", *us as f64 / 1000.0)).collect();
+            out.push_str(&format!("p99 by second (ms): {}\n", listed.join(" ")));
+        }
         if let Some(server) = &self.server {
-            out.push_str(&format!("server RSS: {:.1} MiB\n", server.rss_bytes as f64 / 1048576.0));
+            let mib = |bytes: u64| bytes as f64 / 1048576.0;
+            out.push_str(&format!(
+                "server RSS: {:.1} MiB at the end, {:.1} MiB at peak (anonymous: {:.1} MiB, peak {:.1} MiB)\n",
+                mib(server.rss_bytes),
+                mib(server.peak_rss_bytes),
+                mib(server.anon_bytes),
+                mib(server.peak_anon_bytes)
+            ));
         }
         if let Some(percent) = self.percent_of_limit() {
             out.push_str(&format!("nacosd throughput = {percent:.1}% of the bare-server limit\n"));
