@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proto::nacos::bi_request_stream_client::BiRequestStreamClient;
 use proto::nacos::request_client::RequestClient;
@@ -445,16 +445,7 @@ fn random_and_malformed_traffic_leaves_the_node_up_and_the_data_intact() {
     eprintln!("gRPC calls answered: {calls} of {}", GRPC_CALLS * rounds);
     assert!(calls > 0, "no gRPC call was answered at all");
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !node
-        .http()
-        .get(node.url("/nacos/v1/console/health/liveness"))
-        .send()
-        .is_ok_and(|response| response.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "liveness does not answer after the fuzzing");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(node.answers_liveness_within(Duration::from_secs(10)), "liveness does not answer after the fuzzing");
     assert_eq!(node.pid(), pid);
     let log = node.log();
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");

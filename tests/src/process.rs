@@ -111,6 +111,21 @@ impl Nacosd {
         format!("http://127.0.0.1:{}{path}", self.http_port)
     }
 
+    /// Polls liveness until it answers 200, for at most `within`; whether it did.
+    pub fn answers_liveness_within(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            let live = self.http.get(self.url("/nacos/v1/console/health/liveness")).send();
+            if live.is_ok_and(|response| response.status().is_success()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn http(&self) -> &reqwest::blocking::Client {
         &self.http
     }

@@ -100,6 +100,21 @@ pub(crate) fn read(
     api.config.get_for(key, client_ip).ok_or(ApiError::ConfigNotFound)
 }
 
+/// A publish's raw parameters, as the v1 and v2 APIs name them.
+pub(crate) fn publish_params<'a>(version: Version, params: &'a Params, cas_md5: Option<&'a str>) -> PublishParams<'a> {
+    PublishParams {
+        namespace: version.namespace(params),
+        group: params.get("group"),
+        data_id: params.get("dataId"),
+        content: params.get("content"),
+        config_type: params.get("type"),
+        desc: params.get("desc"),
+        app_name: params.get("appName"),
+        tags: params.get("config_tags").or_else(|| params.get("configTags")),
+        cas_md5,
+    }
+}
+
 /// Publishes; a non-blank `beta_ips` makes it a gray release for those ips.
 pub(crate) async fn write(
     api: &HttpApi,
@@ -112,18 +127,7 @@ pub(crate) async fn write(
         return Err(ApiError::GrayUnsupported);
     }
     let beta_ips = parse_beta_ips(beta_ips)?;
-    let raw = PublishParams {
-        namespace: version.namespace(params),
-        group: params.get("group"),
-        data_id: params.get("dataId"),
-        content: params.get("content"),
-        config_type: params.get("type"),
-        desc: params.get("desc"),
-        app_name: params.get("appName"),
-        tags: params.get("config_tags").or_else(|| params.get("configTags")),
-        cas_md5,
-    };
-    let publish = PublishConfig::parse(&raw, api.config.limits())?;
+    let publish = PublishConfig::parse(&publish_params(version, params, cas_md5), api.config.limits())?;
     tracing::debug!(key = %publish.key, beta = beta_ips.is_some(), "publish");
     match beta_ips {
         Some(ips) => Ok(api.config.publish_beta(publish, ips).await?),

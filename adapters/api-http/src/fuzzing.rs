@@ -5,11 +5,12 @@
 //! reaches. Each one panics only when a rule is broken: input is refused or accepted, and
 //! what is accepted is within the limits of `domain::limits`.
 
-use domain::config::{ConfigKey, ConfigLimits, PublishConfig, PublishParams};
-use domain::limits::{MAX_CLUSTER_LEN, MAX_GROUP_LEN, MAX_IP_LEN, MAX_METADATA_CHARS, MAX_NAMESPACE_ID_LEN};
-use domain::naming::{Instance, ServiceKey};
+use domain::config::{ConfigKey, ConfigLimits, PublishConfig};
+use domain::limits::{MAX_CLUSTER_LEN, MAX_GROUP_LEN, MAX_IP_LEN, MAX_NAMESPACE_ID_LEN};
+use domain::naming::{check_metadata_size, Instance, ServiceKey};
 use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 
+use crate::configs::{publish_params, Version};
 use crate::naming_wire::{self, Beat};
 use crate::params::Params;
 
@@ -19,18 +20,9 @@ pub fn form_request(query: &[u8], body: &[u8]) {
     if let Ok(key) = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")) {
         assert!(key.namespace.as_str().len() <= MAX_NAMESPACE_ID_LEN && key.group.as_str().len() <= MAX_GROUP_LEN);
     }
-    let publish = PublishParams {
-        namespace: params.get("tenant"),
-        group: params.get("group"),
-        data_id: params.get("dataId"),
-        content: params.get("content"),
-        config_type: params.get("type"),
-        desc: params.get("desc"),
-        app_name: params.get("appName"),
-        tags: params.get("config_tags"),
-        cas_md5: params.get("casMd5"),
-    };
-    let _ = PublishConfig::parse(&publish, ConfigLimits::default());
+    for version in [Version::V1, Version::V2] {
+        let _ = PublishConfig::parse(&publish_params(version, &params, params.get("casMd5")), ConfigLimits::default());
+    }
     if let Ok(service) = naming_wire::service_key(&params) {
         assert!(service.group.as_str().len() <= MAX_GROUP_LEN);
     }
@@ -65,10 +57,8 @@ pub fn listening_configs(raw: &[u8]) {
 fn assert_within_limits(instance: &Instance) {
     assert!(instance.ip.len() <= MAX_IP_LEN, "ip over its limit");
     assert!(instance.cluster.as_str().len() <= MAX_CLUSTER_LEN, "cluster over its limit");
-    // Counted as the rule counts: the characters of non-blank keys and values.
-    let counted = |text: &str| if text.trim().is_empty() { 0 } else { text.chars().count() };
-    let chars: usize = instance.metadata.iter().map(|(k, v)| counted(k) + counted(v)).sum();
-    assert!(chars <= MAX_METADATA_CHARS, "metadata over its limit");
+    let metadata = instance.metadata.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    assert!(check_metadata_size(&metadata).is_ok(), "metadata over its limit");
 }
 
 #[cfg(test)]
