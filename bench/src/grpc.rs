@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 use crate::driver::{self, Worker};
 use crate::http::{worker_ip, LIST_SERVICE};
 use crate::report::Stats;
-use crate::{Load, DATA_ID, GROUP};
+use crate::{Load, DATA_ID, GROUP, PUBLISH_DATA_IDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -58,7 +58,7 @@ fn request(op: Op, n: u64) -> Payload {
         ),
         Op::Publish => payload(
             "ConfigPublishRequest",
-            json!({ "dataId": format!("bench-publish-{}", n % 16), "group": GROUP, "tenant": "", "content": format!("value-{n}") }),
+            json!({ "dataId": format!("bench-publish-{}", n % PUBLISH_DATA_IDS), "group": GROUP, "tenant": "", "content": format!("value-{n}") }),
         ),
         Op::NamingRegister => payload(
             "InstanceRequest",

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use crate::driver::{self, Worker};
 use crate::report::Stats;
-use crate::{Load, CONTENT, DATA_ID, GROUP};
+use crate::{Load, CONTENT, DATA_ID, GROUP, PUBLISH_DATA_IDS};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Op {
@@ -51,7 +51,10 @@ fn request(addr: SocketAddr, op: Op, n: u64) -> Request<Full<Bytes>> {
             .method(Method::POST)
             .uri("/nacos/v1/cs/configs")
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(Full::new(Bytes::from(format!("dataId=bench-publish-{}&group={GROUP}&content=value-{n}", n % 16)))),
+            .body(Full::new(Bytes::from(format!(
+                "dataId=bench-publish-{}&group={GROUP}&content=value-{n}",
+                n % PUBLISH_DATA_IDS
+            )))),
         Op::NamingRegister => builder
             .method(Method::POST)
             .uri("/nacos/v1/ns/instance")

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use proto::nacos::request_client::RequestClient;
 use serde_json::json;
 use tokio::task::JoinSet;
 
 use crate::grpc::payload;
 use crate::http;
-use crate::report::ProcStats;
+use crate::report::{new_histogram, ProcStats};
 
 /// What a scale run found.
 pub(crate) struct ScaleReport {
@@ -21,6 +22,8 @@ pub(crate) struct ScaleReport {
     pub(crate) rss_after: Option<u64>,
     /// scale-instances: what happened when every client left at once.
     pub(crate) departure: Option<Departure>,
+    /// Each load request's latency, in microseconds.
+    pub(crate) latency: Histogram<u64>,
 }
 
 /// Every client leaving at once: how long until the registry is empty, and how slow the
@@ -33,12 +36,22 @@ pub(crate) struct Departure {
 
 impl ScaleReport {
     pub(crate) fn table(&self) -> String {
-        let mut out =
-            format!("{}: {} loaded in {:.2}s ({:.0}/s)", self.what, self.items, self.took.as_secs_f64(), self.rate());
+        let mut out = format!(
+            "{}: {} loaded in {:.2}s ({:.0}/s); per request p50 {} µs, p99 {} µs, max {} µs",
+            self.what,
+            self.items,
+            self.took.as_secs_f64(),
+            self.rate(),
+            self.latency.value_at_quantile(0.5),
+            self.latency.value_at_quantile(0.99),
+            self.latency.max(),
+        );
         if let Some(departure) = &self.departure {
             out.push_str(&format!(
                 "\n  all clients left at once: registry empty after {}, slowest liveness answer {:.0} ms ({} probes)",
-                departure.emptied_after.map_or("never (60 s)".to_owned(), |took| format!("{:.2}s", took.as_secs_f64())),
+                departure
+                    .emptied_after
+                    .map_or("never, or not reported".to_owned(), |took| format!("{:.2}s", took.as_secs_f64())),
                 departure.slowest_liveness.as_secs_f64() * 1000.0,
                 departure.probes,
             ));
@@ -61,6 +74,9 @@ impl ScaleReport {
             "items": self.items,
             "seconds": self.took.as_secs_f64(),
             "per_second": self.rate(),
+            "p50_us": self.latency.value_at_quantile(0.5),
+            "p99_us": self.latency.value_at_quantile(0.99),
+            "max_us": self.latency.max(),
             "rss_before_bytes": self.rss_before,
             "rss_after_bytes": self.rss_after,
             "growth_bytes_per_item": self.rss_before.zip(self.rss_after).map(|(b, a)| self.bytes_per_item(a.saturating_sub(b))),
@@ -105,6 +121,7 @@ pub(crate) async fn instances(
         kept.push(stream);
         tasks.spawn(async move {
             let mut client = RequestClient::new(channel.clone());
+            let mut latency = new_histogram();
             for s in 0..per_connection {
                 let request = json!({
                     "namespace": "public", "groupName": "DEFAULT_GROUP", "serviceName": format!("bench-scale-{s}"),
@@ -113,17 +130,22 @@ pub(crate) async fn instances(
                                   "healthy": true, "enabled": true, "ephemeral": true, "clusterName": "DEFAULT",
                                   "metadata": { "version": "1.0.0" } },
                 });
+                let sent = Instant::now();
                 let reply = client.request(payload("InstanceRequest", request)).await?.into_inner();
+                latency.saturating_record(micros(sent));
                 let body: serde_json::Value =
                     reply.body.as_ref().and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default();
                 anyhow::ensure!(body["resultCode"] == 200, "register failed: {body}");
             }
-            anyhow::Ok(channel)
+            anyhow::Ok((channel, latency))
         });
     }
     let mut channels = Vec::with_capacity(connections);
+    let mut latency = new_histogram();
     while let Some(joined) = tasks.join_next().await {
-        channels.push(joined??);
+        let (channel, theirs) = joined??;
+        channels.push(channel);
+        latency.add(theirs)?;
     }
     let took = started.elapsed();
     // Give the allocator a moment to settle before reading RSS.
@@ -145,6 +167,7 @@ pub(crate) async fn instances(
         rss_before,
         rss_after,
         departure: Some(Departure { emptied_after, slowest_liveness, probes }),
+        latency,
     })
 }
 
@@ -167,7 +190,7 @@ async fn probe_liveness(http_addr: SocketAddr, mut stop: tokio::sync::oneshot::R
 const GIVE_UP: Duration = Duration::from_secs(60);
 
 /// Polls the registry's ephemeral instance count until it is zero; answers when, from
-/// `since`.
+/// `since`, or `None` if it never is or the server does not report the count.
 async fn wait_until_empty(http_addr: SocketAddr, since: Instant) -> Option<Duration> {
     while since.elapsed() < GIVE_UP {
         let metrics =
@@ -177,8 +200,12 @@ async fn wait_until_empty(http_addr: SocketAddr, since: Instant) -> Option<Durat
             let ephemeral = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|m| {
                 Some(m["instanceCount"].as_u64()?.saturating_sub(m["persistentIpPortClientCount"].as_u64()?))
             });
-            if ephemeral == Some(0) {
-                return Some(since.elapsed());
+            match ephemeral {
+                Some(0) => return Some(since.elapsed()),
+                Some(_) => {}
+                // A server without Nacos's counts (r-nacos answers `{"status":"UP"}`):
+                // nothing to wait for.
+                None => return None,
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -186,8 +213,8 @@ async fn wait_until_empty(http_addr: SocketAddr, since: Instant) -> Option<Durat
     None
 }
 
-/// `scale-configs`: `count` configs published over HTTP by `connections` concurrent
-/// clients.
+/// `scale-configs`: `count` configs of [`CONFIG_BYTES`] published over HTTP by
+/// `connections` concurrent clients.
 pub(crate) async fn configs(
     http_addr: SocketAddr,
     count: usize,
@@ -200,20 +227,46 @@ pub(crate) async fn configs(
     let connections = connections.clamp(1, count.max(1));
     for c in 0..connections {
         tasks.spawn(async move {
+            let mut latency = new_histogram();
             for i in (c..count).step_by(connections) {
-                let content = format!("key{i}=value-{i}\n").repeat(8);
-                let form = format!("dataId=bench-scale-{i}.properties&group=SCALE&content={content}");
-                http::post(http_addr, "/nacos/v1/cs/configs", form.replace('\n', "%0A").replace("=value", "%3Dvalue"))
-                    .await?;
+                let form = format!("dataId=bench-scale-{i}.properties&group=SCALE&content={}", config_content(i));
+                let sent = Instant::now();
+                http::post(http_addr, "/nacos/v1/cs/configs", form).await?;
+                latency.saturating_record(micros(sent));
             }
-            anyhow::Ok(())
+            anyhow::Ok(latency)
         });
     }
+    let mut latency = new_histogram();
     while let Some(joined) = tasks.join_next().await {
-        joined??;
+        latency.add(joined??)?;
     }
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss(pid)?;
-    Ok(ScaleReport { what: "scale-configs", items: count as u64, took, rss_before, rss_after, departure: None })
+    Ok(ScaleReport {
+        what: "scale-configs",
+        items: count as u64,
+        took,
+        rss_before,
+        rss_after,
+        departure: None,
+        latency,
+    })
+}
+
+/// The size of each scale-configs config.
+const CONFIG_BYTES: usize = 1024;
+
+/// `CONFIG_BYTES` of properties, different for each config, form-encoded (`%3D` is `=`,
+/// `%0A` a newline; both count as one byte of content).
+fn config_content(i: usize) -> String {
+    let line = format!("key{i}=value-{i}\n");
+    let mut content = line.repeat(CONFIG_BYTES / line.len() + 1);
+    content.truncate(CONFIG_BYTES);
+    content.replace('=', "%3D").replace('\n', "%0A")
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
