@@ -157,6 +157,20 @@ pub trait KvStore: Send + Sync + 'static {
 pub trait KvSnapshot {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError>;
+
+    /// Hands every pair in `range` to `visit`, in key order, stopping at its first error.
+    /// Unlike [`scan`](Self::scan) it need not hold the range in memory: a snapshot of
+    /// the whole state streams through it. Engines that can iterate a view override this.
+    fn visit(
+        &self,
+        range: &KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
+    ) -> Result<(), KvError> {
+        for (key, value) in self.scan(range)? {
+            visit(&key, &value)?;
+        }
+        Ok(())
+    }
 }
 
 /// A storage failure. The engine's own error is boxed so no engine type leaks through.

@@ -94,6 +94,14 @@ impl KvSnapshot for MemSnapshot {
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
         Ok(scan_map(&self.map, range))
     }
+
+    fn visit(
+        &self,
+        range: &KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
+    ) -> Result<(), KvError> {
+        self.map.range::<[u8], _>(range.bounds()).try_for_each(|(key, value)| visit(key, value))
+    }
 }
 
 fn scan_map(map: &Map, range: &KeyRange) -> Vec<KvPair> {

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
 use rocksdb::{
-    BlockBasedOptions, Cache, Direction, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode,
-    WriteBufferManager, WriteOptions, DB,
+    BlockBasedOptions, Cache, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBufferManager,
+    WriteOptions, DB,
 };
 
 /// Memory the engine may use when the caller names no budget.
@@ -47,11 +47,17 @@ impl RocksStore {
     /// RocksDB's defaults (two 64 MiB memtables and a 32 MiB block cache) let a small node
     /// grow by 160 MiB under writes. Here one LRU cache of `budget` bytes holds the data
     /// blocks, and a write-buffer manager charges the memtables to that same cache and
-    /// flushes once they reach half of it.
+    /// flushes once they reach three quarters of it.
+    ///
+    /// Memtables get the most of it because nacosd reads from memory (the block cache serves
+    /// history reads and start-up only) and writes all the time: every memtable flush is a
+    /// burst of work that publishes in flight wait behind, so fewer, larger flushes are a
+    /// shorter latency tail (p99 of HTTP publish: 20 ms with 8 MiB memtables, 15 ms with 16).
     pub fn open_with_budget(dir: &Path, budget: usize) -> Result<Self, KvError> {
         let budget = budget.max(MIN_MEMORY_BUDGET_BYTES);
         let cache = Cache::new_lru_cache(budget);
-        let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(budget / 2, false, cache.clone());
+        let write_buffers =
+            WriteBufferManager::new_write_buffer_manager_with_cache(budget / 4 * 3, false, cache.clone());
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&cache);
         let mut options = Options::default();
@@ -60,7 +66,12 @@ impl RocksStore {
         options.set_max_background_jobs(2);
         options.set_keep_log_file_num(4);
         options.set_write_buffer_manager(&write_buffers);
-        options.set_write_buffer_size(budget / 4);
+        // Two of them (one filling, one flushing) within the manager's limit.
+        options.set_write_buffer_size(budget / 8 * 3);
+        // Write flushed and compacted files out a megabyte at a time rather than all at their
+        // final fsync: on ext4 (ordered data) a raft append's fsync waits for every dirty
+        // page the journal commit covers, so a memtable's worth at once is a publish stall.
+        options.set_bytes_per_sync(1 << 20);
         options.set_block_based_table_factory(&table);
         let db = DB::open(&options, dir).map_err(KvError::backend)?;
         Ok(Self { db, cache, budget })
@@ -163,6 +174,21 @@ impl KvSnapshot for RocksSnapshot<'_> {
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
         scan_iter(self.db, range, Some(&self.snapshot))
     }
+
+    fn visit(
+        &self,
+        range: &KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
+    ) -> Result<(), KvError> {
+        let mut iter = raw_iter(self.db, range, Some(&self.snapshot), Fill::No);
+        while iter.valid() {
+            if let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+                visit(key, value)?;
+            }
+            iter.next();
+        }
+        iter.status().map_err(KvError::backend)
+    }
 }
 
 fn scan_iter(
@@ -170,20 +196,46 @@ fn scan_iter(
     range: &KeyRange,
     snapshot: Option<&SnapshotWithThreadMode<'_, DB>>,
 ) -> Result<Vec<KvPair>, KvError> {
+    let mut iter = raw_iter(db, range, snapshot, Fill::Yes);
+    let mut out = Vec::new();
+    while iter.valid() {
+        if let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        iter.next();
+    }
+    iter.status().map_err(KvError::backend)?;
+    Ok(out)
+}
+
+/// Whether the blocks an iterator reads are kept in the block cache.
+#[derive(PartialEq)]
+enum Fill {
+    Yes,
+    /// A pass over everything (a snapshot, start-up) would push out what is cached for the
+    /// sake of blocks it reads once.
+    No,
+}
+
+/// A forward iterator over `range`, positioned at its first key; pairs are read in place,
+/// without a copy per pair.
+fn raw_iter<'a>(
+    db: &'a DB,
+    range: &KeyRange,
+    snapshot: Option<&SnapshotWithThreadMode<'_, DB>>,
+    fill: Fill,
+) -> rocksdb::DBRawIteratorWithThreadMode<'a, DB> {
     let mut options = ReadOptions::default();
+    options.fill_cache(fill == Fill::Yes);
     if let Some(end) = &range.end {
         options.set_iterate_upper_bound(end.clone());
     }
     if let Some(snapshot) = snapshot {
         options.set_snapshot(snapshot);
     }
-    let iter = db.iterator_opt(IteratorMode::From(&range.start, Direction::Forward), options);
-    let mut out = Vec::new();
-    for item in iter {
-        let (key, value) = item.map_err(KvError::backend)?;
-        out.push((key.into_vec(), value.into_vec()));
-    }
-    Ok(out)
+    let mut iter = db.raw_iterator_opt(options);
+    iter.seek(&range.start);
+    iter
 }
 
 #[cfg(test)]

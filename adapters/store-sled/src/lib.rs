@@ -150,6 +150,14 @@ impl KvSnapshot for SledSnapshot {
     fn scan(&self, range: &KeyRange) -> Result<Vec<KvPair>, KvError> {
         Ok(self.map.range::<[u8], _>(range.bounds()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
+
+    fn visit(
+        &self,
+        range: &KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
+    ) -> Result<(), KvError> {
+        self.map.range::<[u8], _>(range.bounds()).try_for_each(|(key, value)| visit(key, value))
+    }
 }
 
 /// sled reports a held lock file as an I/O error whose message names the lock.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 
-use crate::kv::{Durability, KeyRange, KvStore, WriteBatch};
+use crate::kv::{Durability, KeyRange, KvError, KvStore, WriteBatch};
 
 /// Opens the store under test; every call opens the same data (after the previous handle
 /// is dropped), which is how "reopen" is tested.
@@ -146,6 +146,35 @@ pub fn snapshots_do_not_see_later_writes(open: Open<'_>) {
     assert_eq!(snapshot.get(b"s/2").unwrap().as_deref(), Some(&b"b"[..]));
     assert_eq!(snapshot.get(b"s/3").unwrap(), None);
     assert_eq!(keys(&snapshot.scan(&KeyRange::prefix(b"s/")).unwrap()), vec![b"s/1".to_vec(), b"s/2".to_vec()]);
+
+    let mut visited = Vec::new();
+    snapshot
+        .visit(&KeyRange::prefix(b"s/"), &mut |key, value| {
+            visited.push((key.to_vec(), value.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(visited, vec![(b"s/1".to_vec(), b"a".to_vec()), (b"s/2".to_vec(), b"b".to_vec())]);
+}
+
+/// `visit` hands over the pairs of its range in key order and stops at the visitor's first
+/// error, answering it.
+pub fn visits_stop_at_the_first_error(open: Open<'_>) {
+    let store = open();
+    for key in [b"v/1", b"v/2", b"v/3", b"w/1"] {
+        put(&*store, key, b"x");
+    }
+    let snapshot = store.snapshot().unwrap();
+    let mut seen = Vec::new();
+    let result = snapshot.visit(&KeyRange::prefix(b"v/"), &mut |key, _| {
+        seen.push(key.to_vec());
+        if key == b"v/2" {
+            return Err(KvError::Closed);
+        }
+        Ok(())
+    });
+    assert!(matches!(result, Err(KvError::Closed)), "{result:?}");
+    assert_eq!(seen, vec![b"v/1".to_vec(), b"v/2".to_vec()]);
 }
 
 /// Writers commit pairs of keys in one batch while readers scan: a scan must never see half
@@ -269,6 +298,10 @@ macro_rules! kv_conformance_suite {
             #[test]
             fn snapshots_do_not_see_later_writes() {
                 with_store(suite::snapshots_do_not_see_later_writes)
+            }
+            #[test]
+            fn visits_stop_at_the_first_error() {
+                with_store(suite::visits_stop_at_the_first_error)
             }
             #[test]
             fn concurrent_writers_and_consistent_scans() {
