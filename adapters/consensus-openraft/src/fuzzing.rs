@@ -10,7 +10,8 @@ use ports::kv::WriteBatch;
 
 use crate::log_store::decode;
 use crate::record::LogRecord;
-use crate::state_machine::{StateFile, StateMachine};
+use crate::state_machine::StateMachine;
+use crate::state_rows::{read_snapshot_rows, StateLoader};
 
 /// A raft log record: decoded, its commands read, and applied to an empty state and to the
 /// state they leave, so every rule of the domain sees arbitrary (but well-typed) commands.
@@ -25,12 +26,12 @@ pub fn log_record(bytes: &[u8]) {
     }
 }
 
-/// A snapshot's state file: decoded, turned into rows for the store and into a state.
+/// A snapshot, of either format version: its rows read and taken into a state, as an
+/// install does.
 pub fn snapshot(bytes: &[u8]) {
-    let Ok(file) = StateFile::decode(bytes) else { return };
-    let mut batch = WriteBatch::default();
-    let _ = file.replace_rows(&mut batch);
-    let _ = file.into_state();
+    let mut loader = StateLoader::default();
+    let _ = read_snapshot_rows(bytes, &mut |key, value| loader.row(&key, &value));
+    let _ = loader.finish();
 }
 
 #[cfg(test)]
@@ -44,7 +45,8 @@ mod tests {
 
     use crate::log_store::{decode, encode};
     use crate::record::LogRecord;
-    use crate::state_machine::{StateFile, StateMachine};
+    use crate::state_machine::{load_state, StateMachine};
+    use crate::state_rows::{read_snapshot_rows, write_snapshot_rows, StateLoader};
 
     /// One command of each kind a client's write becomes.
     fn commands() -> Vec<Command> {
@@ -100,9 +102,13 @@ mod tests {
             StateMachine::persist(&mut batch, &state.apply(command)).unwrap();
         }
         store.write(batch, Durability::Buffered).unwrap();
-        let snapshot = encode(&StateFile::read(&store).unwrap()).unwrap();
-        let restored = StateFile::decode(&snapshot).unwrap().into_state().unwrap();
+        let mut snapshot = Vec::new();
+        write_snapshot_rows(&*store.snapshot().unwrap(), &mut snapshot).unwrap();
+        let mut loader = StateLoader::default();
+        read_snapshot_rows(&snapshot, &mut |key, value| loader.row(&key, &value)).unwrap();
+        let restored = loader.finish();
         assert_eq!(restored.config.len(), state.config.len());
+        assert_eq!(load_state(&store).unwrap().config.len(), state.config.len());
 
         if let Ok(dir) = std::env::var("NACOSD_FUZZ_SEEDS") {
             let write = |target: &str, name: String, bytes: &[u8]| {
@@ -169,6 +175,20 @@ mod tests {
         })
     }
 
+    /// A state row's key: each kind's prefix, the counters, or another, with a tail.
+    fn row_key() -> impl Strategy<Value = Vec<u8>> {
+        let prefix = proptest::sample::select(vec![
+            &b"sm/cfg/"[..],
+            b"sm/beta/",
+            b"sm/hist/",
+            b"sm/ns/",
+            b"sm/svc/",
+            b"sm/counters",
+            b"sm/other/",
+        ]);
+        (prefix, proptest::collection::vec(any::<u8>(), 0..8)).prop_map(|(prefix, tail)| [prefix, &tail].concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
@@ -181,11 +201,17 @@ mod tests {
             super::log_record(&bytes);
         }
 
-        /// Any bytes as a snapshot's state file are read or refused.
+        /// Any bytes as a snapshot are read or refused: version 1 JSON, and version 2
+        /// rows under real and made-up keys holding record-shaped JSON.
         #[test]
-        fn snapshots(json in record_json()) {
+        fn snapshots(json in record_json(), rows in proptest::collection::vec((row_key(), record_json()), 0..4)) {
             super::snapshot(format!("{{\"version\":1,{}", json.trim_start_matches('{')).as_bytes());
             super::snapshot(json.as_bytes());
+            let mut writer = crate::snapshot_format::RowWriter::new(Vec::new()).unwrap();
+            for (key, value) in &rows {
+                writer.row(key, value.as_bytes()).unwrap();
+            }
+            super::snapshot(&writer.finish().unwrap());
         }
     }
 }

@@ -19,8 +19,11 @@ mod network;
 mod node;
 mod record;
 mod rpc;
+mod snapshot_data;
+mod snapshot_format;
 mod snapshot_store;
 mod state_machine;
+mod state_rows;
 mod types;
 
 pub use history_rows::HistoryRows;
@@ -28,6 +31,7 @@ pub use log_store::LogStore;
 pub use network::NetworkFactory;
 pub use node::{RaftNode, RaftSettings, StartError};
 pub use rpc::RaftRpcServer;
+pub use snapshot_data::SnapshotData;
 pub use state_machine::StateMachine;
 pub use types::TypeConfig;
 

@@ -1,7 +1,6 @@
 //! The raft state machine: applies committed records to the domain state and persists the
 //! result through the KV port, in the same batch as `last_applied`.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use domain::config::ConfigChange;
@@ -10,16 +9,18 @@ use domain::{Change, Outcome, State};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use ports::applied::AppliedState;
-use ports::kv::{Durability, KeyRange, KvPair, KvSnapshot, KvStore, WriteBatch};
-use serde::{Deserialize, Serialize};
+use ports::kv::{Durability, KeyRange, KvStore, WriteBatch};
 use tokio::sync::oneshot;
 
 use crate::keys;
-use crate::log_store::{decode, encode, read_json};
+use crate::log_store::{encode, read_json};
 use crate::naming_record::ServiceRow;
 use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, LogRecord, NamespaceRow};
-use crate::snapshot_store::SnapshotStore;
-use crate::types::{Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+use crate::snapshot_data::SnapshotData;
+use crate::snapshot_format::Format;
+use crate::snapshot_store::{SnapshotStore, Stored};
+use crate::state_rows::{read_snapshot_rows, visit_rows, write_snapshot_rows, StateLoader, ROW_PREFIXES};
+use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
 /// its durable face is the `sm/` rows of the KV store.
@@ -44,7 +45,7 @@ impl StateMachine {
     pub fn open(kv: Arc<dyn KvStore>, state: AppliedState) -> Result<Self, StorageError> {
         let last_applied = read_json(&*kv, keys::APPLIED).map_err(read_sm)?;
         let membership = read_json(&*kv, keys::MEMBERSHIP).map_err(read_sm)?.unwrap_or_default();
-        state.replace(StateFile::read(&*kv)?.into_state()?);
+        state.replace(load_state(&*kv)?);
         Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0, snapshots: Arc::new(SnapshotStore::InStore) })
     }
 
@@ -56,8 +57,12 @@ impl StateMachine {
     /// later when a peer needs it.
     pub fn keep_snapshots_in(mut self, dir: &std::path::Path) -> Result<Self, StorageError> {
         self.snapshots = Arc::new(SnapshotStore::files(dir).map_err(write_sm)?);
-        if let Some((meta, data)) = self.snapshots.load(&*self.kv)? {
-            StateFile::check_version(&data).map_err(|err| read_snapshot(&meta, err))?;
+        if let Some((meta, stored)) = self.snapshots.load(&*self.kv)? {
+            let format = match stored {
+                Stored::Bytes(bytes) => Format::detect(&bytes),
+                Stored::File(file) => Format::detect_in(std::io::BufReader::new(file)),
+            };
+            format.map_err(|err| read_snapshot(&meta, err))?;
         }
         Ok(self)
     }
@@ -192,190 +197,76 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotData>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+        Ok(Box::new(SnapshotData::buffer(Vec::new())))
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotData>) -> Result<(), StorageError> {
-        let data = snapshot.into_inner();
-        let file = StateFile::decode(&data).map_err(|err| read_snapshot(meta, err))?;
+        let data = snapshot.into_bytes().await.map_err(|err| read_snapshot(meta, err))?;
 
+        // Every row is checked by taking it into the new state before any is written.
         let mut batch = WriteBatch::new();
-        file.replace_rows(&mut batch)?;
+        batch.delete(keys::COUNTERS);
+        for prefix in ROW_PREFIXES {
+            batch.delete_range(KeyRange::prefix(prefix));
+        }
+        let mut loader = StateLoader::default();
+        read_snapshot_rows(&data, &mut |key, value| {
+            loader.row(&key, &value)?;
+            batch.put(key, value);
+            Ok(())
+        })
+        .map_err(|err| read_snapshot(meta, err))?;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         // The state first, so the counters written with the meta are the snapshot's.
-        self.state.replace(file.into_state()?);
+        self.state.replace(loader.finish());
         self.write_meta(&mut batch)?;
         // The rows and the snapshot become current in one synced write.
-        self.snapshots.save(&*self.kv, batch, meta, &data)
+        self.snapshots.save(&*self.kv, batch, meta, &mut |out| out.write_all(&data))?;
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
         let current = self.snapshots.load(&*self.kv)?;
-        Ok(current.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+        Ok(current.map(|(meta, stored)| Snapshot { meta, snapshot: Box::new(stored.into_data()) }))
     }
 }
 
 /// A snapshot being built on its own thread (see `get_snapshot_builder`).
 pub struct SnapshotBuilder {
-    built: oneshot::Receiver<Result<(SnapshotMeta, Vec<u8>), StorageError>>,
+    built: oneshot::Receiver<Result<(SnapshotMeta, Stored), StorageError>>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let (meta, data) = (&mut self.built).await.map_err(write_sm)??;
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        let (meta, stored) = (&mut self.built).await.map_err(write_sm)??;
+        Ok(Snapshot { meta, snapshot: Box::new(stored.into_data()) })
     }
 }
 
-/// Takes the store's point-in-time view, says so on `taken`, then reads every row through
-/// it and stores the snapshot. Answers the snapshot's meta and data.
+/// Takes the store's point-in-time view, says so on `taken`, then streams every row through
+/// it into the snapshot. Answers the snapshot's meta and the snapshot as stored.
 fn write_snapshot(
     kv: &dyn KvStore,
     snapshots: &SnapshotStore,
     meta: SnapshotMeta,
     taken: oneshot::Sender<()>,
-) -> Result<(SnapshotMeta, Vec<u8>), StorageError> {
+) -> Result<(SnapshotMeta, Stored), StorageError> {
     let view = kv.snapshot().map_err(read_sm)?;
     let _ = taken.send(());
-    let file = StateFile::read_view(&*view)?;
-    drop(view);
-    let data = encode(&file).map_err(write_sm)?;
-    drop(file);
     // Synced: the log is purged once the snapshot is returned, and this write also makes
     // every buffered state machine write before it durable.
-    snapshots.save(kv, WriteBatch::new(), &meta, &data)?;
-    Ok((meta, data))
+    let stored = snapshots.save(kv, WriteBatch::new(), &meta, &mut |out| write_snapshot_rows(&*view, out))?;
+    Ok((meta, stored))
 }
 
-/// Every state machine row: the snapshot format (versioned like the log records) and
-/// what a node loads at start-up.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct StateFile {
-    version: u32,
-    configs: Vec<ConfigRow>,
-    betas: Vec<BetaRow>,
-    history: Vec<HistoryRow>,
-    namespaces: Vec<NamespaceRow>,
-    /// Added after version 1 shipped; absent in older snapshots.
-    #[serde(default)]
-    services: Vec<ServiceRow>,
-    counters: Counters,
-}
-
-/// A stored format this version of nacosd cannot read.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FormatError {
-    #[error("the snapshot's state file has format version {found}; this nacosd reads version {known} only")]
-    UnknownVersion { found: u32, known: u32 },
-    #[error("the snapshot's state file is not readable: {0}")]
-    Unreadable(#[from] serde_json::Error),
-}
-
-impl StateFile {
-    const VERSION: u32 = 1;
-
-    /// Checks the version before anything else is read, so a newer format is reported as
-    /// such rather than as whatever field it changed.
-    fn check_version(data: &[u8]) -> Result<(), FormatError> {
-        #[derive(Deserialize)]
-        struct Header {
-            version: u32,
-        }
-        let header: Header = serde_json::from_slice(data)?;
-        if header.version != Self::VERSION {
-            return Err(FormatError::UnknownVersion { found: header.version, known: Self::VERSION });
-        }
-        Ok(())
-    }
-
-    /// Reads a snapshot's state file, its version checked.
-    pub(crate) fn decode(data: &[u8]) -> Result<Self, FormatError> {
-        Self::check_version(data)?;
-        Ok(serde_json::from_slice(data)?)
-    }
-
-    /// Reads every state machine row from the store.
-    pub(crate) fn read(kv: &dyn KvStore) -> Result<Self, StorageError> {
-        Self::read_view(&*kv.snapshot().map_err(read_sm)?)
-    }
-
-    /// Reads every state machine row from a point-in-time view of the store.
-    fn read_view(view: &dyn KvSnapshot) -> Result<Self, StorageError> {
-        fn rows<T: serde::de::DeserializeOwned>(view: &dyn KvSnapshot, prefix: &[u8]) -> Result<Vec<T>, StorageError> {
-            let pairs: Vec<KvPair> = view.scan(&KeyRange::prefix(prefix)).map_err(read_sm)?;
-            pairs.iter().map(|(_, value)| decode(value).map_err(read_sm)).collect()
-        }
-        let counters = match view.get(keys::COUNTERS).map_err(read_sm)? {
-            Some(bytes) => decode(&bytes).map_err(read_sm)?,
-            None => Counters::default(),
-        };
-        Ok(Self {
-            version: Self::VERSION,
-            configs: rows(view, keys::CONFIG_PREFIX)?,
-            betas: rows(view, keys::BETA_PREFIX)?,
-            history: rows(view, keys::HISTORY_PREFIX)?,
-            namespaces: rows(view, keys::NAMESPACE_PREFIX)?,
-            services: rows(view, keys::SERVICE_PREFIX)?,
-            counters,
-        })
-    }
-
-    /// Adds to `batch` the deletion of every state machine row and the writing of these.
-    pub(crate) fn replace_rows(&self, batch: &mut WriteBatch) -> Result<(), StorageError> {
-        for prefix in
-            [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX]
-        {
-            batch.delete_range(KeyRange::prefix(prefix));
-        }
-        for row in &self.configs {
-            let ConfigRow::V1 { namespace, group, data_id, .. } = row;
-            batch.put(keys::config_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
-        }
-        for row in &self.betas {
-            let BetaRow::V1 { namespace, group, data_id, .. } = row;
-            batch.put(keys::beta_key(namespace, group, data_id), encode(row).map_err(write_sm)?);
-        }
-        for row in &self.history {
-            let HistoryRow::V1 { id, .. } = row;
-            batch.put(keys::history_key(*id), encode(row).map_err(write_sm)?);
-        }
-        for row in &self.namespaces {
-            let NamespaceRow::V1 { id, .. } = row;
-            batch.put(keys::namespace_key(id), encode(row).map_err(write_sm)?);
-        }
-        for row in &self.services {
-            let (namespace, group, name) = row.key_parts();
-            batch.put(keys::service_key(namespace, group, name), encode(row).map_err(write_sm)?);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn into_state(self) -> Result<State, StorageError> {
-        let mut state = State::default();
-        for row in self.configs {
-            let (key, config) = row.into_domain().map_err(read_sm)?;
-            state.config.restore(key, config);
-        }
-        state.config.restore_next_id(self.counters.next_config_id);
-        for row in self.betas {
-            let (key, beta) = row.into_domain().map_err(read_sm)?;
-            state.config.restore_beta(key, beta);
-        }
-        for row in self.history {
-            let record = row.into_domain().map_err(read_sm)?;
-            state.history.restore(record.id, record.recorded, record.key);
-        }
-        state.history.finish_restore(self.counters.next_history_id);
-        for row in self.namespaces {
-            state.namespaces.restore(row.into_domain());
-        }
-        for row in self.services {
-            let (service, entry) = row.into_domain().map_err(read_sm)?;
-            state.naming.insert(service, entry);
-        }
-        Ok(state)
-    }
+/// Rebuilds the state from the store's rows, one at a time.
+pub(crate) fn load_state(kv: &dyn KvStore) -> Result<State, StorageError> {
+    let view = kv.snapshot().map_err(read_sm)?;
+    let mut loader = StateLoader::default();
+    visit_rows(&*view, &mut |key, value| loader.row(key, value).map_err(ports::kv::KvError::backend))
+        .map_err(read_sm)?;
+    Ok(loader.finish())
 }
 
 fn read_sm(err: impl std::error::Error + 'static) -> StorageError {

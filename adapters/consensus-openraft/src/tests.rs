@@ -37,13 +37,13 @@ mod state_machine {
     use openraft::storage::RaftStateMachine;
     use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftSnapshotBuilder};
     use ports::applied::AppliedState;
-    use ports::kv::KvStore;
-
     use ports::config::HistoryStore;
+    use ports::kv::KvStore;
 
     use crate::record::LogRecord;
     use crate::types::Entry;
     use crate::HistoryRows;
+    use crate::SnapshotData;
     use crate::StateMachine;
 
     fn publish(data_id: &str, content: &str, now: u64) -> Command {
@@ -155,6 +155,64 @@ mod state_machine {
         assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
     }
 
+    /// A version 1 snapshot (one JSON document, as nacosd wrote before version 2) still
+    /// installs, whole: a peer or a data directory from before the change is not stranded.
+    #[tokio::test]
+    async fn a_version_1_snapshot_still_installs() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state = AppliedState::new();
+        let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
+        machine
+            .apply(entries(&[publish("a", "a1", 10), publish("a", "a2", 20), publish("b", "b1", 30)], 1))
+            .await
+            .unwrap();
+        let expected = summary(&state, &kv);
+        let meta = machine.get_snapshot_builder().await.build_snapshot().await.unwrap().meta;
+
+        // The same rows, as version 1 laid them out.
+        let rows = |prefix: &[u8]| -> String {
+            let pairs = kv.scan(&ports::kv::KeyRange::prefix(prefix)).unwrap();
+            let rows: Vec<String> = pairs.iter().map(|(_, value)| String::from_utf8(value.clone()).unwrap()).collect();
+            format!("[{}]", rows.join(","))
+        };
+        let counters = String::from_utf8(kv.get(crate::keys::COUNTERS).unwrap().unwrap()).unwrap();
+        let version_1 = format!(
+            "{{\"version\":1,\"configs\":{},\"betas\":[],\"history\":{},\"namespaces\":[],\"counters\":{counters}}}",
+            rows(crate::keys::CONFIG_PREFIX),
+            rows(crate::keys::HISTORY_PREFIX),
+        );
+
+        let installed = AppliedState::new();
+        let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut fresh = StateMachine::open(Arc::clone(&fresh_kv), installed.clone()).unwrap();
+        fresh.install_snapshot(&meta, Box::new(SnapshotData::buffer(version_1.into_bytes()))).await.unwrap();
+        assert_eq!(summary(&installed, &fresh_kv), expected);
+        let reopened = AppliedState::new();
+        StateMachine::open(Arc::clone(&fresh_kv), reopened.clone()).unwrap();
+        assert_eq!(summary(&reopened, &fresh_kv), expected, "its rows were stored as version 2 reads them");
+    }
+
+    /// A damaged snapshot is refused whole: nothing of it is written, the state is as before.
+    #[tokio::test]
+    async fn a_damaged_snapshot_leaves_the_state_as_it_was() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut machine = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap();
+        machine.apply(entries(&[publish("a", "a1", 10), publish("b", "b1", 20)], 1)).await.unwrap();
+        let built = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let data = built.snapshot.into_bytes().await.unwrap();
+
+        let state = AppliedState::new();
+        let other_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut other = StateMachine::open(Arc::clone(&other_kv), state.clone()).unwrap();
+        other.apply(entries(&[publish("z", "z1", 5)], 1)).await.unwrap();
+        let before = summary(&state, &other_kv);
+        for damaged in [data[..data.len() - 3].to_vec(), [&data[..], b"x"].concat()] {
+            let refused = other.install_snapshot(&built.meta, Box::new(SnapshotData::buffer(damaged))).await;
+            assert!(format!("{:?}", refused.unwrap_err()).contains("damaged"));
+            assert_eq!(summary(&state, &other_kv), before);
+        }
+    }
+
     /// A snapshot is of the moment its builder was made: entries applied while it is built
     /// (on its own thread) are not in it, and its meta says where it stands.
     #[tokio::test]
@@ -191,9 +249,11 @@ mod state_machine {
         let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
         machine.apply(entries(&[publish("a", "a1", 10)], 1)).await.unwrap();
         let built = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
-        let data = built.snapshot.into_inner();
-
-        // Rewrite the store as the old format had it.
+        // Rewrite the store as the old format had it: a version 1 state file in a string.
+        let data = serde_json::json!({ "version": 1, "configs": [], "betas": [], "history": [], "namespaces": [],
+            "counters": { "next_config_id": 0, "next_history_id": 0 } })
+        .to_string()
+        .into_bytes();
         let legacy = serde_json::json!({ "meta": built.meta, "data": String::from_utf8(data.clone()).unwrap() });
         let mut batch = ports::kv::WriteBatch::new();
         batch.delete(crate::keys::SNAPSHOT_META).delete(crate::keys::SNAPSHOT_DATA);
@@ -203,7 +263,7 @@ mod state_machine {
         let mut reopened = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap();
         let served = reopened.get_current_snapshot().await.unwrap().expect("the old snapshot is served");
         assert_eq!(served.meta, built.meta);
-        assert_eq!(served.snapshot.into_inner(), data);
+        assert_eq!(served.snapshot.into_bytes().await.unwrap(), data);
 
         reopened.get_snapshot_builder().await.build_snapshot().await.unwrap();
         assert_eq!(kv.get(crate::keys::LEGACY_SNAPSHOT).unwrap(), None, "replaced by the new form");
@@ -242,7 +302,7 @@ mod state_machine {
         assert_eq!(kv.get(crate::keys::SNAPSHOT_DATA).unwrap(), None, "the data is no longer in the store");
         machine.apply(entries(&[publish("c", "c1", 30)], 3)).await.unwrap();
         let second = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
-        let data = second.snapshot.into_inner();
+        let data = second.snapshot.into_bytes().await.unwrap();
         assert_eq!(files(&snapshots), vec![format!("{}.snap", second.meta.snapshot_id)], "the older file is gone");
         assert_ne!(first.meta, second.meta);
 
@@ -250,7 +310,7 @@ mod state_machine {
             StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap().keep_snapshots_in(&snapshots).unwrap();
         let current = reopened.get_current_snapshot().await.unwrap().unwrap();
         assert_eq!(current.meta, second.meta);
-        assert_eq!(current.snapshot.into_inner(), data);
+        assert_eq!(current.snapshot.into_bytes().await.unwrap(), data);
 
         // A fresh node installing it keeps it as its own file, with the same state.
         let fresh_dir = dir.path().join("fresh");
@@ -260,10 +320,10 @@ mod state_machine {
             .unwrap()
             .keep_snapshots_in(&fresh_dir)
             .unwrap();
-        fresh.install_snapshot(&second.meta, Box::new(std::io::Cursor::new(data.clone()))).await.unwrap();
+        fresh.install_snapshot(&second.meta, Box::new(SnapshotData::buffer(data.clone()))).await.unwrap();
         assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
         assert_eq!(files(&fresh_dir).len(), 1);
-        assert_eq!(fresh.get_current_snapshot().await.unwrap().unwrap().snapshot.into_inner(), data);
+        assert_eq!(fresh.get_current_snapshot().await.unwrap().unwrap().snapshot.into_bytes().await.unwrap(), data);
     }
 
     /// A snapshot in a format version this nacosd does not know stops start-up (and an
@@ -278,18 +338,18 @@ mod state_machine {
         let built = machine.get_snapshot_builder().await.build_snapshot().await.unwrap();
         let name = format!("{}.snap", built.meta.snapshot_id);
         let data = std::fs::read(dir.path().join(&name)).unwrap();
-        let text = String::from_utf8(data).unwrap();
-        assert!(text.starts_with("{\"version\":1,"), "{}", &text[..20]);
-        let future = text.replacen("{\"version\":1,", "{\"version\":2,", 1);
+        assert!(data.starts_with(b"nacosd-snapshot\n\0\0\0\x02"), "{:?}", &data[..20]);
+        let mut future = data.clone();
+        future[19] = 3;
         std::fs::write(dir.path().join(&name), &future).unwrap();
 
         let refused = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap().keep_snapshots_in(dir.path());
         let message = format!("{:?}", refused.err().expect("start-up stops"));
-        assert!(message.contains("format version 2") && message.contains(&built.meta.snapshot_id), "{message}");
+        assert!(message.contains("format version 3") && message.contains(&built.meta.snapshot_id), "{message}");
 
         let fresh_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
         let mut fresh = StateMachine::open(fresh_kv, AppliedState::new()).unwrap();
-        let install = fresh.install_snapshot(&built.meta, Box::new(std::io::Cursor::new(future.into_bytes()))).await;
-        assert!(format!("{:?}", install.unwrap_err()).contains("format version 2"));
+        let install = fresh.install_snapshot(&built.meta, Box::new(SnapshotData::buffer(future))).await;
+        assert!(format!("{:?}", install.unwrap_err()).contains("format version 3"));
     }
 }

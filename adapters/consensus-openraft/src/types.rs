@@ -1,7 +1,5 @@
 //! The openraft type configuration and error aliases.
 
-use std::io::Cursor;
-
 use crate::record::{ApplyResult, LogRecord};
 
 openraft::declare_raft_types!(
@@ -10,6 +8,7 @@ openraft::declare_raft_types!(
     pub TypeConfig:
         D = LogRecord,
         R = ApplyResult,
+        SnapshotData = crate::snapshot_data::SnapshotData,
 );
 
 pub(crate) type NodeId = u64;
@@ -21,6 +20,3 @@ pub(crate) type StoredMembership = openraft::StoredMembership<NodeId, Node>;
 pub(crate) type SnapshotMeta = openraft::SnapshotMeta<NodeId, Node>;
 pub(crate) type Snapshot = openraft::Snapshot<TypeConfig>;
 pub(crate) type Raft = openraft::Raft<TypeConfig>;
-
-/// Keeps `Cursor` in scope for the macro's default `SnapshotData` type.
-pub(crate) type SnapshotData = Cursor<Vec<u8>>;
