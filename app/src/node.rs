@@ -82,7 +82,7 @@ impl Node {
             heartbeat: Duration::from_millis(100),
             election_timeout_min: Duration::from_millis(300),
             election_timeout_max: Duration::from_millis(600),
-            snapshot_after_logs: 10_000,
+            snapshot_after_logs: settings.raft_snapshot_logs,
             snapshot_dir: storage::snapshot_dir(settings.storage, &settings.data_dir),
         };
         let transport = Arc::new(GrpcPeerTransport::new());

@@ -24,6 +24,12 @@ const MIN_STORAGE_MEMORY_MB: u64 = 8;
 const MAX_STORAGE_MEMORY_MB: u64 = 1 << 20;
 /// Tomcat's (Java Nacos's server) default `maxConnections`.
 const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 8_192;
+/// A snapshot is the whole state, so how often one is taken trades the work of writing it
+/// against the log kept (and replayed at start-up) between two.
+const DEFAULT_RAFT_SNAPSHOT_LOGS: u64 = 10_000;
+/// Openraft keeps 1,000 entries behind a snapshot for lagging followers; fewer between
+/// snapshots would purge nothing.
+const MIN_RAFT_SNAPSHOT_LOGS: u64 = 1_000;
 const DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
 const DEFAULT_HTTP_IDLE_TIMEOUT_SECONDS: u64 = 60;
 
@@ -111,6 +117,10 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_HISTORY_RETENTION_DAYS")]
     pub history_retention_days: Option<u64>,
 
+    /// Raft log entries between snapshots (1000 or more) [default: 10000].
+    #[arg(long, env = "NACOSD_RAFT_SNAPSHOT_LOGS")]
+    pub raft_snapshot_logs: Option<u64>,
+
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives [default: info].
     #[arg(long, env = "NACOSD_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -136,6 +146,7 @@ struct FileSettings {
     http_header_timeout_seconds: Option<u64>,
     http_idle_timeout_seconds: Option<u64>,
     history_retention_days: Option<u64>,
+    raft_snapshot_logs: Option<u64>,
     connection_silent_seconds: Option<u64>,
     log_level: Option<String>,
 }
@@ -160,6 +171,8 @@ pub struct Settings {
     pub http_header_timeout: std::time::Duration,
     pub http_idle_timeout: std::time::Duration,
     pub history_retention: std::time::Duration,
+    /// Raft log entries between snapshots.
+    pub raft_snapshot_logs: u64,
     pub connection_silent_after: std::time::Duration,
     pub log_level: String,
 }
@@ -196,6 +209,11 @@ impl Settings {
             anyhow::bail!(
                 "storage-memory-mb must be between {MIN_STORAGE_MEMORY_MB} and {MAX_STORAGE_MEMORY_MB}, not {storage_memory_mb}"
             );
+        }
+        let raft_snapshot_logs =
+            cli.raft_snapshot_logs.or(file.raft_snapshot_logs).unwrap_or(DEFAULT_RAFT_SNAPSHOT_LOGS);
+        if raft_snapshot_logs < MIN_RAFT_SNAPSHOT_LOGS {
+            anyhow::bail!("raft-snapshot-logs must be {MIN_RAFT_SNAPSHOT_LOGS} or more, not {raft_snapshot_logs}");
         }
         let bind = cli.bind.or(file.bind).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let advertise_addr = cli.advertise_addr.or(file.advertise_addr).unwrap_or_else(|| {
@@ -238,6 +256,7 @@ impl Settings {
             history_retention: std::time::Duration::from_secs(
                 cli.history_retention_days.or(file.history_retention_days).unwrap_or(30).saturating_mul(24 * 3600),
             ),
+            raft_snapshot_logs,
             connection_silent_after: std::time::Duration::from_secs(
                 cli.connection_silent_seconds.or(file.connection_silent_seconds).unwrap_or(20).max(1),
             ),
