@@ -60,3 +60,13 @@ fn the_storage_memory_budget_defaults_small_and_refuses_nonsense() {
         assert!(err.contains("storage-memory-mb must be between 8 and"), "{nonsense}: {err}");
     }
 }
+
+#[test]
+fn snapshots_come_every_ten_thousand_log_entries_unless_told_and_not_too_often() {
+    assert_eq!(Settings::resolve(cli(&[])).unwrap().raft_snapshot_logs, 10_000);
+    assert_eq!(Settings::resolve(cli(&["--raft-snapshot-logs", "50000"])).unwrap().raft_snapshot_logs, 50_000);
+    for nonsense in ["0", "999"] {
+        let err = Settings::resolve(cli(&["--raft-snapshot-logs", nonsense])).unwrap_err().to_string();
+        assert!(err.contains("raft-snapshot-logs must be 1000 or more"), "{nonsense}: {err}");
+    }
+}
