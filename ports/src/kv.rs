@@ -153,6 +153,9 @@ pub trait KvStore: Send + Sync + 'static {
     fn engine(&self) -> &'static str;
 }
 
+/// What [`KvSnapshot::visit`] hands each pair to.
+pub type Visitor<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>;
+
 /// A point-in-time view of a [`KvStore`].
 pub trait KvSnapshot {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
@@ -161,11 +164,7 @@ pub trait KvSnapshot {
     /// Hands every pair in `range` to `visit`, in key order, stopping at its first error.
     /// Unlike [`scan`](Self::scan) it need not hold the range in memory: a snapshot of
     /// the whole state streams through it. Engines that can iterate a view override this.
-    fn visit(
-        &self,
-        range: &KeyRange,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
-    ) -> Result<(), KvError> {
+    fn visit(&self, range: &KeyRange, visit: Visitor<'_>) -> Result<(), KvError> {
         for (key, value) in self.scan(range)? {
             visit(&key, &value)?;
         }

@@ -21,6 +21,8 @@
 
 use std::io::{self, Read, Write};
 
+use ports::kv::KvPair;
+
 /// Starts every version 2 file; a version 1 file starts with `{`.
 const MAGIC: &[u8; 16] = b"nacosd-snapshot\n";
 pub(crate) const VERSION: u32 = 2;
@@ -140,7 +142,7 @@ impl<R: Read> RowReader<R> {
     }
 
     /// The next row, or `None` after the end marker (whose count must match).
-    pub(crate) fn next_row(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, FormatError> {
+    pub(crate) fn next_row(&mut self) -> Result<Option<KvPair>, FormatError> {
         if self.done {
             return Ok(None);
         }
@@ -210,7 +212,7 @@ mod tests {
         writer.finish().unwrap()
     }
 
-    fn read_all(data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FormatError> {
+    fn read_all(data: &[u8]) -> Result<Vec<KvPair>, FormatError> {
         let mut reader = RowReader::new(data)?;
         let mut rows = Vec::new();
         while let Some(row) = reader.next_row()? {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use domain::State;
-use ports::kv::{KeyRange, KvError, KvSnapshot};
+use ports::kv::{KeyRange, KvError, KvPair, KvSnapshot, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
@@ -19,10 +19,7 @@ pub(crate) const ROW_PREFIXES: [&[u8]; 5] =
     [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX];
 
 /// Hands every state row of a view to `visit`, the counters first.
-pub(crate) fn visit_rows(
-    view: &dyn KvSnapshot,
-    visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
-) -> Result<(), KvError> {
+pub(crate) fn visit_rows(view: &dyn KvSnapshot, visit: Visitor<'_>) -> Result<(), KvError> {
     if let Some(counters) = view.get(keys::COUNTERS)? {
         visit(keys::COUNTERS, &counters)?;
     }
@@ -114,7 +111,7 @@ impl StateFile {
     }
 
     /// The document as the rows the store keeps, under their keys.
-    pub(crate) fn into_rows(self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, serde_json::Error> {
+    pub(crate) fn into_rows(self) -> Result<Vec<KvPair>, serde_json::Error> {
         let mut rows = vec![(keys::COUNTERS.to_vec(), encode(&self.counters)?)];
         for row in &self.configs {
             let ConfigRow::V1 { namespace, group, data_id, .. } = row;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
+use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, Visitor, WriteBatch, WriteOp};
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -95,11 +95,7 @@ impl KvSnapshot for MemSnapshot {
         Ok(scan_map(&self.map, range))
     }
 
-    fn visit(
-        &self,
-        range: &KeyRange,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
-    ) -> Result<(), KvError> {
+    fn visit(&self, range: &KeyRange, visit: Visitor<'_>) -> Result<(), KvError> {
         self.map.range::<[u8], _>(range.bounds()).try_for_each(|(key, value)| visit(key, value))
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
+use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, Visitor, WriteBatch, WriteOp};
 use rocksdb::{
     BlockBasedOptions, Cache, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBufferManager,
     WriteOptions, DB,
@@ -175,11 +175,7 @@ impl KvSnapshot for RocksSnapshot<'_> {
         scan_iter(self.db, range, Some(&self.snapshot))
     }
 
-    fn visit(
-        &self,
-        range: &KeyRange,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
-    ) -> Result<(), KvError> {
+    fn visit(&self, range: &KeyRange, visit: Visitor<'_>) -> Result<(), KvError> {
         let mut iter = raw_iter(self.db, range, Some(&self.snapshot), Fill::No);
         while iter.valid() {
             if let (Some(key), Some(value)) = (iter.key(), iter.value()) {

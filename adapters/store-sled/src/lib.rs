@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, WriteBatch, WriteOp};
+use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, Visitor, WriteBatch, WriteOp};
 
 /// A sled database opened in a directory it owns.
 pub struct SledStore {
@@ -151,11 +151,7 @@ impl KvSnapshot for SledSnapshot {
         Ok(self.map.range::<[u8], _>(range.bounds()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
-    fn visit(
-        &self,
-        range: &KeyRange,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), KvError>,
-    ) -> Result<(), KvError> {
+    fn visit(&self, range: &KeyRange, visit: Visitor<'_>) -> Result<(), KvError> {
         self.map.range::<[u8], _>(range.bounds()).try_for_each(|(key, value)| visit(key, value))
     }
 }
