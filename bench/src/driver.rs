@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use crate::report::Stats;
+use crate::report::{micros, Stats};
 use crate::Load;
 
 /// One connection's side of a scenario.
@@ -37,7 +37,7 @@ where
                 if sent >= measure_from {
                     if ok {
                         let second = usize::try_from(sent.duration_since(measure_from).as_secs()).unwrap_or(usize::MAX);
-                        stats.record_at(second, u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        stats.record_at(second, micros(sent.elapsed()));
                     } else {
                         stats.errors += 1;
                     }

@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use crate::grpc::payload;
-use crate::report::Stats;
+use crate::report::{micros, Stats};
 use crate::{http, GROUP};
 
 const FANOUT_DATA_ID: &str = "bench-fanout";
@@ -88,10 +88,6 @@ where
     per_client.elapsed = started.elapsed();
     all_heard.elapsed = started.elapsed();
     Ok((per_client, all_heard))
-}
-
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// One listening connection that acknowledges pushes and reports when each arrived.

@@ -62,6 +62,11 @@ impl Stats {
     }
 }
 
+/// A latency in whole microseconds, the histograms' unit.
+pub(crate) fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
 pub(crate) fn new_histogram() -> Histogram<u64> {
     // 1 µs to 60 s at 3 significant figures; these bounds are valid, so this cannot fail.
     Histogram::new_with_bounds(1, 60_000_000, 3)

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::grpc::payload;
 use crate::http;
-use crate::report::{new_histogram, ProcStats};
+use crate::report::{micros, new_histogram, ProcStats};
 
 /// What a scale run found.
 pub(crate) struct ScaleReport {
@@ -132,7 +132,7 @@ pub(crate) async fn instances(
                 });
                 let sent = Instant::now();
                 let reply = client.request(payload("InstanceRequest", request)).await?.into_inner();
-                latency.saturating_record(micros(sent));
+                latency.saturating_record(micros(sent.elapsed()));
                 let body: serde_json::Value =
                     reply.body.as_ref().and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default();
                 anyhow::ensure!(body["resultCode"] == 200, "register failed: {body}");
@@ -232,7 +232,7 @@ pub(crate) async fn configs(
                 let form = format!("dataId=bench-scale-{i}.properties&group=SCALE&content={}", config_content(i));
                 let sent = Instant::now();
                 http::post(http_addr, "/nacos/v1/cs/configs", form).await?;
-                latency.saturating_record(micros(sent));
+                latency.saturating_record(micros(sent.elapsed()));
             }
             anyhow::Ok(latency)
         });
@@ -265,8 +265,4 @@ fn config_content(i: usize) -> String {
     let mut content = line.repeat(CONFIG_BYTES / line.len() + 1);
     content.truncate(CONFIG_BYTES);
     content.replace('=', "%3D").replace('\n', "%0A")
-}
-
-fn micros(since: Instant) -> u64 {
-    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
