@@ -30,7 +30,7 @@ pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
-/// The current snapshot's meta (JSON) and data (the state file's bytes, as they are).
+/// The current snapshot's meta (JSON) and data (its bytes, in either format version).
 pub(crate) const SNAPSHOT_META: &[u8] = b"snap/meta";
 pub(crate) const SNAPSHOT_DATA: &[u8] = b"snap/data";
 /// Or, instead of the data, the name of the file holding it (see `snapshot_store.rs`).
