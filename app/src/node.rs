@@ -84,6 +84,7 @@ impl Node {
             election_timeout_max: Duration::from_millis(600),
             snapshot_after_logs: settings.raft_snapshot_logs,
             snapshot_dir: storage::snapshot_dir(settings.storage, &settings.data_dir),
+            log_dir: storage::log_dir(settings.storage, &settings.data_dir),
         };
         let transport = Arc::new(GrpcPeerTransport::new());
         let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport).await?;

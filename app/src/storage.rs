@@ -75,6 +75,12 @@ pub fn snapshot_dir(engine: Engine, data_dir: &Path) -> Option<std::path::PathBu
     (engine != Engine::Memory).then(|| data_dir.join(format!("{}-snapshots", engine.as_str())))
 }
 
+/// Where the raft log's entries of `engine`'s store are kept as segment files:
+/// `data_dir/<engine>-raft-log`. `None` for the memory engine, whose log stays in the store.
+pub fn log_dir(engine: Engine, data_dir: &Path) -> Option<std::path::PathBuf> {
+    (engine != Engine::Memory).then(|| data_dir.join(format!("{}-raft-log", engine.as_str())))
+}
+
 /// Opens `engine` under `data_dir/<engine>`, so two engines never read each other's files,
 /// its write buffers and caches within `memory_bytes` (the memory engine holds everything
 /// and has no budget).

@@ -1,5 +1,6 @@
-//! openraft's storage conformance suite against our raft store on each real engine (the
-//! memory engine runs it inside `consensus-openraft`).
+//! openraft's storage conformance suite against our raft store on each real engine, the log
+//! in segment files beside it as nacosd keeps it (the memory engine runs it inside
+//! `consensus-openraft`).
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use ports::kv::KvStore;
 use tempfile::TempDir;
 
 /// Builds a raft store on a fresh engine in a temporary directory (the guard keeps it),
-/// with snapshots kept as files beside it, as nacosd keeps them.
+/// with snapshots and the log kept as files beside it, as nacosd keeps them.
 struct EngineBuilder {
     open: fn(&std::path::Path) -> Arc<dyn KvStore>,
 }
@@ -22,7 +23,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for EngineBuilder
         let kv = (self.open)(dir.path());
         let state_machine = StateMachine::open(Arc::clone(&kv), AppliedState::new())?
             .keep_snapshots_in(&dir.path().join("snapshots"))?;
-        Ok((dir, LogStore::new(kv), state_machine))
+        let log_store = LogStore::in_files(kv, &dir.path().join("raft-log"))?;
+        Ok((dir, log_store, state_machine))
     }
 }
 

@@ -153,3 +153,35 @@ fn writes_in_flight_at_sigterm_are_kept_if_acknowledged() {
     assert!(acked.len() >= 30);
     assert_all_present(&node, &acked);
 }
+
+/// Enough writes for snapshots and log purges: after `kill -9` the node rebuilds the same
+/// state from its snapshot and what is left of its log.
+#[test]
+fn writes_behind_a_snapshot_and_a_purged_log_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("node");
+    let mut node = Nacosd::start_with(&data_dir, &["--raft-snapshot-logs", "1000"]);
+    let mut acked = Acked::new();
+    // One at a time, so that each is an entry of its own: 2,100 entries, two snapshots.
+    for i in 0..2_100 {
+        let data_id = format!("s{}", i % 300);
+        let content = format!("version {i}");
+        assert!(publish(&node, &data_id, &content), "publish {data_id} failed");
+        acked.insert(data_id, Some(content));
+    }
+    let snapshots = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|dirent| dirent.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with("-snapshots"))
+        .expect("a snapshot directory");
+    assert!(std::fs::read_dir(&snapshots).unwrap().next().is_some(), "a snapshot was built");
+
+    node.kill9();
+    node.restart();
+    assert_all_present(&node, &acked);
+    assert!(publish(&node, "s0", "after the restart"));
+    acked.insert("s0".to_owned(), Some("after the restart".to_owned()));
+    node.kill9();
+    node.restart();
+    assert_all_present(&node, &acked);
+}

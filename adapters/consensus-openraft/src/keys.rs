@@ -6,6 +6,7 @@
 //! | `raft/committed`  | the last committed log id                                 |
 //! | `raft/purged`     | the last purged log id                                    |
 //! | `raft/log/` + u64 | log entries, big-endian index so key order is log order   |
+//! |                   | (memory engine only: the disk engines keep them in files) |
 //! | `sm/applied`      | last applied log id (written with the data it covers)     |
 //! | `sm/membership`   | the last applied membership                               |
 //! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |

@@ -12,6 +12,8 @@ mod batcher;
 pub mod fuzzing;
 mod history_rows;
 mod keys;
+mod log_entries;
+mod log_segments;
 mod log_store;
 mod log_writer;
 mod naming_record;

@@ -1,42 +1,75 @@
-//! The raft log and vote, persisted through the KV port.
+//! The raft log and vote: entries in segment files (or the KV store, for the in-memory
+//! engine), the vote and the committed and purged ids in the KV store.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::path::Path;
 use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError, Vote};
-use ports::kv::{Durability, KeyRange, KvError, KvStore, WriteBatch};
+use ports::kv::{Durability, KvError, KvStore, WriteBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::keys;
+use crate::log_entries::{KvEntries, LogEntries, LogError};
+use crate::log_segments::SegmentLog;
 use crate::log_writer::LogWriter;
 use crate::types::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
 /// The raft log store. Cheap to clone: the reader openraft asks for is another handle.
 ///
 /// ### Durability
-/// `append`, `save_vote`, `truncate` and `purge` write with [`Durability::Sync`] and report
-/// success only after the KV store says the batch is on disk.
+/// `append`, `save_vote`, `truncate` and `purge` report success only after what they wrote
+/// is on disk. A purge first records the purged id with a synced store write, which also
+/// makes every state row written before it durable (the state machine writes unsynced, the
+/// log being its redo record), and only then removes entries.
 ///
 /// Writes go through one [`LogWriter`] thread, which merges appends that arrive while an
 /// fsync is running into the next one (group commit).
 #[derive(Clone)]
 pub struct LogStore {
     kv: Arc<dyn KvStore>,
+    log: Arc<dyn LogEntries>,
     writer: LogWriter,
 }
 
 impl LogStore {
+    /// A log kept in the KV store, as the in-memory engine keeps it.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        let writer = LogWriter::start(Arc::clone(&kv));
-        Self { kv, writer }
+        let log: Arc<dyn LogEntries> = Arc::new(KvEntries::new(Arc::clone(&kv)));
+        Self::with(kv, log)
     }
 
-    /// Writes `batch` after every queued append, on the writer thread.
-    async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
+    /// A log kept in segment files in `dir`, beside `kv`. Entries a store written before the
+    /// log moved to files still holds are moved into them first.
+    pub fn in_files(kv: Arc<dyn KvStore>, dir: &Path) -> Result<Self, StorageError> {
+        let segments = SegmentLog::open(dir).map_err(read_logs)?;
+        let rows = KvEntries::drain_rows(&*kv).map_err(read_logs)?;
+        if !rows.is_empty() {
+            // Files left by a hand-over that a crash cut short are replaced: until the rows
+            // are gone, they are the log.
+            segments.truncate(0).map_err(write_logs)?;
+            segments.append(&rows).map_err(write_logs)?;
+            KvEntries::clear_rows(&*kv).map_err(write_logs)?;
+            tracing::info!(entries = rows.len(), dir = %dir.display(), "moved the raft log from the store into files");
+        }
+        let purged: Option<LogId> = read_json(&*kv, keys::PURGED).map_err(read_logs)?;
+        if let Some(purged) = purged {
+            segments.purge(purged.index).map_err(write_logs)?;
+        }
+        Ok(Self::with(kv, Arc::new(segments)))
+    }
+
+    fn with(kv: Arc<dyn KvStore>, log: Arc<dyn LogEntries>) -> Self {
+        let writer = LogWriter::start(Arc::clone(&kv), Arc::clone(&log));
+        Self { kv, log, writer }
+    }
+
+    /// Writes `batch` to the KV store after every queued append, on the writer thread.
+    async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), LogError> {
         self.writer.write(batch, durability).await
     }
 }
@@ -56,10 +89,8 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(index) => Some(*index),
             Bound::Unbounded => None,
         };
-        let rows = self.kv.scan(&keys::log_range(start, end)).map_err(read_logs)?;
         let mut entries: BTreeMap<u64, Entry> = BTreeMap::new();
-        for (_, value) in &rows {
-            let entry: Entry = decode(value).map_err(read_logs)?;
+        for entry in self.log.read(start, end).map_err(read_logs)? {
             entries.insert(entry.log_id.index, entry);
         }
         // Entries appended but not yet written are the newest truth.
@@ -75,13 +106,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id: Option<LogId> = read_json(&*self.kv, keys::PURGED).map_err(read_logs)?;
-        let last = self.kv.last(&KeyRange::prefix(keys::LOG_PREFIX)).map_err(read_logs)?;
-        let stored = match last {
-            Some((_, value)) => Some(decode::<Entry>(&value).map_err(read_logs)?.log_id),
-            None => None,
-        };
+        let stored = self.log.last().map_err(read_logs)?;
         let pending = self.writer.last_pending().map(|entry| entry.log_id);
-        let last_log_id = pending.max(stored).or(last_purged_log_id);
+        // Never behind the purged id: a log purged whole still ends there.
+        let last_log_id = pending.max(stored).max(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -118,30 +146,21 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let entries: Vec<Entry> = entries.into_iter().collect();
-        let mut batch = WriteBatch::new();
-        for entry in &entries {
-            batch.put(keys::log_key(entry.log_id.index), encode(entry).map_err(write_logs)?);
-        }
         // Queued for the writer thread: appends that pile up during an fsync share the next
         // one, and `callback` reports each durable only after its fsync.
-        self.writer.append(entries, batch, callback);
+        self.writer.append(entries.into_iter().collect(), callback);
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.writer.forget(log_id.index, u64::MAX);
-        let mut batch = WriteBatch::new();
-        batch.delete_range(keys::log_range(log_id.index, None));
-        self.write(batch, Durability::Sync).await.map_err(write_logs)
+        self.writer.truncate(log_id.index).await.map_err(write_logs)
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.writer.forget(0, log_id.index.saturating_add(1));
         let mut batch = WriteBatch::new();
         batch.put(keys::PURGED, encode(&log_id).map_err(write_logs)?);
-        batch.delete_range(keys::log_range(0, log_id.index.checked_add(1)));
-        self.write(batch, Durability::Sync).await.map_err(write_logs)
+        self.write(batch, Durability::Sync).await.map_err(write_logs)?;
+        self.writer.purge(log_id.index).await.map_err(write_logs)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Group commit for the raft log: one thread owns every log write, merges the appends that
-//! queue up while an fsync is in progress into the next single synced batch, and reports
-//! each append durable only after that batch is on disk.
+//! queue up while an fsync is in progress into the next single synced append, and reports
+//! each append durable only after that append is on disk.
 //!
 //! Entries handed to [`LogWriter::append`] are readable at once (from `pending`) and stay
 //! there until written, so openraft can replicate them before they are flushed.
@@ -10,18 +10,25 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::storage::LogFlushed;
-use ports::kv::{Durability, KvError, KvStore, WriteBatch};
+use ports::kv::{Durability, KvStore, WriteBatch};
 use tokio::sync::oneshot;
 
+use crate::log_entries::{LogEntries, LogError};
 use crate::types::{Entry, TypeConfig};
 
 /// Work for the writer thread, done strictly in the order it was queued.
 enum Job {
     /// Entries to persist; `callback` fires once they are durable.
-    Append { batch: WriteBatch, indexes: Vec<(u64, u64)>, callback: LogFlushed<TypeConfig> },
-    /// Any other write (vote, truncate, purge, committed); `done` answers when it is applied.
-    Write { batch: WriteBatch, durability: Durability, done: oneshot::Sender<Result<(), KvError>> },
+    Append { entries: Vec<Entry>, callback: LogFlushed<TypeConfig> },
+    /// A write to the KV store (vote, committed, purged id); `done` answers when applied.
+    Write { batch: WriteBatch, durability: Durability, done: Done },
+    /// Remove the entries at this index and after.
+    Truncate { from: u64, done: Done },
+    /// Remove the entries up to and including this index.
+    Purge { upto: u64, done: Done },
 }
+
+type Done = oneshot::Sender<Result<(), LogError>>;
 
 /// A handle to the log's writer thread. Cheap to clone; the thread ends with the last one.
 #[derive(Clone)]
@@ -33,44 +40,57 @@ pub(crate) struct LogWriter {
 }
 
 impl LogWriter {
-    pub(crate) fn start(kv: Arc<dyn KvStore>) -> Self {
+    pub(crate) fn start(kv: Arc<dyn KvStore>, log: Arc<dyn LogEntries>) -> Self {
         let (jobs, queue) = mpsc::channel();
         let pending = Arc::new(Mutex::new(BTreeMap::new()));
         let written = Arc::clone(&pending);
         std::thread::Builder::new()
             .name("raft-log-writer".to_owned())
-            .spawn(move || run(&*kv, &queue, &written))
+            .spawn(move || run(&*kv, &*log, &queue, &written))
             .map(|_| ())
             .unwrap_or_else(|err| tracing::error!(cause = %err, "cannot start the raft log writer"));
         Self { jobs, pending }
     }
 
-    /// Queues `entries` (already encoded into `batch`); `callback` fires when they are on
-    /// disk. Returns at once.
-    pub(crate) fn append(&self, entries: Vec<Entry>, batch: WriteBatch, callback: LogFlushed<TypeConfig>) {
-        let indexes = entries.iter().map(|entry| (entry.log_id.index, entry.log_id.leader_id.term)).collect();
+    /// Queues `entries`; `callback` fires when they are on disk. Returns at once.
+    pub(crate) fn append(&self, entries: Vec<Entry>, callback: LogFlushed<TypeConfig>) {
         {
             let mut pending = self.pending();
-            for entry in entries {
-                pending.insert(entry.log_id.index, entry);
+            for entry in &entries {
+                pending.insert(entry.log_id.index, entry.clone());
             }
         }
-        if let Err(mpsc::SendError(Job::Append { callback, .. })) =
-            self.jobs.send(Job::Append { batch, indexes, callback })
-        {
+        if let Err(mpsc::SendError(Job::Append { callback, .. })) = self.jobs.send(Job::Append { entries, callback }) {
             callback.log_io_completed(Err(std::io::Error::other("the raft log writer has stopped")));
         }
     }
 
-    /// Writes `batch` after every queued append, and waits until it is applied.
-    pub(crate) async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), KvError> {
+    /// Writes `batch` to the KV store after every queued append, and waits until it is
+    /// applied.
+    pub(crate) async fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), LogError> {
+        self.run(|done| Job::Write { batch, durability, done }).await
+    }
+
+    /// Removes the entries at `from` and after (pending ones at once), durably.
+    pub(crate) async fn truncate(&self, from: u64) -> Result<(), LogError> {
+        self.forget(from, u64::MAX);
+        self.run(|done| Job::Truncate { from, done }).await
+    }
+
+    /// Removes the entries up to and including `upto` (pending ones at once).
+    pub(crate) async fn purge(&self, upto: u64) -> Result<(), LogError> {
+        self.forget(0, upto.saturating_add(1));
+        self.run(|done| Job::Purge { upto, done }).await
+    }
+
+    async fn run(&self, job: impl FnOnce(Done) -> Job) -> Result<(), LogError> {
         let (done, answer) = oneshot::channel();
-        self.jobs.send(Job::Write { batch, durability, done }).map_err(|_| KvError::Closed)?;
-        answer.await.map_err(|_| KvError::Closed)?
+        self.jobs.send(job(done)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Forgets pending entries in `[from, to)` that a truncate or purge removes.
-    pub(crate) fn forget(&self, from: u64, to: u64) {
+    fn forget(&self, from: u64, to: u64) {
         let mut pending = self.pending();
         let doomed: Vec<u64> = pending.range(from..to).map(|(index, _)| *index).collect();
         for index in doomed {
@@ -93,13 +113,25 @@ impl LogWriter {
     }
 }
 
+/// Whether `more` starts right after `entries`.
+fn follows(entries: &[Entry], more: &[Entry]) -> bool {
+    match (entries.last(), more.first()) {
+        (Some(last), Some(first)) => last.log_id.index.checked_add(1) == Some(first.log_id.index),
+        _ => true,
+    }
+}
+
+fn stopped() -> LogError {
+    LogError::Io(std::io::Error::other("the raft log writer has stopped"))
+}
+
 fn lock(pending: &Mutex<BTreeMap<u64, Entry>>) -> MutexGuard<'_, BTreeMap<u64, Entry>> {
     // Inserts and removes cannot leave the map half-changed: poisoning is harmless.
     pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The writer loop: take a job, merge the appends queued behind it, write once, report.
-fn run(kv: &dyn KvStore, queue: &mpsc::Receiver<Job>, pending: &Mutex<BTreeMap<u64, Entry>>) {
+fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pending: &Mutex<BTreeMap<u64, Entry>>) {
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
@@ -111,18 +143,22 @@ fn run(kv: &dyn KvStore, queue: &mpsc::Receiver<Job>, pending: &Mutex<BTreeMap<u
         };
         match job {
             Job::Write { batch, durability, done } => {
-                let _ = done.send(kv.write(batch, durability));
+                let _ = done.send(kv.write(batch, durability).map_err(LogError::from));
             }
-            Job::Append { batch, indexes, callback } => {
-                let mut ops = batch.into_ops();
-                let mut written = indexes;
+            Job::Truncate { from, done } => {
+                let _ = done.send(log.truncate(from));
+            }
+            Job::Purge { upto, done } => {
+                let _ = done.send(log.purge(upto));
+            }
+            Job::Append { mut entries, callback } => {
                 let mut callbacks = vec![callback];
-                // Everything that queued up meanwhile goes into the same fsync.
+                // The appends that queued up meanwhile and carry on where these end go into
+                // the same fsync (one that rewrites an index is written on its own).
                 while let Ok(job) = queue.try_recv() {
                     match job {
-                        Job::Append { batch, indexes, callback } => {
-                            ops.extend(batch.into_ops());
-                            written.extend(indexes);
+                        Job::Append { entries: more, callback } if follows(&entries, &more) => {
+                            entries.extend(more);
                             callbacks.push(callback);
                         }
                         other => {
@@ -131,16 +167,13 @@ fn run(kv: &dyn KvStore, queue: &mpsc::Receiver<Job>, pending: &Mutex<BTreeMap<u
                         }
                     }
                 }
-                let mut merged = WriteBatch::new();
-                for op in ops {
-                    merged.push(op);
-                }
-                let result = kv.write(merged, Durability::Sync);
+                let result = log.append(&entries);
                 if result.is_ok() {
                     let mut pending = lock(pending);
-                    for (index, term) in written {
-                        if pending.get(&index).is_some_and(|entry| entry.log_id.leader_id.term == term) {
-                            pending.remove(&index);
+                    for entry in &entries {
+                        let written = &entry.log_id;
+                        if pending.get(&written.index).is_some_and(|held| held.log_id.leader_id == written.leader_id) {
+                            pending.remove(&written.index);
                         }
                     }
                 }

@@ -36,6 +36,8 @@ pub struct RaftSettings {
     pub snapshot_after_logs: u64,
     /// Keep snapshots as files here; `None` keeps them in the KV store.
     pub snapshot_dir: Option<std::path::PathBuf>,
+    /// Keep the raft log's entries in segment files here; `None` keeps them in the KV store.
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 /// Why the raft node could not start.
@@ -85,7 +87,12 @@ impl RaftNode {
         .validate()
         .map_err(|err| StartError::Settings(err.to_string()))?;
 
-        let log_store = LogStore::new(Arc::clone(&kv));
+        let log_store = match &settings.log_dir {
+            Some(dir) => {
+                LogStore::in_files(Arc::clone(&kv), dir).map_err(|err| StartError::Storage(err.to_string()))?
+            }
+            None => LogStore::new(Arc::clone(&kv)),
+        };
         let mut state_machine = StateMachine::open(kv, state).map_err(|err| StartError::Storage(err.to_string()))?;
         if let Some(dir) = &settings.snapshot_dir {
             state_machine = state_machine.keep_snapshots_in(dir).map_err(|err| StartError::Storage(err.to_string()))?;

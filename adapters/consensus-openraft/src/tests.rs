@@ -27,6 +27,69 @@ fn openraft_suite_on_the_memory_store() {
     Suite::test_all(MemBuilder).unwrap();
 }
 
+/// The log in segment files, as the disk engines keep it.
+struct FilesBuilder;
+
+impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for FilesBuilder {
+    async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError> {
+        let dir = tempfile::tempdir()
+            .map_err(|err| StorageError::IO { source: openraft::StorageIOError::write_logs(&err) })?;
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state_machine = StateMachine::open(Arc::clone(&kv), AppliedState::new())?;
+        let log_store = LogStore::in_files(kv, &dir.path().join("log"))?;
+        Ok((dir, log_store, state_machine))
+    }
+}
+
+#[test]
+fn openraft_suite_on_segment_files() {
+    Suite::test_all(FilesBuilder).unwrap();
+}
+
+mod log_in_files {
+    use std::sync::Arc;
+
+    use openraft::storage::RaftLogStorage;
+    use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftLogReader};
+    use ports::kv::{Durability, KeyRange, KvStore, WriteBatch};
+
+    use crate::keys;
+    use crate::log_store::encode;
+    use crate::types::Entry;
+    use crate::LogStore;
+
+    fn entry(index: u64) -> Entry {
+        Entry { log_id: LogId::new(CommittedLeaderId::new(1, 0), index), payload: EntryPayload::Blank }
+    }
+
+    /// A store written before the log moved to files: its entries move into them, once.
+    #[tokio::test]
+    async fn entries_kept_in_the_store_move_into_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut batch = WriteBatch::new();
+        for index in 5..9 {
+            batch.put(keys::log_key(index), encode(&entry(index)).unwrap());
+        }
+        kv.write(batch, Durability::Sync).unwrap();
+
+        let mut log = LogStore::in_files(Arc::clone(&kv), dir.path()).unwrap();
+        let read: Vec<u64> = log.try_get_log_entries(0..).await.unwrap().iter().map(|e| e.log_id.index).collect();
+        assert_eq!(read, vec![5, 6, 7, 8]);
+        assert!(kv.scan(&KeyRange::prefix(keys::LOG_PREFIX)).unwrap().is_empty(), "the rows are gone");
+        assert_eq!(log.get_log_state().await.unwrap().last_log_id.map(|id| id.index), Some(8));
+        drop(log);
+
+        // A crash after the files were written and before the rows went: the rows win.
+        let mut batch = WriteBatch::new();
+        batch.put(keys::log_key(5), encode(&entry(5)).unwrap());
+        kv.write(batch, Durability::Sync).unwrap();
+        let mut log = LogStore::in_files(Arc::clone(&kv), dir.path()).unwrap();
+        let read: Vec<u64> = log.try_get_log_entries(0..).await.unwrap().iter().map(|e| e.log_id.index).collect();
+        assert_eq!(read, vec![5]);
+    }
+}
+
 mod state_machine {
     use std::sync::Arc;
 

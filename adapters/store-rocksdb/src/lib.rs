@@ -62,7 +62,7 @@ impl RocksStore {
         table.set_block_cache(&cache);
         let mut options = Options::default();
         options.create_if_missing(true);
-        // Raft log entries and configs are small and written once; keep compaction light.
+        // Config and history rows are small and written once; keep compaction light.
         options.set_max_background_jobs(2);
         options.set_keep_log_file_num(4);
         options.set_write_buffer_manager(&write_buffers);
