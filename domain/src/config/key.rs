@@ -1,6 +1,7 @@
 //! Config identity: namespace (the wire's `tenant`), group and data id, each validated.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::ConfigError;
 
@@ -12,26 +13,30 @@ const PUBLIC: &str = "public";
 /// A namespace id. `""`, `"public"` and `"null"` (any case) all mean the default namespace
 /// and are stored as `"public"`, so the two spellings clients use never split one config
 /// into two.
+///
+/// The three parts of a key are shared strings: the table, the read index and the history
+/// index each hold the key of every config, and a clone is a reference count, not three
+/// more allocations (~250 bytes a config).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Namespace(String);
+pub struct Namespace(Arc<str>);
 
 impl Namespace {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        canonical_namespace(raw, MAX_NAMESPACE_ID_LEN).map(|id| Self(id.to_owned()))
+        canonical_namespace(raw, MAX_NAMESPACE_ID_LEN).map(|id| Self(id.into()))
     }
 
     /// A namespace id read back from storage: the same rules without the request length
     /// limit, which may have been higher when it was written.
     pub fn restore(raw: &str) -> Result<Self, ConfigError> {
-        canonical_namespace(raw, usize::MAX).map(|id| Self(id.to_owned()))
+        canonical_namespace(raw, usize::MAX).map(|id| Self(id.into()))
     }
 
     pub fn public() -> Self {
-        Self(PUBLIC.to_owned())
+        Self(PUBLIC.into())
     }
 
     pub fn is_public(&self) -> bool {
-        self.0 == PUBLIC
+        &*self.0 == PUBLIC
     }
 
     pub fn as_str(&self) -> &str {
@@ -41,16 +46,16 @@ impl Namespace {
 
 /// A config group, e.g. `DEFAULT_GROUP`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Group(String);
+pub struct Group(Arc<str>);
 
 impl Group {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("group", raw, MAX_GROUP_LEN).map(|group| Self(group.to_owned()))
+        valid_name("group", raw, MAX_GROUP_LEN).map(|group| Self(group.into()))
     }
 
     /// A group read back from storage (see [`Namespace::restore`]).
     pub fn restore(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("group", raw, usize::MAX).map(|group| Self(group.to_owned()))
+        valid_name("group", raw, usize::MAX).map(|group| Self(group.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -60,16 +65,16 @@ impl Group {
 
 /// A config's data id, e.g. `application.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DataId(String);
+pub struct DataId(Arc<str>);
 
 impl DataId {
     pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("dataId", raw, MAX_DATA_ID_LEN).map(|data_id| Self(data_id.to_owned()))
+        valid_name("dataId", raw, MAX_DATA_ID_LEN).map(|data_id| Self(data_id.into()))
     }
 
     /// A data id read back from storage (see [`Namespace::restore`]).
     pub fn restore(raw: &str) -> Result<Self, ConfigError> {
-        valid_name("dataId", raw, usize::MAX).map(|data_id| Self(data_id.to_owned()))
+        valid_name("dataId", raw, usize::MAX).map(|data_id| Self(data_id.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -126,9 +131,9 @@ impl<'a> KeyRef<'a> {
 
     pub fn to_owned_key(self) -> ConfigKey {
         ConfigKey {
-            namespace: Namespace(self.namespace.to_owned()),
-            group: Group(self.group.to_owned()),
-            data_id: DataId(self.data_id.to_owned()),
+            namespace: Namespace(self.namespace.into()),
+            group: Group(self.group.into()),
+            data_id: DataId(self.data_id.into()),
         }
     }
 }
