@@ -17,9 +17,11 @@ const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYT
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_MAX_LISTENERS: usize = 10_000;
 /// The storage engine's memory (RocksDB's memtables and block cache, sled's cache) in MiB:
-/// small, so that a small node stays small; larger budgets mostly buy read caching, which
-/// nacosd needs little of (configs and instances are served from memory).
-const DEFAULT_STORAGE_MEMORY_MB: u64 = 32;
+/// small, so that a small node stays small. Since the raft log moved to its own files the
+/// memtables hold only state rows, and 3 MiB ones cost publishes little (p99 within a
+/// millisecond or two of 12 MiB ones, BENCHMARKS.md); larger budgets mostly buy read
+/// caching, which nacosd needs little of (configs and instances are served from memory).
+const DEFAULT_STORAGE_MEMORY_MB: u64 = 8;
 const MIN_STORAGE_MEMORY_MB: u64 = 8;
 const MAX_STORAGE_MEMORY_MB: u64 = 1 << 20;
 /// Tomcat's (Java Nacos's server) default `maxConnections`.
@@ -78,7 +80,7 @@ pub struct Cli {
     pub storage: Option<Engine>,
 
     /// Memory the storage engine may use for write buffers and caches, in MiB (8 or more)
-    /// [default: 32].
+    /// [default: 8].
     #[arg(long, env = "NACOSD_STORAGE_MEMORY_MB")]
     pub storage_memory_mb: Option<u64>,
 

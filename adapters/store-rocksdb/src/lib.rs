@@ -11,8 +11,8 @@ use rocksdb::{
     WriteOptions, DB,
 };
 
-/// Memory the engine may use when the caller names no budget.
-pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 32 << 20;
+/// Memory the engine may use when the caller names no budget (nacosd's default too).
+pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 8 << 20;
 /// The smallest budget that leaves RocksDB room to work (two write buffers and a cache).
 pub const MIN_MEMORY_BUDGET_BYTES: usize = 8 << 20;
 
@@ -50,9 +50,10 @@ impl RocksStore {
     /// flushes once they reach three quarters of it.
     ///
     /// Memtables get the most of it because nacosd reads from memory (the block cache serves
-    /// history reads and start-up only) and writes all the time: every memtable flush is a
-    /// burst of work that publishes in flight wait behind, so fewer, larger flushes are a
-    /// shorter latency tail (p99 of HTTP publish: 20 ms with 8 MiB memtables, 15 ms with 16).
+    /// history reads and start-up only) and writes all the time. They hold state rows only
+    /// (the raft log has files of its own), so even the smallest budget's 3 MiB memtables
+    /// flush rarely enough that publishes hardly notice (HTTP publish p99 within a
+    /// millisecond or two of 12 MiB memtables, BENCHMARKS.md).
     pub fn open_with_budget(dir: &Path, budget: usize) -> Result<Self, KvError> {
         let budget = budget.max(MIN_MEMORY_BUDGET_BYTES);
         let cache = Cache::new_lru_cache(budget);

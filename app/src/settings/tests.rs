@@ -53,7 +53,7 @@ fn unknown_engines_are_refused() {
 
 #[test]
 fn the_storage_memory_budget_defaults_small_and_refuses_nonsense() {
-    assert_eq!(Settings::resolve(cli(&[])).unwrap().storage_memory_bytes, 32 << 20);
+    assert_eq!(Settings::resolve(cli(&[])).unwrap().storage_memory_bytes, 8 << 20);
     assert_eq!(Settings::resolve(cli(&["--storage-memory-mb", "256"])).unwrap().storage_memory_bytes, 256 << 20);
     for nonsense in ["0", "7", "99999999"] {
         let err = Settings::resolve(cli(&["--storage-memory-mb", nonsense])).unwrap_err().to_string();
