@@ -18,12 +18,15 @@
 //! | n     | the entry as JSON                                 |
 //!
 //! Records in a segment have consecutive indexes. Segments do not overlap, but may leave a
-//! gap between them (a log emptied by a purge restarts where the snapshot ends).
+//! gap between them (a log emptied by a purge restarts where the snapshot ends). A segment
+//! is made ahead of need, full of zeros ([`spare`]), so its records are followed by zeros:
+//! an all-zero record header is where the records end.
 //!
 //! ### Crash safety
 //! - `append` returns after `sync_data`; an entry is acknowledged only after that.
-//! - A new segment is created with its header, synced, and its directory synced, before any
-//!   entry in it is written; the one before it was synced whole when it was closed.
+//! - A new segment is in place under its name (renamed from a synced spare, or created),
+//!   with its header synced and its directory synced, before any entry in it is written; the
+//!   one before it was synced whole when it was closed.
 //! - At open, a torn or unfinished record at the end of the newest segment (a crash during
 //!   an append that was therefore never acknowledged) is cut off. A bad record anywhere else
 //!   is damage: the log refuses to open rather than lose entries silently.
@@ -40,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use self::spare::Spares;
 use crate::log_entries::{LogEntries, LogError};
 use crate::log_store::encode;
 use crate::types::{Entry, LogId};
@@ -65,6 +69,7 @@ pub(crate) struct SegmentLog {
     /// segment is still on disk.
     floor: AtomicU64,
     segment_bytes: u64,
+    spares: Spares,
 }
 
 /// One segment file.
@@ -125,7 +130,15 @@ impl SegmentLog {
             }
             segments.push(segment);
         }
-        Ok(Self { dir: dir.to_path_buf(), segments: RwLock::new(segments), floor: AtomicU64::new(0), segment_bytes })
+        // Room for a full segment and the batch that crosses its end.
+        let spares = Spares::new(dir, FILE_HEADER + segment_bytes + segment_bytes / 8)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            segments: RwLock::new(segments),
+            floor: AtomicU64::new(0),
+            segment_bytes,
+            spares,
+        })
     }
 
     fn read_segments(&self) -> RwLockReadGuard<'_, Vec<Segment>> {
@@ -141,13 +154,17 @@ impl SegmentLog {
     /// it is used.
     fn create_segment(&self, first: u64) -> Result<Segment, LogError> {
         let path = segment_path(&self.dir, first);
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
-        let mut header = Vec::with_capacity(FILE_HEADER as usize);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&VERSION.to_le_bytes());
-        file.write_all_at(&header, 0)?;
-        file.sync_all()?;
-        sync_dir(&self.dir)?;
+        let spare = self.spares.take(&path)?;
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(!spare).open(&path)?;
+        file.write_all_at(&file_header(), 0)?;
+        if spare {
+            file.sync_data()?;
+        } else {
+            // No spare was ready (segments filling faster than spares are written): this one
+            // grows as it is appended to, and its syncs cost a journal commit each.
+            file.sync_all()?;
+            sync_dir(&self.dir)?;
+        }
         Ok(Segment { first, path, file: Arc::new(file), ends: Vec::new() })
     }
 
@@ -312,11 +329,8 @@ fn load_segment(path: &Path, first: u64, newest: bool) -> Result<Segment, LogErr
             return Err(damaged(path, "shorter than its header"));
         }
         // Created but never written to: write its header again.
-        let mut fresh = Vec::with_capacity(FILE_HEADER as usize);
-        fresh.extend_from_slice(MAGIC);
-        fresh.extend_from_slice(&VERSION.to_le_bytes());
         file.set_len(0)?;
-        file.write_all_at(&fresh, 0)?;
+        file.write_all_at(&file_header(), 0)?;
         file.sync_all()?;
         return Ok(Segment { first, path: path.to_path_buf(), file: Arc::new(file), ends: Vec::new() });
     }
@@ -335,10 +349,15 @@ fn load_segment(path: &Path, first: u64, newest: bool) -> Result<Segment, LogErr
         if at == size {
             break None;
         }
-        if size - at < RECORD_HEADER as u64 {
+        let header = &mut record[..usize::try_from(size - at).map_or(RECORD_HEADER, |left| left.min(RECORD_HEADER))];
+        reader.read_exact(header)?;
+        if header.iter().all(|byte| *byte == 0) {
+            // The zeros a segment is made of: the records end here.
+            break None;
+        }
+        if header.len() < RECORD_HEADER {
             break Some("a record header cut short");
         }
-        reader.read_exact(&mut record)?;
         let index = u64::from_le_bytes(record[0..8].try_into().unwrap_or_default());
         let length = u32::from_le_bytes(record[8..12].try_into().unwrap_or_default());
         let crc = u32::from_le_bytes(record[12..16].try_into().unwrap_or_default());
@@ -366,8 +385,38 @@ fn load_segment(path: &Path, first: u64, newest: bool) -> Result<Segment, LogErr
         tracing::warn!(path = %path.display(), at, cut = size - at, "cutting off {what} at the end of the raft log");
         file.set_len(at)?;
         file.sync_all()?;
+    } else if newest && !zeros_from(&mut reader, at, size)? {
+        // Zeros where the records end, but not after them: an unfinished append whose
+        // first bytes did not reach the disk. Gone too, or it would be read as damage once
+        // this segment is no longer the newest.
+        tracing::warn!(path = %path.display(), at, cut = size - at, "cutting off an unfinished append at the end of the raft log");
+        file.set_len(at)?;
+        file.sync_all()?;
     }
     Ok(Segment { first, path: path.to_path_buf(), file: Arc::new(file), ends })
+}
+
+/// Whether every byte the reader has left (it is at `at` of `size`) is zero. The zero header
+/// that ended the records was read already; the rest of the file follows it.
+fn zeros_from(reader: &mut impl Read, at: u64, size: u64) -> io::Result<bool> {
+    let mut left = size.saturating_sub(at).saturating_sub(RECORD_HEADER as u64);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let take = usize::try_from(left).map_or(chunk.len(), |left| left.min(chunk.len()));
+        reader.read_exact(&mut chunk[..take])?;
+        if chunk[..take].iter().any(|byte| *byte != 0) {
+            return Ok(false);
+        }
+        left -= take as u64;
+    }
+    Ok(true)
+}
+
+fn file_header() -> Vec<u8> {
+    let mut header = Vec::with_capacity(FILE_HEADER as usize);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header
 }
 
 /// Appends `entry`'s record to `buffer`.
@@ -415,5 +464,6 @@ fn damaged(path: &Path, what: impl Into<String>) -> LogError {
     LogError::Damaged { path: path.display().to_string(), what: what.into() }
 }
 
+mod spare;
 #[cfg(test)]
 mod tests;

@@ -113,6 +113,20 @@ impl LogWriter {
     }
 }
 
+/// A log write slower than this is reported: every publish in flight waits behind it.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Runs one log write, warning when it takes longer than [`SLOW`].
+fn timed<T>(what: &'static str, write: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = write();
+    let took = started.elapsed();
+    if took > SLOW {
+        tracing::warn!(took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX), "slow raft log {what}");
+    }
+    result
+}
+
 /// Whether `more` starts right after `entries`.
 fn follows(entries: &[Entry], more: &[Entry]) -> bool {
     match (entries.last(), more.first()) {
@@ -143,13 +157,13 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pend
         };
         match job {
             Job::Write { batch, durability, done } => {
-                let _ = done.send(kv.write(batch, durability).map_err(LogError::from));
+                let _ = done.send(timed("store write", || kv.write(batch, durability).map_err(LogError::from)));
             }
             Job::Truncate { from, done } => {
-                let _ = done.send(log.truncate(from));
+                let _ = done.send(timed("truncate", || log.truncate(from)));
             }
             Job::Purge { upto, done } => {
-                let _ = done.send(log.purge(upto));
+                let _ = done.send(timed("purge", || log.purge(upto)));
             }
             Job::Append { mut entries, callback } => {
                 let mut callbacks = vec![callback];
@@ -167,7 +181,7 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pend
                         }
                     }
                 }
-                let result = log.append(&entries);
+                let result = timed("append", || log.append(&entries));
                 if result.is_ok() {
                     let mut pending = lock(pending);
                     for entry in &entries {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, Visitor, WriteBatch, WriteOp};
 use rocksdb::{
-    BlockBasedOptions, Cache, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBufferManager,
+    BlockBasedOptions, Cache, DBCompressionType, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBufferManager,
     WriteOptions, DB,
 };
 
@@ -73,7 +73,16 @@ impl RocksStore {
         // final fsync: on ext4 (ordered data) a raft append's fsync waits for every dirty
         // page the journal commit covers, so a memtable's worth at once is a publish stall.
         options.set_bytes_per_sync(1 << 20);
+        // The same for the write-ahead log. Buffered writes (the state machine's rows; the
+        // raft log, which makes them recoverable, is synced in files of its own) leave it
+        // dirty in the page cache until the next synced write, which then has all of it to
+        // write out at once: a raft log purge's synced write stalled publishes for 0.7 s
+        // behind ~10 MB of WAL before this.
+        options.set_wal_bytes_per_sync(1 << 20);
         options.set_block_based_table_factory(&table);
+        // Table files compressed (configs are text): less to write at each flush and
+        // compaction. The build has LZ4 only; RocksDB's default would be none.
+        options.set_compression_type(DBCompressionType::Lz4);
         let db = DB::open(&options, dir).map_err(KvError::backend)?;
         Ok(Self { db, cache, budget })
     }

@@ -127,46 +127,101 @@ fn a_log_restarts_after_a_gap() {
     assert_eq!(ids(&log, 5, Some(100)), vec![]);
 }
 
-/// Every length a crash could leave the last append at: the entries before it stay, the
-/// torn one goes, and the log takes appends again.
+/// Every state a crash could leave the last append in, in a segment that grew as it was
+/// appended to and in one made ahead full of zeros: cut short at every byte, or with its
+/// first bytes (down to the whole header) not on disk. The entries before it stay, the torn
+/// one goes, and the log takes appends again.
 #[test]
 fn a_torn_tail_is_cut_off_at_open() {
     let dir = tempfile::tempdir().unwrap();
-    let log = SegmentLog::open(dir.path()).unwrap();
+    // One segment for every entry, and spares small enough to be made at each of the many
+    // opens below.
+    let open = || SegmentLog::open_with(dir.path(), 64 * 1024).unwrap();
+    let log = open();
     log.append(&entries(1, 0..3)).unwrap();
     log.append(&entries(1, 3..4)).unwrap();
-    drop(log);
-    let file = segment_files(dir.path()).pop().unwrap();
-    let whole = fs::read(&file).unwrap();
-    let log = SegmentLog::open(dir.path()).unwrap();
-    let last_start = {
+    let (last_start, end) = {
         let segments = log.read_segments();
-        segments[0].record(3).unwrap().0
+        (segments[0].record(3).unwrap().0, segments[0].len())
     };
     drop(log);
+    let file = segment_files(dir.path()).pop().unwrap();
+    let whole = fs::read(&file).unwrap()[..end as usize].to_vec();
+    let zeroed = |bytes: &[u8]| {
+        let mut padded = bytes.to_vec();
+        padded.resize(end as usize + 4096, 0);
+        padded
+    };
 
-    for cut in last_start..whole.len() as u64 {
-        fs::write(&file, &whole[..cut as usize]).unwrap();
-        let log = SegmentLog::open(dir.path()).unwrap();
-        assert_eq!(ids(&log, 0, None), span(1, 0..3), "cut at byte {cut}");
-        assert_eq!(fs::metadata(&file).unwrap().len(), last_start, "the torn bytes are gone");
+    let mut damaged: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in last_start..end {
+        damaged.push((format!("cut at byte {cut}"), whole[..cut as usize].to_vec()));
+        damaged.push((format!("cut at byte {cut}, zeros after"), zeroed(&whole[..cut as usize])));
+    }
+    for missing in 1..=super::RECORD_HEADER as u64 {
+        let mut bytes = whole.clone();
+        bytes[last_start as usize..(last_start + missing) as usize].fill(0);
+        damaged.push((format!("first {missing} bytes missing"), zeroed(&bytes)));
+    }
+    for (what, bytes) in damaged {
+        fs::write(&file, &bytes).unwrap();
+        let log = open();
+        assert_eq!(ids(&log, 0, None), span(1, 0..3), "{what}");
+        let left = fs::read(&file).unwrap();
+        assert!(left[last_start as usize..].iter().all(|byte| *byte == 0), "{what}: the torn bytes are gone");
         log.append(&entries(2, 3..5)).unwrap();
         let mut expected = span(1, 0..3);
         expected.extend(span(2, 3..5));
-        assert_eq!(ids(&log, 0, None), expected);
+        assert_eq!(ids(&log, 0, None), expected, "{what}");
+        drop(log);
+        assert_eq!(ids(&open(), 0, None), expected, "{what}, reopened");
     }
 }
 
 #[test]
-fn garbage_after_the_last_record_is_cut_off() {
+fn zeros_after_the_last_record_end_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let log = SegmentLog::open(dir.path()).unwrap();
     log.append(&entries(1, 0..3)).unwrap();
     drop(log);
     let file = segment_files(dir.path()).pop().unwrap();
-    OpenOptions::new().append(true).open(&file).unwrap().write_all(&[0u8; 4096]).unwrap();
+    let size = fs::metadata(&file).unwrap().len();
+    OpenOptions::new().append(true).open(&file).unwrap().write_all(&[0u8; 4101]).unwrap();
     let log = SegmentLog::open(dir.path()).unwrap();
     assert_eq!(ids(&log, 0, None), span(1, 0..3));
+    assert_eq!(fs::metadata(&file).unwrap().len(), size + 4101, "zeros are room to append, not damage");
+}
+
+/// Once a spare is ready, a new segment is made of it: full size from the start, so that
+/// appends change no file metadata; older segments end in zeros and open as they were.
+#[test]
+fn segments_are_made_ahead_full_of_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = small(dir.path());
+    let wait_for_spare = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !super::spare::ready(dir.path()) {
+            assert!(std::time::Instant::now() < deadline, "no spare segment was made");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    wait_for_spare();
+    log.append(&entries(1, 0..1)).unwrap();
+    let preallocated = super::FILE_HEADER + 600 + 600 / 8;
+    let first = segment_files(dir.path()).pop().unwrap();
+    assert_eq!(fs::metadata(&first).unwrap().len(), preallocated);
+    for index in 1..30 {
+        wait_for_spare();
+        log.append(&entries(1, index..index + 1)).unwrap();
+    }
+    let files = segment_files(dir.path());
+    assert!(files.len() > 2);
+    for file in &files {
+        // At least: the entry that crosses a segment's end may take it further.
+        assert!(fs::metadata(file).unwrap().len() >= preallocated, "{}", file.display());
+    }
+    drop(log);
+    assert_eq!(ids(&small(dir.path()), 0, None), span(1, 0..30));
 }
 
 /// Writes 20 entries into small segments, flips byte `at` of the oldest one, and answers
