@@ -385,7 +385,12 @@ fn load_segment(path: &Path, first: u64, newest: bool) -> Result<Segment, LogErr
         tracing::warn!(path = %path.display(), at, cut = size - at, "cutting off {what} at the end of the raft log");
         file.set_len(at)?;
         file.sync_all()?;
-    } else if newest && !zeros_from(&mut reader, at, size)? {
+    } else if !zeros_from(&mut reader, at, size)? {
+        if !newest {
+            // A zeroed block among records that were synced whole: the ones after it
+            // would be lost without a word.
+            return Err(damaged(path, format!("zeros at byte {at} with records after them")));
+        }
         // Zeros where the records end, but not after them: an unfinished append whose
         // first bytes did not reach the disk. Gone too, or it would be read as damage once
         // this segment is no longer the newest.

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use ports::kv::{Durability, KeyRange, KvError, KvPair, KvSnapshot, KvStore, Visitor, WriteBatch, WriteOp};
 use rocksdb::{
-    BlockBasedOptions, Cache, DBCompressionType, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBufferManager,
-    WriteOptions, DB,
+    BlockBasedOptions, Cache, DBCompressionType, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode,
+    WriteBufferManager, WriteOptions, DB,
 };
 
 /// Memory the engine may use when the caller names no budget (nacosd's default too).

@@ -246,6 +246,27 @@ fn open_with_oldest_damaged_at(at: usize) -> String {
 }
 
 #[test]
+fn a_zeroed_record_before_the_newest_segment_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = small(dir.path());
+    log.append(&entries(1, 0..20)).unwrap();
+    let second = {
+        let segments = log.read_segments();
+        segments[0].record(segments[0].first + 1).unwrap()
+    };
+    drop(log);
+    let oldest = segment_files(dir.path()).remove(0);
+    let mut bytes = fs::read(&oldest).unwrap();
+    bytes[second.0 as usize..second.1 as usize].fill(0);
+    fs::write(&oldest, &bytes).unwrap();
+    match SegmentLog::open_with(dir.path(), 600) {
+        Err(LogError::Damaged { what, .. }) => assert!(what.contains("records after them"), "{what}"),
+        Err(other) => panic!("expected damage, got {other}"),
+        Ok(_) => panic!("a segment with a zeroed record was opened"),
+    }
+}
+
+#[test]
 fn damage_before_the_newest_segment_refuses_to_open() {
     let what = open_with_oldest_damaged_at(FILE_HEADER as usize + 20);
     assert!(what.contains("checksum"), "{what}");
