@@ -2,12 +2,14 @@
 //!
 //! The raft log, the vote and the state machine are implemented once, over the KV port
 //! ([`log_store::LogStore`], [`state_machine::StateMachine`]), so every storage engine is a
-//! complete raft store. Raft RPCs are encoded here and carried as bytes by whatever
+//! complete raft store; given a directory, the log keeps its entries in segment files there
+//! instead (`log_segments.rs`), and snapshots are files too. Raft RPCs are encoded here and carried as bytes by whatever
 //! [`ports::peer::PeerTransport`] the node was given.
 
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
 mod batcher;
+mod durable;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod history_rows;

@@ -68,7 +68,7 @@ impl KvEntries {
 
     /// Every entry stored as rows: what a store written before the log moved to files hands
     /// over to them.
-    pub(crate) fn drain_rows(kv: &dyn KvStore) -> Result<Vec<Entry>, LogError> {
+    pub(crate) fn rows(kv: &dyn KvStore) -> Result<Vec<Entry>, LogError> {
         let rows = kv.scan(&KeyRange::prefix(keys::LOG_PREFIX))?;
         rows.iter().map(|(_, value)| Ok(decode::<Entry>(value)?)).collect()
     }

@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use self::spare::Spares;
+use crate::durable::sync_dir;
 use crate::log_entries::{LogEntries, LogError};
 use crate::log_store::encode;
 use crate::types::{Entry, LogId};
@@ -459,10 +460,6 @@ fn first_index_of(path: &Path) -> Option<u64> {
         return None;
     }
     stem.parse().ok()
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 fn damaged(path: &Path, what: impl Into<String>) -> LogError {

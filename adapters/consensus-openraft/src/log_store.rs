@@ -47,7 +47,7 @@ impl LogStore {
     /// log moved to files still holds are moved into them first.
     pub fn in_files(kv: Arc<dyn KvStore>, dir: &Path) -> Result<Self, StorageError> {
         let segments = SegmentLog::open(dir).map_err(read_logs)?;
-        let rows = KvEntries::drain_rows(&*kv).map_err(read_logs)?;
+        let rows = KvEntries::rows(&*kv).map_err(read_logs)?;
         if !rows.is_empty() {
             // Files left by a hand-over that a crash cut short are replaced: until the rows
             // are gone, they are the log.

@@ -19,6 +19,7 @@ use std::sync::{Mutex, PoisonError};
 use ports::kv::{Durability, KvStore, WriteBatch};
 use serde::Deserialize;
 
+use crate::durable::sync_dir;
 use crate::keys;
 use crate::log_store::{encode, read_json};
 use crate::snapshot_data::SnapshotData;
@@ -149,7 +150,7 @@ fn write_durably(
     file.sync_all()?;
     drop(file);
     fs::rename(&temporary, dir.join(name))?;
-    fs::File::open(dir)?.sync_all()
+    sync_dir(dir)
 }
 
 /// A file synced every [`SYNC_EVERY`] bytes as it is written.

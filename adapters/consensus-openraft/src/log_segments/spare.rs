@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::sync_dir;
+use crate::durable::sync_dir;
 
 /// A spare being written.
 const PARTIAL: &str = "spare-segment.partial";
