@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{ConfigChange, ConfigCommand, HistoryRecord};
+use crate::config::{ConfigChange, ConfigCommand, HistoryPurge, HistoryRecord};
 use crate::namespace::{NamespaceCommand, NamespaceInfo};
 use crate::naming::{NamingChange, NamingCommand};
 use crate::Millis;
@@ -35,7 +35,9 @@ pub enum Outcome {
 pub enum Change {
     Config(ConfigChange),
     HistoryAdded(Arc<HistoryRecord>),
-    HistoryRemoved(Vec<u64>),
+    /// History records the purge drops are to be deleted. Storage finds them (it holds the
+    /// records and their age index), so the change names the rule, not the ids.
+    HistoryPurged(HistoryPurge),
     NamespaceUpserted(Arc<NamespaceInfo>),
     NamespaceRemoved(String),
     Naming(NamingChange),

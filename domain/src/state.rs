@@ -1,6 +1,6 @@
 //! The whole replicated state and the single entry point that changes it.
 
-use crate::config::{ConfigTable, HistoryLog};
+use crate::config::{ConfigTable, HistoryLog, HistoryPurge};
 use crate::namespace::NamespaceTable;
 use crate::naming::NamingTable;
 use crate::{Change, Command, Outcome};
@@ -40,8 +40,7 @@ impl State {
                 Err(rejection) => Outcome::Rejected(rejection),
             },
             Command::PurgeHistory { before } => {
-                let purged = self.history.purge(*before);
-                Outcome::Applied(if purged.is_empty() { Vec::new() } else { vec![Change::HistoryRemoved(purged)] })
+                Outcome::Applied(vec![Change::HistoryPurged(HistoryPurge { before: *before })])
             }
         }
     }

@@ -22,7 +22,7 @@ pub fn log_record(bytes: &[u8]) {
     let mut batch = WriteBatch::default();
     for command in commands.iter().chain(&commands) {
         let outcome = state.apply(command);
-        let _ = StateMachine::persist(&mut batch, &outcome);
+        let _ = StateMachine::persist(&mut batch, &outcome, &|_| Ok(Vec::new()));
     }
 }
 
@@ -99,7 +99,7 @@ mod tests {
 
         let (mut state, mut batch, store) = (State::default(), WriteBatch::new(), store_mem::MemStore::new());
         for command in &commands {
-            StateMachine::persist(&mut batch, &state.apply(command)).unwrap();
+            StateMachine::persist(&mut batch, &state.apply(command), &|range| store.scan(range)).unwrap();
         }
         store.write(batch, Durability::Buffered).unwrap();
         let mut snapshot = Vec::new();
@@ -181,6 +181,7 @@ mod tests {
             &b"sm/cfg/"[..],
             b"sm/beta/",
             b"sm/hist/",
+            b"sm/hkey/",
             b"sm/ns/",
             b"sm/svc/",
             b"sm/counters",

@@ -12,6 +12,8 @@
 //! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |
 //! | `sm/beta/` + key  | one live gray (beta) version of a config                  |
 //! | `sm/hist/` + u64  | one config history record, big-endian id                  |
+//! | `sm/hkey/`, `sm/htime/` | history indexes: by config, by age (`history_rows.rs`) |
+//! | `sm/hindexed`     | the history indexes are complete (written once, at upgrade) |
 //! | `sm/ns/` + id     | one custom namespace                                      |
 //! | `sm/svc/` + key   | one service with stored metadata and its persistent instances |
 //! | `sm/counters`     | the id counters (configs, history)                        |
@@ -27,6 +29,9 @@ pub(crate) const APPLIED: &[u8] = b"sm/applied";
 pub(crate) const MEMBERSHIP: &[u8] = b"sm/membership";
 pub(crate) const CONFIG_PREFIX: &[u8] = b"sm/cfg/";
 pub(crate) const HISTORY_PREFIX: &[u8] = b"sm/hist/";
+pub(crate) const HISTORY_BY_KEY_PREFIX: &[u8] = b"sm/hkey/";
+pub(crate) const HISTORY_BY_TIME_PREFIX: &[u8] = b"sm/htime/";
+pub(crate) const HISTORY_INDEXED: &[u8] = b"sm/hindexed";
 pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
@@ -66,6 +71,11 @@ pub(crate) fn service_key(namespace: &str, group: &str, name: &str) -> Vec<u8> {
 
 pub(crate) fn beta_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
     keyed(BETA_PREFIX, namespace, group, data_id)
+}
+
+/// The start of the by-config history index rows of one config (`history_rows.rs` ends it).
+pub(crate) fn history_by_key_prefix(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
+    keyed(HISTORY_BY_KEY_PREFIX, namespace, group, data_id)
 }
 
 fn keyed(prefix: &[u8], namespace: &str, group: &str, data_id: &str) -> Vec<u8> {

@@ -12,14 +12,17 @@ use ports::applied::AppliedState;
 use ports::kv::{Durability, KeyRange, KvStore, WriteBatch};
 use tokio::sync::oneshot;
 
+use crate::history_rows::{self, StoredScan};
 use crate::keys;
 use crate::log_store::{encode, read_json};
 use crate::naming_record::ServiceRow;
-use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, HistoryRow, LogRecord, NamespaceRow};
+use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, LogRecord, NamespaceRow};
 use crate::snapshot_data::SnapshotData;
 use crate::snapshot_format::Format;
 use crate::snapshot_store::{SnapshotStore, Stored};
-use crate::state_rows::{read_snapshot_rows, visit_rows, write_snapshot_rows, StateLoader, ROW_PREFIXES};
+use crate::state_rows::{
+    read_snapshot_rows, visit_rows, write_snapshot_rows, StateLoader, DERIVED_PREFIXES, LOADED_PREFIXES, ROW_PREFIXES,
+};
 use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The state machine. Its in-memory face is the shared [`AppliedState`] the services read;
@@ -45,6 +48,7 @@ impl StateMachine {
     pub fn open(kv: Arc<dyn KvStore>, state: AppliedState) -> Result<Self, StorageError> {
         let last_applied = read_json(&*kv, keys::APPLIED).map_err(read_sm)?;
         let membership = read_json(&*kv, keys::MEMBERSHIP).map_err(read_sm)?.unwrap_or_default();
+        history_rows::ensure_indexed(&*kv).map_err(write_sm)?;
         state.replace(load_state(&*kv)?);
         Ok(Self { kv, state, last_applied, membership, snapshot_seq: 0, snapshots: Arc::new(SnapshotStore::InStore) })
     }
@@ -68,7 +72,14 @@ impl StateMachine {
     }
 
     /// Adds the rows an outcome changed to `batch`.
-    pub(crate) fn persist(batch: &mut WriteBatch, outcome: &Outcome) -> Result<(), StorageError> {
+    ///
+    /// `stored` reads the store as it is before `batch`: a history purge finds there the
+    /// records it drops.
+    pub(crate) fn persist(
+        batch: &mut WriteBatch,
+        outcome: &Outcome,
+        stored: StoredScan<'_>,
+    ) -> Result<(), StorageError> {
         let Outcome::Applied(changes) = outcome else { return Ok(()) };
         for change in changes {
             match change {
@@ -85,14 +96,8 @@ impl StateMachine {
                 Change::Config(ConfigChange::BetaRemoved { key, .. }) => {
                     batch.delete(beta_row_key(key));
                 }
-                Change::HistoryAdded(record) => {
-                    batch.put(keys::history_key(record.id), encode(&HistoryRow::new(record)).map_err(write_sm)?);
-                }
-                Change::HistoryRemoved(ids) => {
-                    for id in ids {
-                        batch.delete(keys::history_key(*id));
-                    }
-                }
+                Change::HistoryAdded(record) => history_rows::add(batch, record).map_err(write_sm)?,
+                Change::HistoryPurged(purge) => history_rows::purge(batch, *purge, stored).map_err(read_sm)?,
                 Change::NamespaceUpserted(info) => {
                     batch.put(keys::namespace_key(&info.id), encode(&NamespaceRow::new(info)).map_err(write_sm)?);
                 }
@@ -147,7 +152,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     let mut results = Vec::with_capacity(commands.len());
                     for command in &commands {
                         let outcome = self.state.apply(command);
-                        Self::persist(&mut batch, &outcome)?;
+                        Self::persist(&mut batch, &outcome, &|range| self.kv.scan(range))?;
                         results.push(ApplyResult::from(outcome.verdict()));
                     }
                     match record {
@@ -206,7 +211,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // Every row is checked by taking it into the new state before any is written.
         let mut batch = WriteBatch::new();
         batch.delete(keys::COUNTERS);
-        for prefix in ROW_PREFIXES {
+        for prefix in ROW_PREFIXES.iter().chain(&DERIVED_PREFIXES) {
             batch.delete_range(KeyRange::prefix(prefix));
         }
         let mut loader = StateLoader::default();
@@ -216,6 +221,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             Ok(())
         })
         .map_err(|err| read_snapshot(meta, err))?;
+        for (key, value) in loader.take_history_index() {
+            batch.put(key, value);
+        }
+        history_rows::mark_indexed(&mut batch);
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         // The state first, so the counters written with the meta are the snapshot's.
@@ -260,13 +269,20 @@ fn write_snapshot(
     Ok((meta, stored))
 }
 
-/// Rebuilds the state from the store's rows, one at a time.
+/// Rebuilds the state from the store's rows, one at a time. History records stay where they
+/// are (memory holds nothing of them); only the newest id is read, for the id counter.
 pub(crate) fn load_state(kv: &dyn KvStore) -> Result<State, StorageError> {
     let view = kv.snapshot().map_err(read_sm)?;
     let mut loader = StateLoader::default();
-    visit_rows(&*view, &mut |key, value| loader.row(key, value).map_err(ports::kv::KvError::backend))
+    visit_rows(&*view, LOADED_PREFIXES, &mut |key, value| loader.row(key, value).map_err(ports::kv::KvError::backend))
         .map_err(read_sm)?;
-    Ok(loader.finish())
+    let mut state = loader.finish();
+    drop(view);
+    if let Some((newest, _)) = kv.last(&KeyRange::prefix(keys::HISTORY_PREFIX)).map_err(read_sm)? {
+        let id = newest.last_chunk::<8>().map_or(0, |id| u64::from_be_bytes(*id));
+        state.history.restore_next_id(id.saturating_add(1));
+    }
+    Ok(state)
 }
 
 fn read_sm(err: impl std::error::Error + 'static) -> StorageError {

@@ -7,6 +7,7 @@ use domain::State;
 use ports::kv::{KeyRange, KvError, KvPair, KvSnapshot, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::history_rows;
 use crate::keys;
 use crate::log_store::{decode, encode};
 use crate::naming_record::ServiceRow;
@@ -18,12 +19,22 @@ use crate::snapshot_format::{Format, FormatError, RowReader, RowWriter};
 pub(crate) const ROW_PREFIXES: [&[u8]; 5] =
     [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX];
 
-/// Hands every state row of a view to `visit`, the counters first.
-pub(crate) fn visit_rows(view: &dyn KvSnapshot, visit: Visitor<'_>) -> Result<(), KvError> {
+/// The rows a node loads into memory at start-up: all but the history records, which are
+/// read from storage when asked for.
+pub(crate) const LOADED_PREFIXES: &[&[u8]] =
+    &[keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX];
+
+/// Rows derived from the others (the history indexes and their marker): never in a
+/// snapshot, rebuilt when one is installed.
+pub(crate) const DERIVED_PREFIXES: [&[u8]; 3] =
+    [keys::HISTORY_BY_KEY_PREFIX, keys::HISTORY_BY_TIME_PREFIX, keys::HISTORY_INDEXED];
+
+/// Hands the counters and then every row under `prefixes` of a view to `visit`.
+pub(crate) fn visit_rows(view: &dyn KvSnapshot, prefixes: &[&[u8]], visit: Visitor<'_>) -> Result<(), KvError> {
     if let Some(counters) = view.get(keys::COUNTERS)? {
         visit(keys::COUNTERS, &counters)?;
     }
-    for prefix in ROW_PREFIXES {
+    for prefix in prefixes {
         view.visit(&KeyRange::prefix(prefix), visit)?;
     }
     Ok(())
@@ -48,6 +59,10 @@ impl RowError {
 pub(crate) struct StateLoader {
     state: State,
     counters: Counters,
+    /// The index rows of the history records seen (see `history_rows.rs`).
+    history_index: Vec<KvPair>,
+    /// One past the newest history record seen.
+    history_end: u64,
 }
 
 impl StateLoader {
@@ -66,9 +81,9 @@ impl StateLoader {
             let (config_key, beta) = row.into_domain().map_err(|err| fail(&err))?;
             self.state.config.restore_beta(config_key, beta);
         } else if key.starts_with(keys::HISTORY_PREFIX) {
-            let row: HistoryRow = decode(value).map_err(|err| fail(&err))?;
-            let record = row.into_domain().map_err(|err| fail(&err))?;
-            self.state.history.restore(record.id, record.recorded, record.key);
+            let record = history_rows::decode_record(key, value).map_err(|err| fail(&err))?;
+            self.history_end = self.history_end.max(record.id.saturating_add(1));
+            self.history_index.extend(history_rows::index_rows(record.id, record.recorded, &record.key));
         } else if key.starts_with(keys::NAMESPACE_PREFIX) {
             let row: NamespaceRow = decode(value).map_err(|err| fail(&err))?;
             self.state.namespaces.restore(row.into_domain());
@@ -82,10 +97,15 @@ impl StateLoader {
         Ok(())
     }
 
+    /// The index rows of the history records taken so far, for the store to write with them.
+    pub(crate) fn take_history_index(&mut self) -> Vec<KvPair> {
+        std::mem::take(&mut self.history_index)
+    }
+
     /// The state, its id counters restored.
     pub(crate) fn finish(mut self) -> State {
         self.state.config.restore_next_id(self.counters.next_config_id);
-        self.state.history.finish_restore(self.counters.next_history_id);
+        self.state.history.restore_next_id(self.counters.next_history_id.max(self.history_end));
         self.state
     }
 }
@@ -149,7 +169,8 @@ pub(crate) enum SnapshotReadError {
 /// Writes every state row of `view` to `out` as a version 2 snapshot, one row at a time.
 pub(crate) fn write_snapshot_rows(view: &dyn KvSnapshot, out: &mut dyn Write) -> io::Result<()> {
     let mut writer = RowWriter::new(out)?;
-    visit_rows(view, &mut |key, value| writer.row(key, value).map_err(KvError::backend)).map_err(io::Error::other)?;
+    visit_rows(view, &ROW_PREFIXES, &mut |key, value| writer.row(key, value).map_err(KvError::backend))
+        .map_err(io::Error::other)?;
     writer.finish()?;
     Ok(())
 }

@@ -101,8 +101,9 @@ mod state_machine {
     use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftSnapshotBuilder};
     use ports::applied::AppliedState;
     use ports::config::HistoryStore;
-    use ports::kv::KvStore;
+    use ports::kv::{KeyRange, KvStore};
 
+    use crate::keys;
     use crate::record::LogRecord;
     use crate::types::Entry;
     use crate::HistoryRows;
@@ -128,12 +129,8 @@ mod state_machine {
     }
 
     /// Everything observable about a state and its stored history, in a comparable form.
-    fn summary(state: &AppliedState, kv: &Arc<dyn KvStore>) -> String {
-        let ids: Vec<u64> = state.read_with(|state: &State| state.history.ids().collect());
-        let stored = HistoryRows::new(Arc::clone(kv)).load(&ids).unwrap();
-        assert_eq!(stored.len(), ids.len(), "every indexed history record is stored");
-        let history: Vec<String> =
-            stored.iter().map(|record| format!("{}:{}:{}", record.id, record.op.as_str(), record.content)).collect();
+    pub(crate) fn summary(state: &AppliedState, kv: &Arc<dyn KvStore>) -> String {
+        let history = stored_history(kv);
         state.read_with(|state: &State| {
             let configs: Vec<String> =
                 state.config.iter().map(|(key, config)| format!("{key}={}#{}", config.content, config.id)).collect();
@@ -218,10 +215,8 @@ mod state_machine {
         assert_eq!(summary(&installed, &fresh_kv), summary(&state, &kv));
     }
 
-    /// A version 1 snapshot (one JSON document, as nacosd wrote before version 2) still
-    /// installs, whole: a peer or a data directory from before the change is not stranded.
-    #[tokio::test]
-    async fn a_version_1_snapshot_still_installs() {
+    /// A machine on a fresh memory store that has applied three publishes: a, a again, b.
+    async fn machine_with_history() -> (Arc<dyn KvStore>, AppliedState, StateMachine) {
         let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
         let state = AppliedState::new();
         let mut machine = StateMachine::open(Arc::clone(&kv), state.clone()).unwrap();
@@ -229,6 +224,14 @@ mod state_machine {
             .apply(entries(&[publish("a", "a1", 10), publish("a", "a2", 20), publish("b", "b1", 30)], 1))
             .await
             .unwrap();
+        (kv, state, machine)
+    }
+
+    /// A version 1 snapshot (one JSON document, as nacosd wrote before version 2) still
+    /// installs, whole: a peer or a data directory from before the change is not stranded.
+    #[tokio::test]
+    async fn a_version_1_snapshot_still_installs() {
+        let (kv, state, mut machine) = machine_with_history().await;
         let expected = summary(&state, &kv);
         let meta = machine.get_snapshot_builder().await.build_snapshot().await.unwrap().meta;
 
@@ -253,6 +256,103 @@ mod state_machine {
         let reopened = AppliedState::new();
         StateMachine::open(Arc::clone(&fresh_kv), reopened.clone()).unwrap();
         assert_eq!(summary(&reopened, &fresh_kv), expected, "its rows were stored as version 2 reads them");
+    }
+
+    /// A purge drops the records older than its bound and nothing else, and the same ones
+    /// whether the entries came in one batch or one at a time: records added earlier in
+    /// the purge's own batch are not yet in storage, yet they are dropped too.
+    #[tokio::test]
+    async fn a_purge_drops_the_same_records_however_entries_were_batched() {
+        let commands = [
+            publish("a", "a1", 10),
+            publish("b", "b1", 12),
+            publish("a", "a2", 20),
+            Command::PurgeHistory { before: Millis(15) },
+            publish("c", "c1", 5),
+            Command::PurgeHistory { before: Millis(11) },
+            publish("c", "c2", 6),
+        ];
+        let whole = AppliedState::new();
+        let whole_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut machine = StateMachine::open(Arc::clone(&whole_kv), whole.clone()).unwrap();
+        machine.apply(entries(&commands, 1)).await.unwrap();
+
+        let single = AppliedState::new();
+        let single_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut machine = StateMachine::open(Arc::clone(&single_kv), single.clone()).unwrap();
+        for (i, command) in commands.iter().enumerate() {
+            machine.apply(entries(std::slice::from_ref(command), i as u64 + 1)).await.unwrap();
+        }
+
+        assert_eq!(stored_history(&whole_kv), vec!["2:U:a1", "4:U:c1"], "ids 0, 1 and 3 were older than a bound");
+        assert_eq!(summary(&whole, &whole_kv), summary(&single, &single_kv));
+    }
+
+    /// A config's records are found by its own index only (not by a config whose data id
+    /// starts the same), newest first, and "previous" steps back through them.
+    #[tokio::test]
+    async fn a_configs_history_is_found_by_its_index() {
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let mut machine = StateMachine::open(Arc::clone(&kv), AppliedState::new()).unwrap();
+        let commands = [publish("a", "1", 10), publish("ab", "1", 11), publish("a", "2", 20), publish("a", "3", 30)];
+        machine.apply(entries(&commands, 1)).await.unwrap();
+        let rows = HistoryRows::new(Arc::clone(&kv));
+        let key = |data_id: &str| ConfigKey::parse(None, Some("G"), Some(data_id)).unwrap();
+        assert_eq!(rows.ids_of(&key("a")).unwrap(), vec![3, 2, 0]);
+        assert_eq!(rows.ids_of(&key("ab")).unwrap(), vec![1]);
+        assert_eq!(rows.ids_of(&key("zz")).unwrap(), Vec::<u64>::new());
+        assert_eq!(rows.previous_id(&key("a"), 3).unwrap(), Some(2));
+        assert_eq!(rows.previous_id(&key("a"), 2).unwrap(), Some(0));
+        assert_eq!(rows.previous_id(&key("a"), 0).unwrap(), None);
+        assert_eq!(rows.load(&[2, 99]).unwrap().len(), 1, "an id not stored is skipped");
+    }
+
+    /// A store written before the history indexes existed has them built at the first
+    /// open, from its records; the id counter goes on past the newest record.
+    #[tokio::test]
+    async fn a_store_from_before_the_indexes_is_indexed_at_open() {
+        let (kv, state, _machine) = machine_with_history().await;
+        let expected = summary(&state, &kv);
+        let mut batch = ports::kv::WriteBatch::new();
+        for prefix in crate::state_rows::DERIVED_PREFIXES {
+            batch.delete_range(KeyRange::prefix(prefix));
+        }
+        kv.write(batch, ports::kv::Durability::Sync).unwrap();
+        assert!(kv.scan(&KeyRange::prefix(keys::HISTORY_BY_KEY_PREFIX)).unwrap().is_empty());
+
+        let reopened = AppliedState::new();
+        let mut again = StateMachine::open(Arc::clone(&kv), reopened.clone()).unwrap();
+        assert_eq!(summary(&reopened, &kv), expected);
+        assert!(kv.get(keys::HISTORY_INDEXED).unwrap().is_some(), "built once");
+        again.apply(entries(&[publish("c", "c1", 40)], 4)).await.unwrap();
+        assert_eq!(stored_history(&kv).last().map(String::as_str), Some("3:I:c1"), "no id is reused");
+    }
+
+    /// Every stored history record, checked against both indexes: each is found by its
+    /// config's index and by the age index, and neither lists anything else.
+    pub(crate) fn stored_history(kv: &Arc<dyn KvStore>) -> Vec<String> {
+        let prefix_rows = |prefix: &[u8]| kv.scan(&KeyRange::prefix(prefix)).unwrap();
+        let ids: Vec<u64> = prefix_rows(keys::HISTORY_PREFIX)
+            .iter()
+            .map(|(key, _)| u64::from_be_bytes(*key.last_chunk::<8>().unwrap()))
+            .collect();
+        let rows = HistoryRows::new(Arc::clone(kv));
+        let stored = rows.load(&ids).unwrap();
+        assert_eq!(stored.len(), ids.len(), "every record reads back");
+        let mut by_config: Vec<(String, Vec<u64>)> = Vec::new();
+        for record in &stored {
+            let listed = rows.ids_of(&record.key).unwrap();
+            assert!(listed.contains(&record.id), "record {} is in its config's index", record.id);
+            assert!(listed.is_sorted_by(|a, b| a > b), "newest first: {listed:?}");
+            if !by_config.iter().any(|(key, _)| *key == record.key.to_string()) {
+                by_config.push((record.key.to_string(), listed));
+            }
+        }
+        let indexed: usize = by_config.iter().map(|(_, ids)| ids.len()).sum();
+        assert_eq!(indexed, ids.len(), "the config index lists only stored records");
+        assert_eq!(prefix_rows(keys::HISTORY_BY_KEY_PREFIX).len(), ids.len());
+        assert_eq!(prefix_rows(keys::HISTORY_BY_TIME_PREFIX).len(), ids.len(), "one age row per record");
+        stored.iter().map(|record| format!("{}:{}:{}", record.id, record.op.as_str(), record.content)).collect()
     }
 
     /// A damaged snapshot is refused whole: nothing of it is written, the state is as before.

@@ -11,7 +11,7 @@ mod search;
 mod table;
 
 pub use beta::{parse_beta_ips, BetaConfig};
-pub use history::{HistoryLog, HistoryOp, HistoryRecord};
+pub use history::{HistoryLog, HistoryOp, HistoryPurge, HistoryRecord};
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, KeyRef, Namespace};
 pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, PushTarget, Registration};

@@ -310,21 +310,19 @@ mod history {
             }));
         }
         assert_eq!(records, vec![(HistoryOp::Update, "v2".to_owned(), 25), (HistoryOp::Delete, "v3".to_owned(), 30)]);
-        let ids = state.history.ids_of(&key);
-        assert_eq!(ids, vec![3, 2, 1, 0], "newest first");
-        assert_eq!(state.history.previous_id(&key, 3), Some(2));
-        assert_eq!(state.history.previous_id(&key, 0), None);
+        assert_eq!(state.history.next_id(), 4, "one id per record, in apply order");
     }
 
     #[test]
-    fn purge_drops_only_old_records() {
+    fn purge_drops_only_records_older_than_its_bound() {
         let mut state = State::default();
         apply_publish(&mut state, publish("a", "v1"), 10);
-        apply_publish(&mut state, publish("a", "v2"), 20);
         let outcome = state.apply(&Command::PurgeHistory { before: Millis(15) });
-        assert_eq!(outcome, Outcome::Applied(vec![Change::HistoryRemoved(vec![0])]));
-        assert_eq!(state.history.len(), 1);
-        assert_eq!(state.apply(&Command::PurgeHistory { before: Millis(15) }), Outcome::Applied(vec![]));
+        let purge = HistoryPurge { before: Millis(15) };
+        assert_eq!(outcome, Outcome::Applied(vec![Change::HistoryPurged(purge)]));
+        assert!(purge.drops(Millis(14)));
+        assert!(!purge.drops(Millis(15)), "a record made at the bound stays");
+        assert_eq!(state.history.next_id(), 1, "a purge hands out no id, and ids are never reused");
     }
 }
 

@@ -163,21 +163,17 @@ impl ConfigService for ConfigApp {
     }
 
     fn history(&self, key: &ConfigKey, page: PageRequest) -> Result<Page<Arc<HistoryRecord>>, ConfigServiceError> {
-        let ids = self.state.read_with(|state| state.history.ids_of(key));
-        let ids = Page::of(ids, page);
+        let ids = Page::of(self.history.ids_of(key)?, page);
         let records = self.load_history(&ids.items)?;
         Ok(Page::from_parts(ids.total, page, records))
     }
 
     fn history_record(&self, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError> {
-        if !self.state.read_with(|state| state.history.contains(id)) {
-            return Ok(None);
-        }
         Ok(self.load_history(&[id])?.pop())
     }
 
     fn history_previous(&self, key: &ConfigKey, id: u64) -> Result<Option<Arc<HistoryRecord>>, ConfigServiceError> {
-        let Some(previous) = self.state.read_with(|state| state.history.previous_id(key, id)) else {
+        let Some(previous) = self.history.previous_id(key, id)? else {
             return Ok(None);
         };
         Ok(self.load_history(&[previous])?.pop())

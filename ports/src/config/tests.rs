@@ -128,14 +128,18 @@ fn no_history() -> Arc<dyn HistoryStore> {
 async fn history_pages_come_from_the_store_by_the_indexed_ids() {
     let state = AppliedState::new();
     let mut store = MockHistoryStore::new();
-    // Three publishes are records 0, 1, 2; a page of two, newest first, asks for 2 and 1.
+    // The store's index lists records 2, 1, 0; a page of two, newest first, loads 2 and 1.
+    store.expect_ids_of().times(1).returning(|_| Ok(vec![2, 1, 0]));
     store.expect_load().withf(|ids| ids == [2, 1]).times(1).returning(|_| Ok(Vec::new()));
     // "previous" of 2 is 1.
+    store.expect_previous_id().withf(|_, id| *id == 2).times(1).returning(|_, _| Ok(Some(1)));
     store
         .expect_load()
         .withf(|ids| ids == [1])
         .times(1)
-        .returning(|_| Err(HistoryStoreError { id: 1, cause: "disk on fire".into() }));
+        .returning(|_| Err(HistoryStoreError { what: "record 1".into(), cause: "disk on fire".into() }));
+    // An id the store does not hold is no record.
+    store.expect_load().withf(|ids| ids == [99]).times(1).returning(|_| Ok(Vec::new()));
     let service = ConfigApp::new(
         Arc::new(applying_consensus(state.clone(), 3)),
         state,
@@ -151,8 +155,8 @@ async fn history_pages_come_from_the_store_by_the_indexed_ids() {
     assert_eq!((page.total, page.pages), (3, 2));
     let failed = service.history_previous(&key, 2);
     assert!(
-        matches!(failed, Err(ConfigServiceError::Storage(HistoryStoreError { id: 1, .. }))),
+        matches!(&failed, Err(ConfigServiceError::Storage(HistoryStoreError { what, .. })) if what == "record 1"),
         "a storage failure is an error, never \"not found\": {failed:?}"
     );
-    assert!(service.history_record(99).unwrap().is_none(), "an id not in the index is not looked up");
+    assert!(service.history_record(99).unwrap().is_none());
 }

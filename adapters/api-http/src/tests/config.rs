@@ -95,7 +95,8 @@ async fn service_failures_map_to_nacos_statuses_without_internals() {
             "server error",
         ),
         (
-            ports::config::HistoryStoreError { id: 3, cause: "checksum mismatch in /dev/sda".into() }.into(),
+            ports::config::HistoryStoreError { what: "record 3".into(), cause: "checksum mismatch in /dev/sda".into() }
+                .into(),
             StatusCode::INTERNAL_SERVER_ERROR,
             "stored data could not be read",
         ),
