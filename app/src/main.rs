@@ -4,7 +4,7 @@ use app::{Listeners, Node, Settings};
 
 fn main() -> anyhow::Result<()> {
     // Before the runtime: its threads are the first to allocate.
-    app::allocator::give_large_buffers_back();
+    app::allocator::tune();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
 }
 
