@@ -29,7 +29,7 @@ const LIST_INSTANCES: u16 = 100;
 /// The ip a worker registers from (request numbers start at worker × 1,000,000).
 pub(crate) fn worker_ip(n: u64) -> String {
     let worker = n / 1_000_000;
-    format!("10.{}.{}.1", (worker / 256) % 256, worker % 256)
+    format!("127.{}.{}.1", (worker / 256) % 256, worker % 256)
 }
 
 /// A response to replay from the baseline server.
@@ -94,7 +94,7 @@ pub(crate) async fn seed(addr: SocketAddr) -> anyhow::Result<()> {
 pub(crate) async fn seed_naming(addr: SocketAddr) -> anyhow::Result<()> {
     let mut sender = connect(addr).await?;
     for port in 0..LIST_INSTANCES {
-        let form = format!("serviceName={LIST_SERVICE}&ip=10.200.0.1&port={}&ephemeral=false", 9000 + port);
+        let form = format!("serviceName={LIST_SERVICE}&ip=127.200.0.101&port={}&ephemeral=false", 9000 + port);
         sender.ready().await?;
         let response = sender.send_request(form_post(addr, "/nacos/v1/ns/instance", form)?).await?;
         let ok = response.status().is_success();

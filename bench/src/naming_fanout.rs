@@ -32,7 +32,7 @@ pub(crate) async fn run(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let measured = rounds(subscribers, duration, &mut pushes, |round| async move {
-        let form = format!("serviceName={SERVICE}&ip=10.250.0.1&port={}", 10_000 + round);
+        let form = format!("serviceName={SERVICE}&ip=127.250.0.101&port={}", 10_000 + round);
         http::post(http_addr, "/nacos/v1/ns/instance", form).await
     })
     .await;

@@ -126,7 +126,7 @@ pub(crate) async fn instances(
                 let request = json!({
                     "namespace": "public", "groupName": "DEFAULT_GROUP", "serviceName": format!("bench-scale-{s}"),
                     "type": "registerInstance", "module": "naming",
-                    "instance": { "ip": format!("10.{}.{}.2", c / 256, c % 256), "port": 8080, "weight": 1.0,
+                    "instance": { "ip": format!("127.{}.{}.2", c / 256, c % 256), "port": 8080, "weight": 1.0,
                                   "healthy": true, "enabled": true, "ephemeral": true, "clusterName": "DEFAULT",
                                   "metadata": { "version": "1.0.0" } },
                 });

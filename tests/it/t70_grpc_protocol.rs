@@ -20,7 +20,7 @@ fn raw_payload(kind: &str, body: Vec<u8>) -> Payload {
     Payload {
         metadata: Some(Metadata {
             r#type: kind.to_owned(),
-            client_ip: "10.9.8.7".to_owned(),
+            client_ip: "127.9.8.107".to_owned(),
             headers: Default::default(),
         }),
         body: Some(prost_types::Any { type_url: String::new(), value: body }),
@@ -147,8 +147,14 @@ fn handshake_errors_push_and_release() {
         assert_eq!(body["changedConfigs"], json!([]), "an absent config matches md5 \"\"");
     });
     assert_eq!(listener_count(&node, "pushed"), 1);
-    let by_ip =
-        node.http().get(node.url("/nacos/v1/cs/listener")).query(&[("ip", "10.9.8.7")]).send().unwrap().text().unwrap();
+    let by_ip = node
+        .http()
+        .get(node.url("/nacos/v1/cs/listener"))
+        .query(&[("ip", "127.9.8.107")])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     let by_ip: Value = serde_json::from_str(&by_ip).unwrap();
     assert_eq!(by_ip["lisentersGroupkeyStatus"]["pushed+DEFAULT_GROUP+public"], "", "listened keys of one client ip");
 

@@ -36,11 +36,11 @@ fn beta_content_reaches_only_the_listed_ips() {
     assert_eq!(publish(&node, "formal", None), StatusCode::OK);
 
     // A beta for someone else: this client (127.0.0.1) still reads the formal config.
-    assert_eq!(publish(&node, "gray-for-others", Some("10.1.1.1")), StatusCode::OK);
+    assert_eq!(publish(&node, "gray-for-others", Some("127.1.1.101")), StatusCode::OK);
     assert_eq!(get(&node), ("formal".to_owned(), false));
 
-    // A beta that lists us, and the raw gRPC client's self-reported ip (10.9.8.7).
-    assert_eq!(publish(&node, "gray", Some("127.0.0.1,10.9.8.7")), StatusCode::OK);
+    // A beta that lists us, and the raw gRPC client's self-reported ip (127.9.8.107).
+    assert_eq!(publish(&node, "gray", Some("127.0.0.1,127.9.8.107")), StatusCode::OK);
     assert_eq!(get(&node), ("gray".to_owned(), true));
     let runtime = runtime();
     runtime.block_on(async {
@@ -61,7 +61,7 @@ fn beta_content_reaches_only_the_listed_ips() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(info["data"]["betaIps"], "127.0.0.1,10.9.8.7");
+    assert_eq!(info["data"]["betaIps"], "127.0.0.1,127.9.8.107");
 
     // The beta survives a crash, then stopping it restores the formal config.
     node.kill9();
@@ -103,7 +103,7 @@ fn a_listener_on_a_listed_ip_sees_the_beta_as_a_change() {
     let (_, body) = runtime.block_on(unary(&client.channel, payload("ConfigBatchListenRequest", &listen)));
     assert_eq!(body["changedConfigs"], json!([]));
 
-    assert_eq!(publish(&node, "gray", Some("10.9.8.7")), StatusCode::OK);
+    assert_eq!(publish(&node, "gray", Some("127.9.8.107")), StatusCode::OK);
     runtime.block_on(async {
         let (kind, _) = client.next_push().await;
         assert_eq!(kind, "ConfigChangeNotifyRequest");

@@ -91,28 +91,28 @@ impl Events {
 fn sdk_registers_selects_and_deregisters() {
     with_node(async |node, dir| {
         let sdk = naming(node, "", &dir.join("a")).await;
-        let mut sick = instance("10.1.0.2", 8080);
+        let mut sick = instance("127.1.0.102", 8080);
         sick.healthy = false;
         sick.cluster_name = Some("blue".into());
-        sdk.register_instance("orders".into(), None, instance("10.1.0.1", 8080)).await.unwrap();
+        sdk.register_instance("orders".into(), None, instance("127.1.0.101", 8080)).await.unwrap();
         sdk.register_instance("orders".into(), None, sick).await.unwrap();
 
         let reader = naming(node, "", &dir.join("b")).await;
         let all = reader.get_all_instances("orders".into(), None, vec![], false).await.unwrap();
-        assert_eq!(addrs(&all), ["10.1.0.1:8080", "10.1.0.2:8080"]);
+        assert_eq!(addrs(&all), ["127.1.0.101:8080", "127.1.0.102:8080"]);
         let healthy = reader.select_instances("orders".into(), None, vec![], false, true).await.unwrap();
-        assert_eq!(addrs(&healthy), ["10.1.0.1:8080"]);
+        assert_eq!(addrs(&healthy), ["127.1.0.101:8080"]);
         let unhealthy = reader.select_instances("orders".into(), None, vec![], false, false).await.unwrap();
-        assert_eq!(addrs(&unhealthy), ["10.1.0.2:8080"]);
+        assert_eq!(addrs(&unhealthy), ["127.1.0.102:8080"]);
         let blue = reader.get_all_instances("orders".into(), None, vec!["blue".into()], false).await.unwrap();
-        assert_eq!(addrs(&blue), ["10.1.0.2:8080"]);
+        assert_eq!(addrs(&blue), ["127.1.0.102:8080"]);
         assert_eq!(blue[0].cluster_name.as_deref(), Some("blue"));
         assert!(blue[0].ephemeral);
 
-        sdk.deregister_instance("orders".into(), None, instance("10.1.0.1", 8080)).await.unwrap();
+        sdk.deregister_instance("orders".into(), None, instance("127.1.0.101", 8080)).await.unwrap();
         let left = reader.get_all_instances("orders".into(), None, vec![], false).await.unwrap();
-        assert_eq!(addrs(&left), ["10.1.0.2:8080"]);
-        assert_eq!(hosts_now(node, "orders"), ["10.1.0.2:8080"]);
+        assert_eq!(addrs(&left), ["127.1.0.102:8080"]);
+        assert_eq!(hosts_now(node, "orders"), ["127.1.0.102:8080"]);
     });
 }
 
@@ -120,7 +120,7 @@ fn sdk_registers_selects_and_deregisters() {
 fn metadata_weights_and_groups_round_trip() {
     with_node(async |node, dir| {
         let sdk = naming(node, "", &dir.join("a")).await;
-        let mut rich = instance("10.2.0.1", 9000);
+        let mut rich = instance("127.2.0.101", 9000);
         rich.weight = 2.5;
         rich.metadata = HashMap::from([
             ("version".to_owned(), "1.2.3".to_owned()),
@@ -146,12 +146,12 @@ fn namespaces_isolate_services() {
     with_node(async |node, dir| {
         let dev = naming(node, "dev", &dir.join("dev")).await;
         let public = naming(node, "", &dir.join("public")).await;
-        dev.register_instance("shared".into(), None, instance("10.3.0.1", 1)).await.unwrap();
-        public.register_instance("shared".into(), None, instance("10.3.0.2", 2)).await.unwrap();
+        dev.register_instance("shared".into(), None, instance("127.3.0.101", 1)).await.unwrap();
+        public.register_instance("shared".into(), None, instance("127.3.0.102", 2)).await.unwrap();
         let seen_in_dev = dev.get_all_instances("shared".into(), None, vec![], false).await.unwrap();
         let seen_in_public = public.get_all_instances("shared".into(), None, vec![], false).await.unwrap();
-        assert_eq!(addrs(&seen_in_dev), ["10.3.0.1:1"]);
-        assert_eq!(addrs(&seen_in_public), ["10.3.0.2:2"]);
+        assert_eq!(addrs(&seen_in_dev), ["127.3.0.101:1"]);
+        assert_eq!(addrs(&seen_in_public), ["127.3.0.102:2"]);
     });
 }
 
@@ -163,12 +163,12 @@ fn a_subscriber_is_pushed_another_clients_registration_within_a_second() {
         watcher.subscribe("pushed".into(), None, vec![], events.clone()).await.unwrap();
         let other = naming(node, "", &dir.join("o")).await;
         let started = Instant::now();
-        other.register_instance("pushed".into(), None, instance("10.4.0.1", 80)).await.unwrap();
-        events.wait_for(&["10.4.0.1:80"], Duration::from_secs(5)).await;
+        other.register_instance("pushed".into(), None, instance("127.4.0.101", 80)).await.unwrap();
+        events.wait_for(&["127.4.0.101:80"], Duration::from_secs(5)).await;
         let latency = started.elapsed();
         assert!(latency < Duration::from_secs(1), "push took {latency:?}");
-        other.register_instance("pushed".into(), None, instance("10.4.0.2", 80)).await.unwrap();
-        events.wait_for(&["10.4.0.1:80", "10.4.0.2:80"], Duration::from_secs(1)).await;
+        other.register_instance("pushed".into(), None, instance("127.4.0.102", 80)).await.unwrap();
+        events.wait_for(&["127.4.0.101:80", "127.4.0.102:80"], Duration::from_secs(1)).await;
     });
 }
 
@@ -176,11 +176,11 @@ fn a_subscriber_is_pushed_another_clients_registration_within_a_second() {
 fn batch_registration_replaces_the_clients_set() {
     with_node(async |node, dir| {
         let sdk = naming(node, "", &dir.join("a")).await;
-        let batch = vec![instance("10.5.0.1", 1), instance("10.5.0.2", 2), instance("10.5.0.3", 3)];
+        let batch = vec![instance("127.5.0.101", 1), instance("127.5.0.102", 2), instance("127.5.0.103", 3)];
         sdk.batch_register_instance("batch".into(), None, batch).await.unwrap();
-        assert_eq!(hosts_now(node, "batch"), ["10.5.0.1:1", "10.5.0.2:2", "10.5.0.3:3"]);
-        sdk.batch_register_instance("batch".into(), None, vec![instance("10.5.0.3", 3)]).await.unwrap();
-        assert_eq!(hosts_now(node, "batch"), ["10.5.0.3:3"]);
+        assert_eq!(hosts_now(node, "batch"), ["127.5.0.101:1", "127.5.0.102:2", "127.5.0.103:3"]);
+        sdk.batch_register_instance("batch".into(), None, vec![instance("127.5.0.103", 3)]).await.unwrap();
+        assert_eq!(hosts_now(node, "batch"), ["127.5.0.103:3"]);
     });
 }
 
@@ -191,7 +191,7 @@ fn persistent_instances_outlive_their_client_and_survive_a_restart() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let sdk = naming(&node, "", &dir.path().join("a")).await;
-        let mut durable = instance("10.6.0.1", 3306);
+        let mut durable = instance("127.6.0.101", 3306);
         durable.ephemeral = false;
         sdk.register_instance("db".into(), None, durable).await.unwrap();
         drop(sdk);
@@ -201,13 +201,13 @@ fn persistent_instances_outlive_their_client_and_survive_a_restart() {
     let url = node.url("/nacos/v1/ns/instance/list");
     let body = node.http().get(url).query(&[("serviceName", "db")]).send().unwrap().text().unwrap();
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body["hosts"][0]["ip"], "10.6.0.1");
+    assert_eq!(body["hosts"][0]["ip"], "127.6.0.101");
     assert_eq!(body["hosts"][0]["ephemeral"], false);
     // Ephemeral registrations into a persistent service are refused, with Nacos's message.
     let refused = node
         .http()
         .post(node.url("/nacos/v1/ns/instance"))
-        .form(&[("serviceName", "db"), ("ip", "10.6.0.2"), ("port", "1")])
+        .form(&[("serviceName", "db"), ("ip", "127.6.0.102"), ("port", "1")])
         .send()
         .unwrap();
     assert_eq!(refused.status(), 400);
@@ -226,7 +226,7 @@ fn an_instance_goes_within_a_second_of_its_registering_process_dying() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http_hosts(&node, "doomed") != ["10.7.0.1:7"] {
+    while http_hosts(&node, "doomed") != ["127.7.0.101:7"] {
         assert!(Instant::now() < deadline, "the child never registered");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -257,7 +257,7 @@ fn registrar_child() {
             .remote_grpc_port(grpc_port.parse().unwrap())
             .cache_dir(cache);
         let sdk = NamingServiceBuilder::new(props).build().await.unwrap();
-        sdk.register_instance("doomed".into(), None, instance("10.7.0.1", 7)).await.unwrap();
+        sdk.register_instance("doomed".into(), None, instance("127.7.0.101", 7)).await.unwrap();
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
 }

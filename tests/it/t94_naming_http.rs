@@ -71,11 +71,11 @@ fn heartbeat_settings_come_from_metadata_and_beats_answer_them() {
 #[test]
 fn beats_for_unknown_instances_ask_to_register_or_re_register_from_the_beat() {
     let (_dir, node) = node();
-    let light = beat(&node, &[("serviceName", "lost"), ("ip", "10.9.0.1"), ("port", "80")]);
+    let light = beat(&node, &[("serviceName", "lost"), ("ip", "127.9.0.101"), ("port", "80")]);
     assert_eq!(light["code"], 20404);
     assert!(hosts(&node, "lost").is_empty());
 
-    let full = r#"{"serviceName":"DEFAULT_GROUP@@lost","ip":"10.9.0.1","port":80,"cluster":"c1","weight":2.0,"metadata":{"v":"1"},"scheduled":false,"period":5000,"stopped":false,"ephemeral":true}"#;
+    let full = r#"{"serviceName":"DEFAULT_GROUP@@lost","ip":"127.9.0.101","port":80,"cluster":"c1","weight":2.0,"metadata":{"v":"1"},"scheduled":false,"period":5000,"stopped":false,"ephemeral":true}"#;
     let reply = beat(&node, &[("serviceName", "DEFAULT_GROUP@@lost"), ("beat", full)]);
     assert_eq!(reply["code"], 10200);
     let listed = hosts(&node, "lost");
@@ -100,7 +100,7 @@ fn listing_with_a_udp_port_gets_pushes_over_udp() {
     assert_eq!(view["hosts"], json!([]));
 
     let started = Instant::now();
-    let form = [("serviceName", "udp-svc"), ("ip", "10.10.0.1"), ("port", "8080")];
+    let form = [("serviceName", "udp-svc"), ("ip", "127.10.0.101"), ("port", "8080")];
     assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).status(), StatusCode::OK);
     let mut buffer = vec![0_u8; 65_536];
     let (len, from) = socket.recv_from(&mut buffer).expect("no UDP push in 5 s");
@@ -114,7 +114,7 @@ fn listing_with_a_udp_port_gets_pushes_over_udp() {
     let push: Value = serde_json::from_slice(&datagram).unwrap();
     assert_eq!(push["type"], "dom");
     let data: Value = serde_json::from_str(push["data"].as_str().unwrap()).unwrap();
-    assert_eq!(data["hosts"][0]["ip"], "10.10.0.1");
+    assert_eq!(data["hosts"][0]["ip"], "127.10.0.101");
     assert!(push["lastRefTime"].as_u64().unwrap() > 0);
     let ack = json!({ "type": "push-ack", "lastRefTime": push["lastRefTime"], "data": "" });
     socket.send_to(ack.to_string().as_bytes(), from).unwrap();
@@ -124,14 +124,14 @@ fn listing_with_a_udp_port_gets_pushes_over_udp() {
 fn bad_instances_are_refused_with_a_message_and_nothing_registered() {
     let (_dir, node) = node();
     let cases: [(&[(&str, &str)], &str); 8] = [
-        (&[("ip", "10.0.0.1"), ("port", "1")], "serviceName"),
+        (&[("ip", "127.0.0.101"), ("port", "1")], "serviceName"),
         (&[("serviceName", "svc"), ("ip", "not an ip"), ("port", "1")], "ip"),
-        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "70000")], "port"),
-        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("weight", "10001")], "weights range"),
-        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("metadata", "{not json")], "metadata"),
-        (&[("serviceName", "bad/name"), ("ip", "10.0.0.1"), ("port", "1")], "serviceName"),
-        (&[("serviceName", "G1@@svc"), ("groupName", "G2"), ("ip", "10.0.0.1"), ("port", "1")], "disagrees"),
-        (&[("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "1"), ("clusterName", "a_b")], "cluster"),
+        (&[("serviceName", "svc"), ("ip", "127.0.0.101"), ("port", "70000")], "port"),
+        (&[("serviceName", "svc"), ("ip", "127.0.0.101"), ("port", "1"), ("weight", "10001")], "weights range"),
+        (&[("serviceName", "svc"), ("ip", "127.0.0.101"), ("port", "1"), ("metadata", "{not json")], "metadata"),
+        (&[("serviceName", "bad/name"), ("ip", "127.0.0.101"), ("port", "1")], "serviceName"),
+        (&[("serviceName", "G1@@svc"), ("groupName", "G2"), ("ip", "127.0.0.101"), ("port", "1")], "disagrees"),
+        (&[("serviceName", "svc"), ("ip", "127.0.0.101"), ("port", "1"), ("clusterName", "a_b")], "cluster"),
     ];
     for (form, needle) in cases {
         let response = send(&node, reqwest::Method::POST, INSTANCE, form);
@@ -141,7 +141,7 @@ fn bad_instances_are_refused_with_a_message_and_nothing_registered() {
     }
     let heartbeat_times = [
         ("serviceName", "svc"),
-        ("ip", "10.0.0.1"),
+        ("ip", "127.0.0.101"),
         ("port", "1"),
         ("metadata", r#"{"preserved.heart.beat.interval":"9000","preserved.heart.beat.timeout":"1000"}"#),
     ];
@@ -186,10 +186,10 @@ fn the_service_api_creates_updates_and_removes_persistent_services() {
 
     // Persistent instances; one set unhealthy by the health API trips the 0.5 threshold.
     for port in ["1", "2"] {
-        let form = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", port), ("ephemeral", "false")];
+        let form = [("serviceName", "catalog"), ("ip", "127.11.0.101"), ("port", port), ("ephemeral", "false")];
         assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).status(), StatusCode::OK);
     }
-    let health = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", "1"), ("healthy", "false")];
+    let health = [("serviceName", "catalog"), ("ip", "127.11.0.101"), ("port", "1"), ("healthy", "false")];
     assert_eq!(send(&node, reqwest::Method::PUT, "/nacos/v1/ns/health/instance", &health).status(), StatusCode::OK);
     let view = list(&node, "catalog");
     assert_eq!(view["reachProtectionThreshold"], true);
@@ -198,7 +198,7 @@ fn the_service_api_creates_updates_and_removes_persistent_services() {
         &node,
         reqwest::Method::GET,
         INSTANCE,
-        &[("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", "1")],
+        &[("serviceName", "catalog"), ("ip", "127.11.0.101"), ("port", "1")],
     ));
     assert_eq!(one["healthy"], false, "the instance itself is unhealthy");
 
@@ -206,7 +206,7 @@ fn the_service_api_creates_updates_and_removes_persistent_services() {
     assert_eq!(busy.status(), StatusCode::BAD_REQUEST);
     assert!(busy.text().unwrap().contains("not empty"));
     for port in ["1", "2"] {
-        let form = [("serviceName", "catalog"), ("ip", "10.11.0.1"), ("port", port), ("ephemeral", "false")];
+        let form = [("serviceName", "catalog"), ("ip", "127.11.0.101"), ("port", port), ("ephemeral", "false")];
         assert_eq!(send(&node, reqwest::Method::DELETE, INSTANCE, &form).status(), StatusCode::OK);
     }
     let list_page =
@@ -226,7 +226,7 @@ fn the_service_api_creates_updates_and_removes_persistent_services() {
 #[test]
 fn v2_instances_and_metrics_answer_in_their_shapes() {
     let (_dir, node) = node();
-    let form = [("serviceName", "v2svc"), ("ip", "10.12.0.1"), ("port", "80"), ("metadata", r#"{"k":"v"}"#)];
+    let form = [("serviceName", "v2svc"), ("ip", "127.12.0.101"), ("port", "80"), ("metadata", r#"{"k":"v"}"#)];
     let registered = json_of(send(&node, reqwest::Method::POST, "/nacos/v2/ns/instance", &form));
     assert_eq!(registered, json!({ "code": 0, "message": "success", "data": "ok" }));
     let listed = json_of(send(&node, reqwest::Method::GET, "/nacos/v2/ns/instance/list", &[("serviceName", "v2svc")]));
@@ -251,15 +251,15 @@ fn naming_requests_over_grpc_refuse_bad_input_without_dropping_the_stream() {
         let client = RawClient::connect(&node).await;
         let bad = json!({
             "namespace": "public", "serviceName": "svc", "groupName": "DEFAULT_GROUP", "type": "registerInstance",
-            "instance": { "ip": "10.0.0.1", "port": 99999, "clusterName": "DEFAULT" }, "headers": {}, "module": "naming",
+            "instance": { "ip": "127.0.0.101", "port": 99999, "clusterName": "DEFAULT" }, "headers": {}, "module": "naming",
         });
         let (kind, body) = unary(&client.channel, payload("InstanceRequest", &bad)).await;
         assert_eq!((kind.as_str(), body["errorCode"].as_i64()), ("InstanceResponse", Some(400)));
         assert!(body["message"].as_str().unwrap().contains("port"));
-        let unknown_type = json!({ "serviceName": "svc", "type": "explode", "instance": { "ip": "10.0.0.1", "port": 1 } });
+        let unknown_type = json!({ "serviceName": "svc", "type": "explode", "instance": { "ip": "127.0.0.101", "port": 1 } });
         let (_, body) = unary(&client.channel, payload("InstanceRequest", &unknown_type)).await;
         assert_eq!(body["errorCode"], 400);
-        let illegal_name = json!({ "serviceName": "a b", "type": "registerInstance", "instance": { "ip": "10.0.0.1", "port": 1 } });
+        let illegal_name = json!({ "serviceName": "a b", "type": "registerInstance", "instance": { "ip": "127.0.0.101", "port": 1 } });
         let (_, body) = unary(&client.channel, payload("InstanceRequest", &illegal_name)).await;
         assert_eq!(body["errorCode"], 400);
         let list = json!({ "namespace": "public", "groupName": "DEFAULT_GROUP", "pageNo": 1, "pageSize": 10 });

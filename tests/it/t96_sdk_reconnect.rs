@@ -69,7 +69,7 @@ fn sdk_clients_recover_their_state_after_a_server_restart() {
         let config_seen = Arc::new(Seen::default());
         config.add_listener("survivor".into(), "G".into(), config_seen.clone()).await.unwrap();
         let instance = ServiceInstance {
-            ip: "10.40.0.1".into(),
+            ip: "127.40.0.101".into(),
             port: 80,
             metadata: HashMap::new(),
             ..ServiceInstance::default()
@@ -77,14 +77,14 @@ fn sdk_clients_recover_their_state_after_a_server_restart() {
         naming.register_instance("phoenix".into(), None, instance).await.unwrap();
         let naming_seen = Arc::new(Seen::default());
         naming.subscribe("phoenix".into(), None, vec![], naming_seen.clone()).await.unwrap();
-        naming_seen.wait_for("10.40.0.1", Duration::from_secs(5)).await;
+        naming_seen.wait_for("127.40.0.101", Duration::from_secs(5)).await;
         (config, naming, config_seen, naming_seen)
     });
 
     node.terminate();
     node.restart();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while hosts(&node, "phoenix") != ["10.40.0.1"] {
+    while hosts(&node, "phoenix") != ["127.40.0.101"] {
         assert!(Instant::now() < deadline, "the SDK did not re-register its instance after the restart");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -107,9 +107,9 @@ fn sdk_clients_recover_their_state_after_a_server_restart() {
 
         // The subscription was re-made: another registration after the restart is pushed.
         let other = NamingServiceBuilder::new(props(&node, &dir.path().join("o"))).build().await.unwrap();
-        let instance = ServiceInstance { ip: "10.40.0.2".into(), port: 80, ..ServiceInstance::default() };
+        let instance = ServiceInstance { ip: "127.40.0.102".into(), port: 80, ..ServiceInstance::default() };
         other.register_instance("phoenix".into(), None, instance).await.unwrap();
-        naming_seen.wait_for("10.40.0.1,10.40.0.2", Duration::from_secs(20)).await;
+        naming_seen.wait_for("127.40.0.101,127.40.0.102", Duration::from_secs(20)).await;
         drop((config, naming, other));
     });
 }

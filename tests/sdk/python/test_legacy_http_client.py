@@ -62,39 +62,39 @@ def test_naming_register_list_modify_deregister(server):
     # literally named "None" (it url-encodes Python's None), as it does against Java Nacos.
     c = client(server)
     service = uniq("py-svc")
-    assert c.add_naming_instance(service, "10.20.0.1", 8080, cluster_name="DEFAULT", metadata={"zone": "z1"}) is True
-    assert c.add_naming_instance(service, "10.20.0.2", 8080, cluster_name="blue", weight=2.0) is True
+    assert c.add_naming_instance(service, "127.20.0.101", 8080, cluster_name="DEFAULT", metadata={"zone": "z1"}) is True
+    assert c.add_naming_instance(service, "127.20.0.102", 8080, cluster_name="blue", weight=2.0) is True
     listed = c.list_naming_instance(service)
     assert listed["name"] == "DEFAULT_GROUP@@" + service
-    assert sorted(h["ip"] for h in listed["hosts"]) == ["10.20.0.1", "10.20.0.2"]
+    assert sorted(h["ip"] for h in listed["hosts"]) == ["127.20.0.101", "127.20.0.102"]
     blue = c.list_naming_instance(service, clusters="blue")
-    assert [h["ip"] for h in blue["hosts"]] == ["10.20.0.2"]
-    one = c.get_naming_instance(service, "10.20.0.1", 8080, cluster_name="DEFAULT")
+    assert [h["ip"] for h in blue["hosts"]] == ["127.20.0.102"]
+    one = c.get_naming_instance(service, "127.20.0.101", 8080, cluster_name="DEFAULT")
     assert one["metadata"] == {"zone": "z1"}
-    assert c.modify_naming_instance(service, "10.20.0.1", 8080, cluster_name="DEFAULT", weight=3.0) is True
-    assert c.get_naming_instance(service, "10.20.0.1", 8080)["weight"] == 3.0
-    assert c.remove_naming_instance(service, "10.20.0.1", 8080, cluster_name="DEFAULT") is True
-    assert [h["ip"] for h in c.list_naming_instance(service)["hosts"]] == ["10.20.0.2"]
+    assert c.modify_naming_instance(service, "127.20.0.101", 8080, cluster_name="DEFAULT", weight=3.0) is True
+    assert c.get_naming_instance(service, "127.20.0.101", 8080)["weight"] == 3.0
+    assert c.remove_naming_instance(service, "127.20.0.101", 8080, cluster_name="DEFAULT") is True
+    assert [h["ip"] for h in c.list_naming_instance(service)["hosts"]] == ["127.20.0.102"]
 
 
 def test_naming_heartbeats(server):
     c = client(server)
     service = uniq("py-beat")
-    reply = c.send_heartbeat(service, "10.21.0.1", 9000)
+    reply = c.send_heartbeat(service, "127.21.0.101", 9000)
     assert reply["code"] == 10200, "a full beat for an unknown instance registers it"
-    assert [h["ip"] for h in c.list_naming_instance(service)["hosts"]] == ["10.21.0.1"]
-    assert c.send_heartbeat(service, "10.21.0.1", 9000)["clientBeatInterval"] == 5000
+    assert [h["ip"] for h in c.list_naming_instance(service)["hosts"]] == ["127.21.0.101"]
+    assert c.send_heartbeat(service, "127.21.0.101", 9000)["clientBeatInterval"] == 5000
 
 
 def test_naming_subscribe_sees_new_instances(server):
     c = client(server)
     service = uniq("py-sub")
-    c.add_naming_instance(service, "10.22.0.1", 1)
+    c.add_naming_instance(service, "127.22.0.101", 1)
     events = []
     listener = SubscribeListener(lambda event, instance: events.append((event, instance.instance["ip"])), "test")
     c.subscribe([listener], 1, service_name=service)
     other = client(server)
-    other.add_naming_instance(service, "10.22.0.2", 2)
-    wait_until(lambda: any(ip == "10.22.0.2" for _, ip in events), 10, "subscriber saw the new instance")
+    other.add_naming_instance(service, "127.22.0.102", 2)
+    wait_until(lambda: any(ip == "127.22.0.102" for _, ip in events), 10, "subscriber saw the new instance")
     c.unsubscribe(service)
     c.stop_subscribe()

@@ -72,21 +72,21 @@ test('config: a subscriber hears a publish by another client', async () => {
 test('naming: register, list, subscribe, deregister', async () => {
   const client = await namingClient();
   const service = uniq('node-svc');
-  await client.registerInstance(service, { ip: '10.30.0.1', port: 8080, metadata: { zone: 'z1' } });
+  await client.registerInstance(service, { ip: '127.30.0.101', port: 8080, metadata: { zone: 'z1' } });
   const listed = await client.getAllInstances(service, GROUP, '', false);
-  assert.deepEqual(listed.map(h => `${h.ip}:${h.port}`), ['10.30.0.1:8080']);
+  assert.deepEqual(listed.map(h => `${h.ip}:${h.port}`), ['127.30.0.101:8080']);
   assert.equal(listed[0].metadata.zone, 'z1');
 
   const updates = [];
   client.subscribe(service, hosts => updates.push(hosts.map(h => h.ip).sort()));
   const other = await namingClient();
-  await other.registerInstance(service, { ip: '10.30.0.2', port: 8080 });
-  await waitUntil(() => updates.some(ips => ips.includes('10.30.0.2')), 15000, 'subscriber saw the new instance');
+  await other.registerInstance(service, { ip: '127.30.0.102', port: 8080 });
+  await waitUntil(() => updates.some(ips => ips.includes('127.30.0.102')), 15000, 'subscriber saw the new instance');
 
-  await other.deregisterInstance(service, { ip: '10.30.0.2', port: 8080 });
+  await other.deregisterInstance(service, { ip: '127.30.0.102', port: 8080 });
   await waitUntil(async () => {
     const left = await client.getAllInstances(service, GROUP, '', false);
-    return left.length === 1 && left[0].ip === '10.30.0.1';
+    return left.length === 1 && left[0].ip === '127.30.0.101';
   }, 5000, 'deregistered instance gone');
 });
 
