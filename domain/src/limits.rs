@@ -44,6 +44,10 @@ pub const MAX_CONFIG_DESC_LEN: usize = 128;
 pub const MAX_CONFIG_APP_NAME_LEN: usize = 128;
 /// Longest CAS md5 (an md5 in hex is 32 characters).
 pub const MAX_CAS_MD5_LEN: usize = 32;
+/// Longest encrypted data key. The SDKs' encryption plugins send the data key (encrypted with
+/// a key the server never sees) base64-encoded: a few hundred characters at most; the bound
+/// keeps a key from becoming a second content.
+pub const MAX_ENCRYPTED_DATA_KEY_LEN: usize = 4096;
 /// Most client ips one beta (gray) release may list.
 pub const MAX_BETA_IPS: usize = 1000;
 

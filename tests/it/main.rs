@@ -5,6 +5,7 @@
 mod t10_dependency_direction;
 mod t20_openraft_suite;
 mod t30_config_http;
+mod t32_encrypted_configs;
 mod t40_durability;
 mod t50_sdk_config;
 mod t60_http_long_poll;

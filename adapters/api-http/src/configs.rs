@@ -112,6 +112,7 @@ pub(crate) fn publish_params<'a>(version: Version, params: &'a Params, cas_md5: 
         app_name: params.get("appName"),
         tags: params.get("config_tags").or_else(|| params.get("configTags")),
         cas_md5,
+        encrypted_data_key: params.get("encryptedDataKey"),
     }
 }
 
@@ -201,7 +202,9 @@ fn reject(err: impl Into<ApiError>) -> warp::Rejection {
     warp::reject::custom(err.into())
 }
 
-/// `body` with the headers Nacos clients read (`Content-MD5`, `Config-Type`).
+/// `body` with the headers Nacos clients read (`Content-MD5`, `Config-Type`, and
+/// `Encrypted-Data-Key` for an encrypted config, which the encryption plugin needs to decrypt
+/// the body).
 pub(crate) fn config_response(body: String, config: &Config) -> Response {
     let mut response = Response::new(body.into());
     let last_modified = UNIX_EPOCH + Duration::from_millis(config.last_modified.as_u64());
@@ -214,7 +217,9 @@ pub(crate) fn config_response(body: String, config: &Config) -> Response {
         ("expires", "Thu, 01 Jan 1970 00:00:00 GMT".to_owned()),
         ("cache-control", "no-cache,no-store".to_owned()),
     ];
-    for (name, value) in headers {
+    let data_key =
+        (!config.encrypted_data_key.is_empty()).then(|| ("encrypted-data-key", config.encrypted_data_key.clone()));
+    for (name, value) in headers.into_iter().chain(data_key) {
         if let Ok(value) = warp::http::HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, value);
         }
@@ -274,7 +279,7 @@ fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::
                 "group": key.group.as_str(),
                 "content": config.content,
                 "md5": config.md5,
-                "encryptedDataKey": "",
+                "encryptedDataKey": config.encrypted_data_key,
                 "tenant": history::tenant(&key.namespace),
                 "appName": config.app_name,
                 "type": config.config_type.as_str(),

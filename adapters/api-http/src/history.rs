@@ -108,7 +108,7 @@ fn record_json(record: &HistoryRecord) -> Value {
         "type": record.config_type.as_str(),
         "createdTime": record.recorded.as_u64(),
         "lastModifiedTime": record.recorded.as_u64(),
-        "encryptedDataKey": "",
+        "encryptedDataKey": record.encrypted_data_key,
     })
 }
 

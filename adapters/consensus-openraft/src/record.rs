@@ -18,6 +18,10 @@ use crate::naming_record::NamingCommandV1;
 
 /// One replicated command, as written to the raft log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a record lives from decoding to applying; boxing the common single command would cost an allocation per entry"
+)]
 pub enum LogRecord {
     V1(CommandV1),
     /// Several commands proposed together, applied in order as one entry: concurrent writes
@@ -39,6 +43,9 @@ pub enum CommandV1 {
         tags: String,
         cas_md5: Option<String>,
         now: u64,
+        /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
     },
     ConfigRemove {
         namespace: String,
@@ -54,6 +61,9 @@ pub enum CommandV1 {
         config_type: String,
         ips: Vec<String>,
         now: u64,
+        /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
     },
     ConfigStopBeta {
         namespace: String,
@@ -159,6 +169,7 @@ impl From<&Command> for CommandV1 {
                 tags: publish.meta.tags.clone(),
                 cas_md5: publish.cas_md5.clone(),
                 now: now.as_u64(),
+                encrypted_data_key: publish.meta.encrypted_data_key.clone(),
             },
             Command::Config(ConfigCommand::Remove { key, now }) => CommandV1::ConfigRemove {
                 namespace: key.namespace.as_str().to_owned(),
@@ -174,6 +185,7 @@ impl From<&Command> for CommandV1 {
                 config_type: publish.meta.config_type.as_str().to_owned(),
                 ips: ips.clone(),
                 now: now.as_u64(),
+                encrypted_data_key: publish.meta.encrypted_data_key.clone(),
             },
             Command::Config(ConfigCommand::StopBeta { key, now }) => CommandV1::ConfigStopBeta {
                 namespace: key.namespace.as_str().to_owned(),
@@ -213,6 +225,7 @@ impl TryFrom<&CommandV1> for Command {
                 tags,
                 cas_md5,
                 now,
+                encrypted_data_key,
             } => Command::Config(ConfigCommand::Publish {
                 publish: PublishConfig {
                     key: config_key(namespace, group, data_id)?,
@@ -222,6 +235,7 @@ impl TryFrom<&CommandV1> for Command {
                         desc: desc.clone(),
                         app_name: app_name.clone(),
                         tags: tags.clone(),
+                        encrypted_data_key: encrypted_data_key.clone(),
                     },
                     cas_md5: cas_md5.clone(),
                 },
@@ -231,18 +245,29 @@ impl TryFrom<&CommandV1> for Command {
                 key: config_key(namespace, group, data_id)?,
                 now: Millis(*now),
             }),
-            CommandV1::ConfigPublishBeta { namespace, group, data_id, content, config_type, ips, now } => {
-                Command::Config(ConfigCommand::PublishBeta {
-                    publish: PublishConfig {
-                        key: config_key(namespace, group, data_id)?,
-                        content: content.clone(),
-                        meta: ConfigMeta { config_type: ConfigType::parse(config_type), ..ConfigMeta::default() },
-                        cas_md5: None,
+            CommandV1::ConfigPublishBeta {
+                namespace,
+                group,
+                data_id,
+                content,
+                config_type,
+                ips,
+                now,
+                encrypted_data_key,
+            } => Command::Config(ConfigCommand::PublishBeta {
+                publish: PublishConfig {
+                    key: config_key(namespace, group, data_id)?,
+                    content: content.clone(),
+                    meta: ConfigMeta {
+                        config_type: ConfigType::parse(config_type),
+                        encrypted_data_key: encrypted_data_key.clone(),
+                        ..ConfigMeta::default()
                     },
-                    ips: ips.clone(),
-                    now: Millis(*now),
-                })
-            }
+                    cas_md5: None,
+                },
+                ips: ips.clone(),
+                now: Millis(*now),
+            }),
             CommandV1::ConfigStopBeta { namespace, group, data_id, now } => Command::Config(ConfigCommand::StopBeta {
                 key: config_key(namespace, group, data_id)?,
                 now: Millis(*now),
@@ -321,6 +346,9 @@ pub(crate) enum ConfigRow {
         tags: String,
         created: u64,
         last_modified: u64,
+        /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
     },
 }
 
@@ -340,6 +368,7 @@ impl ConfigRow {
             tags: config.tags.clone(),
             created: config.created.as_u64(),
             last_modified: config.last_modified.as_u64(),
+            encrypted_data_key: config.encrypted_data_key.clone(),
         }
     }
 
@@ -357,6 +386,7 @@ impl ConfigRow {
             tags,
             created,
             last_modified,
+            encrypted_data_key,
         } = self;
         let key = config_key(&namespace, &group, &data_id)?;
         let config = Config {
@@ -367,6 +397,7 @@ impl ConfigRow {
             desc,
             app_name,
             tags,
+            encrypted_data_key,
             created: Millis(created),
             last_modified: Millis(last_modified),
         };
@@ -404,6 +435,9 @@ pub(crate) enum HistoryRow {
         app_name: String,
         recorded: u64,
         beta: bool,
+        /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
     },
 }
 
@@ -423,6 +457,7 @@ impl HistoryRow {
             app_name: record.app_name.clone(),
             recorded: record.recorded.as_u64(),
             beta: record.beta,
+            encrypted_data_key: record.encrypted_data_key.clone(),
         }
     }
 
@@ -440,6 +475,7 @@ impl HistoryRow {
             app_name,
             recorded,
             beta,
+            encrypted_data_key,
         } = self;
         Ok(HistoryRecord {
             id,
@@ -450,6 +486,7 @@ impl HistoryRow {
             md5,
             config_type: ConfigType::parse(&config_type),
             app_name,
+            encrypted_data_key,
             recorded: Millis(recorded),
             beta,
         })
@@ -497,6 +534,9 @@ pub(crate) enum BetaRow {
         config_type: String,
         ips: Vec<String>,
         last_modified: u64,
+        /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
     },
 }
 
@@ -512,16 +552,19 @@ impl BetaRow {
             config_type: beta.config_type.as_str().to_owned(),
             ips: beta.ips.clone(),
             last_modified: beta.last_modified.as_u64(),
+            encrypted_data_key: beta.encrypted_data_key.clone(),
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<(ConfigKey, BetaConfig), RecordError> {
-        let Self::V1 { namespace, group, data_id, content, md5, config_type, ips, last_modified } = self;
+        let Self::V1 { namespace, group, data_id, content, md5, config_type, ips, last_modified, encrypted_data_key } =
+            self;
         let key = config_key(&namespace, &group, &data_id)?;
         let beta = BetaConfig {
             content,
             md5,
             config_type: ConfigType::parse(&config_type),
+            encrypted_data_key,
             ips,
             last_modified: Millis(last_modified),
         };

@@ -13,6 +13,8 @@ pub struct BetaConfig {
     pub content: String,
     pub md5: String,
     pub config_type: ConfigType,
+    /// The data key the gray content was encrypted with, `""` if it is not.
+    pub encrypted_data_key: String,
     /// Client ips that get this content, as the publisher listed them.
     pub ips: Vec<String>,
     pub last_modified: Millis,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{ConfigChange, ConfigKey, ConfigType};
+use super::{BetaConfig, Config, ConfigChange, ConfigKey, ConfigType};
 use crate::Millis;
 
 /// What a history record is about.
@@ -48,6 +48,8 @@ pub struct HistoryRecord {
     pub md5: String,
     pub config_type: ConfigType,
     pub app_name: String,
+    /// The data key of the content shown, `""` if it is not encrypted.
+    pub encrypted_data_key: String,
     /// When the change was applied.
     pub recorded: Millis,
     /// Whether the change was to the gray (beta) version rather than the formal one.
@@ -80,29 +82,20 @@ impl HistoryLog {
 
     /// The record a config change leaves, if any (removing an absent config leaves none).
     pub fn record(&mut self, change: &ConfigChange, now: Millis) -> Option<Arc<HistoryRecord>> {
-        let (key, op, config_id, content, md5, config_type, app_name, beta) = match change {
+        let (key, op, config_id, beta, shown) = match change {
             ConfigChange::Upserted { key, config, previous } => {
                 let (op, shown) = match previous {
                     None => (HistoryOp::Insert, config),
                     Some(previous) => (HistoryOp::Update, previous),
                 };
-                (key, op, config.id, &shown.content, &shown.md5, shown.config_type, shown.app_name.clone(), false)
+                (key, op, config.id, false, Shown::formal(shown))
             }
-            ConfigChange::Removed { key, previous: Some(previous) } => (
-                key,
-                HistoryOp::Delete,
-                previous.id,
-                &previous.content,
-                &previous.md5,
-                previous.config_type,
-                previous.app_name.clone(),
-                false,
-            ),
-            ConfigChange::BetaUpserted { key, beta } => {
-                (key, HistoryOp::Insert, 0, &beta.content, &beta.md5, beta.config_type, String::new(), true)
+            ConfigChange::Removed { key, previous: Some(previous) } => {
+                (key, HistoryOp::Delete, previous.id, false, Shown::formal(previous))
             }
+            ConfigChange::BetaUpserted { key, beta } => (key, HistoryOp::Insert, 0, true, Shown::gray(beta)),
             ConfigChange::BetaRemoved { key, previous: Some(beta) } => {
-                (key, HistoryOp::Delete, 0, &beta.content, &beta.md5, beta.config_type, String::new(), true)
+                (key, HistoryOp::Delete, 0, true, Shown::gray(beta))
             }
             ConfigChange::Removed { previous: None, .. } | ConfigChange::BetaRemoved { previous: None, .. } => {
                 return None
@@ -113,15 +106,48 @@ impl HistoryLog {
             config_id,
             key: key.clone(),
             op,
-            content: content.clone(),
-            md5: md5.clone(),
-            config_type,
-            app_name,
+            content: shown.content.to_owned(),
+            md5: shown.md5.to_owned(),
+            config_type: shown.config_type,
+            app_name: shown.app_name.to_owned(),
+            encrypted_data_key: shown.encrypted_data_key.to_owned(),
             recorded: now,
             beta,
         });
         self.next_id += 1;
         Some(record)
+    }
+}
+
+/// What a record keeps of the version it shows: the new one for an insert, the replaced one
+/// for an update or a delete.
+struct Shown<'a> {
+    content: &'a str,
+    md5: &'a str,
+    config_type: ConfigType,
+    app_name: &'a str,
+    encrypted_data_key: &'a str,
+}
+
+impl<'a> Shown<'a> {
+    fn formal(config: &'a Config) -> Self {
+        Self {
+            content: &config.content,
+            md5: &config.md5,
+            config_type: config.config_type,
+            app_name: &config.app_name,
+            encrypted_data_key: &config.encrypted_data_key,
+        }
+    }
+
+    fn gray(beta: &'a BetaConfig) -> Self {
+        Self {
+            content: &beta.content,
+            md5: &beta.md5,
+            config_type: beta.config_type,
+            app_name: "",
+            encrypted_data_key: &beta.encrypted_data_key,
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub app_name: String,
     /// Comma-separated tags as the client sent them (at most five).
     pub tags: String,
+    /// See [`ConfigMeta::encrypted_data_key`](super::ConfigMeta::encrypted_data_key).
+    pub encrypted_data_key: String,
     pub created: Millis,
     pub last_modified: Millis,
 }

@@ -5,6 +5,7 @@ use super::{ConfigError, ConfigKey, ConfigType};
 pub use crate::limits::DEFAULT_MAX_CONTENT_BYTES;
 use crate::limits::{
     MAX_CAS_MD5_LEN, MAX_CONFIG_APP_NAME_LEN, MAX_CONFIG_DESC_LEN, MAX_CONFIG_TAGS, MAX_CONFIG_TAG_LEN,
+    MAX_ENCRYPTED_DATA_KEY_LEN,
 };
 
 /// Operator-configurable bounds on what a publish may carry.
@@ -31,6 +32,8 @@ pub struct PublishParams<'a> {
     pub app_name: Option<&'a str>,
     pub tags: Option<&'a str>,
     pub cas_md5: Option<&'a str>,
+    /// `encryptedDataKey`: set by the SDKs' config-encryption plugin for `cipher-*` data ids.
+    pub encrypted_data_key: Option<&'a str>,
 }
 
 /// Descriptive fields stored beside the content.
@@ -40,6 +43,10 @@ pub struct ConfigMeta {
     pub desc: String,
     pub app_name: String,
     pub tags: String,
+    /// The data key the content was encrypted with (itself encrypted by the client's key
+    /// management); stored and returned as given, `""` for plain configs. Without it a
+    /// client cannot decrypt what it published.
+    pub encrypted_data_key: String,
 }
 
 /// A publish that passed every rule that does not depend on the stored state.
@@ -67,6 +74,7 @@ impl PublishConfig {
             desc: bounded("desc", params.desc, MAX_CONFIG_DESC_LEN)?,
             app_name: bounded("appName", params.app_name, MAX_CONFIG_APP_NAME_LEN)?,
             tags: parse_tags(params.tags)?,
+            encrypted_data_key: bounded("encryptedDataKey", params.encrypted_data_key, MAX_ENCRYPTED_DATA_KEY_LEN)?,
         };
         let cas_md5 = match params.cas_md5.map(str::trim) {
             None | Some("") => None,

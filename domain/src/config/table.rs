@@ -148,6 +148,7 @@ impl ConfigTable {
                     md5: md5_hex(&publish.content),
                     content: publish.content.clone(),
                     config_type: publish.meta.config_type,
+                    encrypted_data_key: publish.meta.encrypted_data_key.clone(),
                     ips: ips.clone(),
                     last_modified: *now,
                 });
@@ -184,6 +185,7 @@ impl ConfigTable {
             desc: publish.meta.desc.clone(),
             app_name: publish.meta.app_name.clone(),
             tags: publish.meta.tags.clone(),
+            encrypted_data_key: publish.meta.encrypted_data_key.clone(),
             created: previous.as_ref().map_or(now, |config| config.created),
             last_modified: now,
         });
@@ -209,6 +211,7 @@ pub fn view_for(
             desc: formal.map_or_else(String::new, |config| config.desc.clone()),
             app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
             tags: formal.map_or_else(String::new, |config| config.tags.clone()),
+            encrypted_data_key: beta.encrypted_data_key.clone(),
             created: formal.map_or(beta.last_modified, |config| config.created),
             last_modified: beta.last_modified,
         };

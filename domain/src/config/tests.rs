@@ -370,6 +370,39 @@ mod namespaces {
 mod beta {
     use super::*;
 
+    /// An encrypted config's data key is stored with it, read with the version it belongs
+    /// to (the gray one's for a listed ip), and kept by the history record of that version.
+    #[test]
+    fn each_version_keeps_its_own_encrypted_data_key() {
+        let encrypted = |content: &str, data_key: &str| {
+            let params = PublishParams { encrypted_data_key: Some(data_key), ..params("d", content) };
+            PublishConfig::parse(&params, ConfigLimits::default()).unwrap()
+        };
+        let mut state = State::default();
+        apply_publish(&mut state, encrypted("formal", "k-formal"), 1);
+        let gray = ConfigCommand::PublishBeta {
+            publish: encrypted("gray", "k-gray"),
+            ips: vec!["10.0.0.1".into()],
+            now: Millis(2),
+        };
+        state.apply(&Command::Config(gray));
+        let key = publish("d", "x").key;
+        assert_eq!(state.config.view(&key, "10.0.0.1").unwrap().0.encrypted_data_key, "k-gray");
+        assert_eq!(state.config.view(&key, "10.0.0.2").unwrap().0.encrypted_data_key, "k-formal");
+
+        let Outcome::Applied(changes) = apply_publish(&mut state, publish("d", "plain"), 3) else { panic!("refused") };
+        let Some(Change::HistoryAdded(record)) = changes.get(1) else { panic!("no record: {changes:?}") };
+        assert_eq!((record.content.as_str(), record.encrypted_data_key.as_str()), ("formal", "k-formal"));
+        assert_eq!(state.config.get(&key).unwrap().encrypted_data_key, "", "a plain publish is plain");
+
+        let too_long = "k".repeat(crate::limits::MAX_ENCRYPTED_DATA_KEY_LEN + 1);
+        let params = PublishParams { encrypted_data_key: Some(&too_long), ..params("d", "x") };
+        assert!(matches!(
+            PublishConfig::parse(&params, ConfigLimits::default()),
+            Err(ConfigError::TooLong { param: "encryptedDataKey", .. })
+        ));
+    }
+
     fn beta(content: &str, ips: &[&str]) -> Command {
         Command::Config(ConfigCommand::PublishBeta {
             publish: publish("d", content),

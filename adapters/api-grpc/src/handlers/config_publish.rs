@@ -55,6 +55,7 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         app_name: request.addition("appName"),
         tags: request.addition("config_tags"),
         cas_md5: request.cas_md5.as_deref(),
+        encrypted_data_key: request.addition("encryptedDataKey"),
     };
     let publish = match PublishConfig::parse(&params, api.services.config.limits()) {
         Ok(publish) => publish,

@@ -40,7 +40,7 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
                 md5: &config.md5,
                 last_modified: config.last_modified.as_u64(),
                 content_type: config.config_type.as_str(),
-                encrypted_data_key: "",
+                encrypted_data_key: &config.encrypted_data_key,
                 beta,
             },
         ),

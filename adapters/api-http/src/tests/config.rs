@@ -124,6 +124,7 @@ async fn get_answers_content_and_nacos_headers() {
             desc: String::new(),
             app_name: String::new(),
             tags: String::new(),
+            encrypted_data_key: String::new(),
             created: Millis(0),
             last_modified: Millis(1_700_000_000_000),
         });
@@ -138,6 +139,7 @@ async fn get_answers_content_and_nacos_headers() {
     assert_eq!(response.headers()["content-md5"], md5_hex("{\"a\":1}").as_str());
     assert_eq!(response.headers()["config-type"], "json");
     assert_eq!(response.headers()["content-type"], "application/json;charset=UTF-8");
+    assert!(!response.headers().contains_key("encrypted-data-key"), "only an encrypted config has a data key");
     assert_eq!(response.headers()["last-modified"], "Tue, 14 Nov 2023 22:13:20 GMT");
 }
 
