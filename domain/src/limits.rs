@@ -44,6 +44,12 @@ pub const MAX_CONFIG_DESC_LEN: usize = 128;
 pub const MAX_CONFIG_APP_NAME_LEN: usize = 128;
 /// Longest CAS md5 (an md5 in hex is 32 characters).
 pub const MAX_CAS_MD5_LEN: usize = 32;
+/// Longest `use` and `effect` of a config (Nacos's columns are 64 characters).
+pub const MAX_CONFIG_USE_LEN: usize = 64;
+pub const MAX_CONFIG_EFFECT_LEN: usize = 64;
+/// Longest `schema` of a config (a text column in Nacos; bounded here so that it cannot
+/// become a second content).
+pub const MAX_CONFIG_SCHEMA_LEN: usize = 32 * 1024;
 /// Longest encrypted data key. The SDKs' encryption plugins send the data key (encrypted with
 /// a key the server never sees) base64-encoded: a few hundred characters at most; the bound
 /// keeps a key from becoming a second content.

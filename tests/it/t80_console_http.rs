@@ -129,3 +129,75 @@ fn history_records_every_change_and_survives_restart() {
     let (_, found) = json(node.http().get(node.url("/nacos/v1/cs/configs")).query(&search).send().unwrap());
     assert_eq!(found["pageItems"][0]["id"], "1", "id 0 went to the deleted config");
 }
+
+/// `GET ?show=all`: the detail the console's edit page reads. Every field a publish stored
+/// beside the content (HTTP form or gRPC `additionMap`) comes back, and after a restart;
+/// an over-long one is refused and changes nothing.
+#[test]
+fn config_detail_shows_every_stored_field_and_survives_restart() {
+    use crate::t70_grpc_protocol::{payload, runtime, unary, RawClient};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Nacosd::start(&dir.path().join("node"));
+    let post = |form: &[(&str, &str)]| node.http().post(node.url("/nacos/v1/cs/configs")).form(form).send().unwrap();
+    let form = [
+        ("dataId", "app.yaml"),
+        ("group", "DEFAULT_GROUP"),
+        ("content", "port: 8080"),
+        ("type", "yaml"),
+        ("appName", "shop"),
+        ("desc", "the shop's settings"),
+        ("config_tags", "a,b"),
+        ("use", "checkout"),
+        ("effect", "restart needed"),
+        ("schema", "{\"type\":\"object\"}"),
+    ];
+    assert_eq!(post(&form).text().unwrap(), "true");
+    let detail = |node: &Nacosd| {
+        let query = [("show", "all"), ("dataId", "app.yaml"), ("group", "DEFAULT_GROUP"), ("tenant", "")];
+        json(node.http().get(node.url("/nacos/v1/cs/configs")).query(&query).send().unwrap())
+    };
+    let shown = |value: &Value| {
+        ["content", "type", "appName", "desc", "configTags", "use", "effect", "schema"]
+            .map(|field| value[field].as_str().unwrap_or_else(|| panic!("{field} in {value}")).to_owned())
+    };
+    let expected = [
+        "port: 8080",
+        "yaml",
+        "shop",
+        "the shop's settings",
+        "a,b",
+        "checkout",
+        "restart needed",
+        "{\"type\":\"object\"}",
+    ];
+    let (status, body) = detail(&node);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown(&body), expected);
+    assert!(body["createTime"].as_u64().unwrap() > 0 && body["modifyTime"].as_u64() >= body["createTime"].as_u64());
+
+    let too_long = "u".repeat(65);
+    let refused = post(&[("dataId", "app.yaml"), ("group", "DEFAULT_GROUP"), ("content", "x"), ("use", &too_long)]);
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    node.terminate();
+    node.restart();
+    assert_eq!(shown(&detail(&node).1), expected, "unchanged by the refusal, and kept across a restart");
+
+    // The gRPC publish takes the same fields from its additionMap.
+    runtime().block_on(async {
+        let client = RawClient::connect(&node).await;
+        let publish = serde_json::json!({
+            "dataId": "app.yaml", "group": "DEFAULT_GROUP", "tenant": "", "content": "port: 9090",
+            "additionMap": {"type": "yaml", "use": "payments", "effect": "live", "schema": null},
+        });
+        let (_, body) = unary(&client.channel, payload("ConfigPublishRequest", &publish)).await;
+        assert_eq!(body["resultCode"], 200, "{body}");
+    });
+    let after = shown(&detail(&node).1);
+    assert_eq!(after[..2], ["port: 9090", "yaml"]);
+    assert_eq!(after[5..], ["payments", "live", ""], "a publish replaces them all, as in Nacos");
+
+    let query = [("show", "all"), ("dataId", "missing"), ("group", "DEFAULT_GROUP")];
+    let missing = node.http().get(node.url("/nacos/v1/cs/configs")).query(&query).send().unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

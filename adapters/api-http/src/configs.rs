@@ -113,6 +113,9 @@ pub(crate) fn publish_params<'a>(version: Version, params: &'a Params, cas_md5: 
         tags: params.get("config_tags").or_else(|| params.get("configTags")),
         cas_md5,
         encrypted_data_key: params.get("encryptedDataKey"),
+        usage: params.get("use"),
+        effect: params.get("effect"),
+        schema: params.get("schema"),
     }
 }
 
@@ -149,12 +152,54 @@ async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Res
     if params.get("beta").is_some_and(|beta| beta.eq_ignore_ascii_case("true")) {
         return beta_info(&api, &params);
     }
+    if params.get("show").is_some_and(|show| show.eq_ignore_ascii_case("all")) {
+        return detail(&api, &params);
+    }
     let (config, beta) = read(&api, Version::V1, &params, &client_ip).map_err(reject)?;
     let mut response = config_response(config.content.clone(), &config);
     if beta {
         response.headers_mut().insert("isBeta", warp::http::HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// `GET ?show=all`: the formal config with everything stored beside it, in the shape of
+/// Java's `ConfigAllInfo` (what the console's detail and edit pages read).
+fn detail(api: &HttpApi, params: &Params) -> Result<Response, warp::Rejection> {
+    let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
+    let config = api.config.get(&key).ok_or_else(|| reject(ApiError::ConfigNotFound))?;
+    let details = config.details.as_deref().cloned().unwrap_or_default();
+    let mut body = config_info(&key, &config);
+    if let Some(fields) = body.as_object_mut() {
+        let more = serde_json::json!({
+            "createTime": config.created.as_u64(),
+            "modifyTime": config.last_modified.as_u64(),
+            "createUser": null,
+            "createIp": null,
+            "desc": config.desc,
+            "use": details.usage,
+            "effect": details.effect,
+            "schema": details.schema,
+            "configTags": config.tags,
+        });
+        fields.extend(more.as_object().into_iter().flatten().map(|(name, value)| (name.clone(), value.clone())));
+    }
+    Ok(warp::reply::json(&body).into_response())
+}
+
+/// Java's `ConfigInfo`: what a search lists of each config, and the start of its detail.
+fn config_info(key: &ConfigKey, config: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "id": config.id.to_string(),
+        "dataId": key.data_id.as_str(),
+        "group": key.group.as_str(),
+        "content": config.content,
+        "md5": config.md5,
+        "encryptedDataKey": config.encrypted_data_key,
+        "tenant": history::tenant(&key.namespace),
+        "appName": config.app_name,
+        "type": config.config_type.as_str(),
+    })
 }
 
 /// `GET ?beta=true`: the live gray release of a config, in Nacos's RestResult shape.
@@ -269,23 +314,7 @@ fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::
             .collect(),
     };
     let page = api.config.search(&query, history::page(params)?);
-    let items: Vec<serde_json::Value> = page
-        .items
-        .iter()
-        .map(|(key, config)| {
-            serde_json::json!({
-                "id": config.id.to_string(),
-                "dataId": key.data_id.as_str(),
-                "group": key.group.as_str(),
-                "content": config.content,
-                "md5": config.md5,
-                "encryptedDataKey": config.encrypted_data_key,
-                "tenant": history::tenant(&key.namespace),
-                "appName": config.app_name,
-                "type": config.config_type.as_str(),
-            })
-        })
-        .collect();
+    let items: Vec<serde_json::Value> = page.items.iter().map(|(key, config)| config_info(key, config)).collect();
     let body = serde_json::json!({
         "totalCount": page.total,
         "pageNumber": page.page_no,

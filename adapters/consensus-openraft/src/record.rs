@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use domain::config::{
-    BetaConfig, Config, ConfigCommand, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp, HistoryRecord,
-    Namespace, PublishConfig,
+    BetaConfig, Config, ConfigCommand, ConfigDetails, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp,
+    HistoryRecord, Namespace, PublishConfig,
 };
 use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -46,6 +46,8 @@ pub enum CommandV1 {
         /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         encrypted_data_key: String,
+        #[serde(flatten)]
+        details: DetailColumns,
     },
     ConfigRemove {
         namespace: String,
@@ -149,6 +151,30 @@ impl LogRecord {
     }
 }
 
+/// A config's `use`, `effect` and `schema`, as its row and its publish entry carry them:
+/// added after V1 shipped, so absent in older rows and entries, and left out when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetailColumns {
+    #[serde(default, rename = "use", skip_serializing_if = "String::is_empty")]
+    usage: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    effect: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    schema: String,
+}
+
+impl From<&ConfigDetails> for DetailColumns {
+    fn from(details: &ConfigDetails) -> Self {
+        Self { usage: details.usage.clone(), effect: details.effect.clone(), schema: details.schema.clone() }
+    }
+}
+
+impl From<DetailColumns> for ConfigDetails {
+    fn from(columns: DetailColumns) -> Self {
+        Self { usage: columns.usage, effect: columns.effect, schema: columns.schema }
+    }
+}
+
 impl From<&Command> for LogRecord {
     fn from(command: &Command) -> Self {
         LogRecord::V1(CommandV1::from(command))
@@ -170,6 +196,7 @@ impl From<&Command> for CommandV1 {
                 cas_md5: publish.cas_md5.clone(),
                 now: now.as_u64(),
                 encrypted_data_key: publish.meta.encrypted_data_key.clone(),
+                details: DetailColumns::from(&publish.meta.details),
             },
             Command::Config(ConfigCommand::Remove { key, now }) => CommandV1::ConfigRemove {
                 namespace: key.namespace.as_str().to_owned(),
@@ -226,6 +253,7 @@ impl TryFrom<&CommandV1> for Command {
                 cas_md5,
                 now,
                 encrypted_data_key,
+                details,
             } => Command::Config(ConfigCommand::Publish {
                 publish: PublishConfig {
                     key: config_key(namespace, group, data_id)?,
@@ -236,6 +264,7 @@ impl TryFrom<&CommandV1> for Command {
                         app_name: app_name.clone(),
                         tags: tags.clone(),
                         encrypted_data_key: encrypted_data_key.clone(),
+                        details: details.clone().into(),
                     },
                     cas_md5: cas_md5.clone(),
                 },
@@ -349,6 +378,8 @@ pub(crate) enum ConfigRow {
         /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         encrypted_data_key: String,
+        #[serde(flatten)]
+        details: DetailColumns,
     },
 }
 
@@ -369,6 +400,7 @@ impl ConfigRow {
             created: config.created.as_u64(),
             last_modified: config.last_modified.as_u64(),
             encrypted_data_key: config.encrypted_data_key.clone(),
+            details: config.details.as_deref().map(DetailColumns::from).unwrap_or_default(),
         }
     }
 
@@ -387,6 +419,7 @@ impl ConfigRow {
             created,
             last_modified,
             encrypted_data_key,
+            details,
         } = self;
         let key = config_key(&namespace, &group, &data_id)?;
         let config = Config {
@@ -398,6 +431,7 @@ impl ConfigRow {
             app_name,
             tags,
             encrypted_data_key,
+            details: ConfigDetails::from(details).boxed(),
             created: Millis(created),
             last_modified: Millis(last_modified),
         };

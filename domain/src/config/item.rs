@@ -60,6 +60,8 @@ pub struct Config {
     pub tags: String,
     /// See [`ConfigMeta::encrypted_data_key`](super::ConfigMeta::encrypted_data_key).
     pub encrypted_data_key: String,
+    /// `use`, `effect` and `schema`, when any is set.
+    pub details: Option<Box<super::ConfigDetails>>,
     pub created: Millis,
     pub last_modified: Millis,
 }

@@ -16,7 +16,7 @@ pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, KeyRef, Namespace};
 pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, PushTarget, Registration};
 pub use md5::md5_hex;
-pub use publish::{ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
+pub use publish::{ConfigDetails, ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
 pub use search::{search, ConfigQuery, MatchMode};
 pub use table::{view_for, ConfigChange, ConfigCommand, ConfigTable};
 

@@ -4,8 +4,8 @@ use super::{ConfigError, ConfigKey, ConfigType};
 
 pub use crate::limits::DEFAULT_MAX_CONTENT_BYTES;
 use crate::limits::{
-    MAX_CAS_MD5_LEN, MAX_CONFIG_APP_NAME_LEN, MAX_CONFIG_DESC_LEN, MAX_CONFIG_TAGS, MAX_CONFIG_TAG_LEN,
-    MAX_ENCRYPTED_DATA_KEY_LEN,
+    MAX_CAS_MD5_LEN, MAX_CONFIG_APP_NAME_LEN, MAX_CONFIG_DESC_LEN, MAX_CONFIG_EFFECT_LEN, MAX_CONFIG_SCHEMA_LEN,
+    MAX_CONFIG_TAGS, MAX_CONFIG_TAG_LEN, MAX_CONFIG_USE_LEN, MAX_ENCRYPTED_DATA_KEY_LEN,
 };
 
 /// Operator-configurable bounds on what a publish may carry.
@@ -34,6 +34,10 @@ pub struct PublishParams<'a> {
     pub cas_md5: Option<&'a str>,
     /// `encryptedDataKey`: set by the SDKs' config-encryption plugin for `cipher-*` data ids.
     pub encrypted_data_key: Option<&'a str>,
+    /// `use`, `effect`, `schema`: free text the console edits and shows in a config's detail.
+    pub usage: Option<&'a str>,
+    pub effect: Option<&'a str>,
+    pub schema: Option<&'a str>,
 }
 
 /// Descriptive fields stored beside the content.
@@ -47,6 +51,29 @@ pub struct ConfigMeta {
     /// management); stored and returned as given, `""` for plain configs. Without it a
     /// client cannot decrypt what it published.
     pub encrypted_data_key: String,
+    pub details: ConfigDetails,
+}
+
+/// What Nacos keeps beside a config and shows only in its detail (`show=all`): set from the
+/// console, rarely by clients, so a stored config holds them behind one pointer, `None`
+/// when all are empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigDetails {
+    /// Nacos's `use` (a keyword in Rust).
+    pub usage: String,
+    pub effect: String,
+    pub schema: String,
+}
+
+impl ConfigDetails {
+    pub fn is_empty(&self) -> bool {
+        self.usage.is_empty() && self.effect.is_empty() && self.schema.is_empty()
+    }
+
+    /// The boxed form a stored config keeps: `None` when there is nothing to keep.
+    pub fn boxed(&self) -> Option<Box<ConfigDetails>> {
+        (!self.is_empty()).then(|| Box::new(self.clone()))
+    }
 }
 
 /// A publish that passed every rule that does not depend on the stored state.
@@ -75,6 +102,11 @@ impl PublishConfig {
             app_name: bounded("appName", params.app_name, MAX_CONFIG_APP_NAME_LEN)?,
             tags: parse_tags(params.tags)?,
             encrypted_data_key: bounded("encryptedDataKey", params.encrypted_data_key, MAX_ENCRYPTED_DATA_KEY_LEN)?,
+            details: ConfigDetails {
+                usage: bounded("use", params.usage, MAX_CONFIG_USE_LEN)?,
+                effect: bounded("effect", params.effect, MAX_CONFIG_EFFECT_LEN)?,
+                schema: bounded("schema", params.schema, MAX_CONFIG_SCHEMA_LEN)?,
+            },
         };
         let cas_md5 = match params.cas_md5.map(str::trim) {
             None | Some("") => None,

@@ -186,6 +186,7 @@ impl ConfigTable {
             app_name: publish.meta.app_name.clone(),
             tags: publish.meta.tags.clone(),
             encrypted_data_key: publish.meta.encrypted_data_key.clone(),
+            details: publish.meta.details.boxed(),
             created: previous.as_ref().map_or(now, |config| config.created),
             last_modified: now,
         });
@@ -212,6 +213,7 @@ pub fn view_for(
             app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
             tags: formal.map_or_else(String::new, |config| config.tags.clone()),
             encrypted_data_key: beta.encrypted_data_key.clone(),
+            details: formal.and_then(|config| config.details.clone()),
             created: formal.map_or(beta.last_modified, |config| config.created),
             last_modified: beta.last_modified,
         };

@@ -370,6 +370,19 @@ mod namespaces {
 mod beta {
     use super::*;
 
+    /// `use`, `effect` and `schema` are kept behind one pointer, and only when set.
+    #[test]
+    fn details_are_stored_only_when_set() {
+        let mut state = State::default();
+        let params = PublishParams { usage: Some("checkout"), schema: Some("{}"), ..params("d", "v1") };
+        apply_publish(&mut state, PublishConfig::parse(&params, ConfigLimits::default()).unwrap(), 1);
+        let key = publish("d", "x").key;
+        let details = state.config.get(&key).unwrap().details.clone().unwrap();
+        assert_eq!((details.usage.as_str(), details.effect.as_str(), details.schema.as_str()), ("checkout", "", "{}"));
+        apply_publish(&mut state, publish("d", "v2"), 2);
+        assert_eq!(state.config.get(&key).unwrap().details, None);
+    }
+
     /// An encrypted config's data key is stored with it, read with the version it belongs
     /// to (the gray one's for a listed ip), and kept by the history record of that version.
     #[test]

@@ -56,6 +56,9 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         tags: request.addition("config_tags"),
         cas_md5: request.cas_md5.as_deref(),
         encrypted_data_key: request.addition("encryptedDataKey"),
+        usage: request.addition("use"),
+        effect: request.addition("effect"),
+        schema: request.addition("schema"),
     };
     let publish = match PublishConfig::parse(&params, api.services.config.limits()) {
         Ok(publish) => publish,

@@ -125,6 +125,7 @@ async fn get_answers_content_and_nacos_headers() {
             app_name: String::new(),
             tags: String::new(),
             encrypted_data_key: String::new(),
+            details: None,
             created: Millis(0),
             last_modified: Millis(1_700_000_000_000),
         });
