@@ -197,6 +197,21 @@ fn config_detail_shows_every_stored_field_and_survives_restart() {
     assert_eq!(after[..2], ["port: 9090", "yaml"]);
     assert_eq!(after[5..], ["payments", "live", ""], "a publish replaces them all, as in Nacos");
 
+    // The history record of that publish keeps the version it replaced, and shows its fields
+    // in `extInfo` under the names the console's rollback reads.
+    let query = [("search", "accurate"), ("dataId", "app.yaml"), ("group", "DEFAULT_GROUP"), ("tenant", "")];
+    let (_, records) = json(node.http().get(node.url("/nacos/v1/cs/history")).query(&query).send().unwrap());
+    let newest = &records["pageItems"][0];
+    assert_eq!(newest["content"], "port: 8080", "{records}");
+    let ext: Value = serde_json::from_str(newest["extInfo"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        ext,
+        serde_json::json!({
+            "type": "yaml", "config_tags": "a,b", "c_desc": "the shop's settings", "c_use": "checkout",
+            "effect": "restart needed", "c_schema": "{\"type\":\"object\"}",
+        })
+    );
+
     let query = [("show", "all"), ("dataId", "missing"), ("group", "DEFAULT_GROUP")];
     let missing = node.http().get(node.url("/nacos/v1/cs/configs")).query(&query).send().unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);

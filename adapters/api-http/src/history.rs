@@ -104,12 +104,32 @@ fn record_json(record: &HistoryRecord) -> Value {
         "opType": record.op.as_str(),
         "publishType": "formal",
         "grayName": "",
-        "extInfo": "",
+        "extInfo": ext_info(record),
         "type": record.config_type.as_str(),
         "createdTime": record.recorded.as_u64(),
         "lastModifiedTime": record.recorded.as_u64(),
         "encryptedDataKey": record.encrypted_data_key,
     })
+}
+
+/// `extInfo`: what the version shown carried beside its content, as a JSON string under the
+/// names Nacos's console reads when it rolls a config back (`type`, `config_tags`, `c_desc`,
+/// `c_use`, `effect`, `c_schema`); empty values are left out.
+fn ext_info(record: &HistoryRecord) -> String {
+    let details = record.details.as_deref().cloned().unwrap_or_default();
+    let mut ext = serde_json::Map::new();
+    ext.insert("type".to_owned(), record.config_type.as_str().into());
+    let fields = [
+        ("config_tags", &record.tags),
+        ("c_desc", &record.desc),
+        ("c_use", &details.usage),
+        ("effect", &details.effect),
+        ("c_schema", &details.schema),
+    ];
+    for (name, value) in fields.into_iter().filter(|(_, value)| !value.is_empty()) {
+        ext.insert(name.to_owned(), value.as_str().into());
+    }
+    Value::Object(ext).to_string()
 }
 
 /// Nacos 2.x shows the public namespace as `""`.

@@ -472,6 +472,12 @@ pub(crate) enum HistoryRow {
         /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         encrypted_data_key: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        desc: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tags: String,
+        #[serde(flatten)]
+        details: DetailColumns,
     },
 }
 
@@ -492,6 +498,9 @@ impl HistoryRow {
             recorded: record.recorded.as_u64(),
             beta: record.beta,
             encrypted_data_key: record.encrypted_data_key.clone(),
+            desc: record.desc.clone(),
+            tags: record.tags.clone(),
+            details: record.details.as_deref().map(DetailColumns::from).unwrap_or_default(),
         }
     }
 
@@ -510,6 +519,9 @@ impl HistoryRow {
             recorded,
             beta,
             encrypted_data_key,
+            desc,
+            tags,
+            details,
         } = self;
         Ok(HistoryRecord {
             id,
@@ -521,6 +533,9 @@ impl HistoryRow {
             config_type: ConfigType::parse(&config_type),
             app_name,
             encrypted_data_key,
+            desc,
+            tags,
+            details: ConfigDetails::from(details).boxed(),
             recorded: Millis(recorded),
             beta,
         })

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{BetaConfig, Config, ConfigChange, ConfigKey, ConfigType};
+use super::{BetaConfig, Config, ConfigChange, ConfigDetails, ConfigKey, ConfigType};
 use crate::Millis;
 
 /// What a history record is about.
@@ -50,6 +50,11 @@ pub struct HistoryRecord {
     pub app_name: String,
     /// The data key of the content shown, `""` if it is not encrypted.
     pub encrypted_data_key: String,
+    /// The rest of what the version shown carried (empty for gray versions, which have
+    /// none): the console's rollback publishes it again with the content.
+    pub desc: String,
+    pub tags: String,
+    pub details: Option<Box<ConfigDetails>>,
     /// When the change was applied.
     pub recorded: Millis,
     /// Whether the change was to the gray (beta) version rather than the formal one.
@@ -111,6 +116,9 @@ impl HistoryLog {
             config_type: shown.config_type,
             app_name: shown.app_name.to_owned(),
             encrypted_data_key: shown.encrypted_data_key.to_owned(),
+            desc: shown.desc.to_owned(),
+            tags: shown.tags.to_owned(),
+            details: shown.details.map(|details| Box::new(details.clone())),
             recorded: now,
             beta,
         });
@@ -127,6 +135,9 @@ struct Shown<'a> {
     config_type: ConfigType,
     app_name: &'a str,
     encrypted_data_key: &'a str,
+    desc: &'a str,
+    tags: &'a str,
+    details: Option<&'a ConfigDetails>,
 }
 
 impl<'a> Shown<'a> {
@@ -137,6 +148,9 @@ impl<'a> Shown<'a> {
             config_type: config.config_type,
             app_name: &config.app_name,
             encrypted_data_key: &config.encrypted_data_key,
+            desc: &config.desc,
+            tags: &config.tags,
+            details: config.details.as_deref(),
         }
     }
 
@@ -147,6 +161,9 @@ impl<'a> Shown<'a> {
             config_type: beta.config_type,
             app_name: "",
             encrypted_data_key: &beta.encrypted_data_key,
+            desc: "",
+            tags: "",
+            details: None,
         }
     }
 }
