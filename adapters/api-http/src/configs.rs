@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use domain::config::{
-    parse_beta_ips, Config, ConfigKey, ConfigQuery, ConfigType, KeyRef, MatchMode, Namespace, PublishConfig,
-    PublishParams,
+    parse_beta_ips, Config, ConfigDetails, ConfigKey, ConfigQuery, ConfigType, KeyRef, MatchMode, Namespace,
+    PublishConfig, PublishParams,
 };
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -168,21 +168,21 @@ async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Res
 fn detail(api: &HttpApi, params: &Params) -> Result<Response, warp::Rejection> {
     let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
     let config = api.config.get(&key).ok_or_else(|| reject(ApiError::ConfigNotFound))?;
-    let details = config.details.as_deref().cloned().unwrap_or_default();
+    let details = ConfigDetails::or_empty(config.details.as_deref());
     let mut body = config_info(&key, &config);
-    if let Some(fields) = body.as_object_mut() {
-        let more = serde_json::json!({
-            "createTime": config.created.as_u64(),
-            "modifyTime": config.last_modified.as_u64(),
-            "createUser": null,
-            "createIp": null,
-            "desc": config.desc,
-            "use": details.usage,
-            "effect": details.effect,
-            "schema": details.schema,
-            "configTags": config.tags,
-        });
-        fields.extend(more.as_object().into_iter().flatten().map(|(name, value)| (name.clone(), value.clone())));
+    let more = serde_json::json!({
+        "createTime": config.created.as_u64(),
+        "modifyTime": config.last_modified.as_u64(),
+        "createUser": null,
+        "createIp": null,
+        "desc": config.desc,
+        "use": details.usage,
+        "effect": details.effect,
+        "schema": details.schema,
+        "configTags": config.tags,
+    });
+    if let (Some(fields), serde_json::Value::Object(more)) = (body.as_object_mut(), more) {
+        fields.extend(more);
     }
     Ok(warp::reply::json(&body).into_response())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::config::{ConfigKey, ConfigQuery, HistoryRecord, MatchMode, Namespace};
+use domain::config::{ConfigDetails, ConfigKey, ConfigQuery, HistoryRecord, MatchMode, Namespace};
 use domain::paging::{PageRequest, DEFAULT_CONFIG_PAGE_SIZE};
 use serde_json::{json, Value};
 use warp::reply::{Reply, Response};
@@ -116,7 +116,7 @@ fn record_json(record: &HistoryRecord) -> Value {
 /// names Nacos's console reads when it rolls a config back (`type`, `config_tags`, `c_desc`,
 /// `c_use`, `effect`, `c_schema`); empty values are left out.
 fn ext_info(record: &HistoryRecord) -> String {
-    let details = record.details.as_deref().cloned().unwrap_or_default();
+    let details = ConfigDetails::or_empty(record.details.as_deref());
     let mut ext = serde_json::Map::new();
     ext.insert("type".to_owned(), record.config_type.as_str().into());
     let fields = [

@@ -42,16 +42,23 @@ pub(crate) enum HistoryRowError {
 /// Adds a new record and its index rows to `batch`.
 pub(crate) fn add(batch: &mut WriteBatch, record: &HistoryRecord) -> Result<(), HistoryRowError> {
     batch.put(keys::history_key(record.id), encode(&HistoryRow::new(record))?);
-    for (key, value) in index_rows(record.id, record.recorded, &record.key) {
+    for (key, value) in index_rows(record) {
         batch.put(key, value);
     }
     Ok(())
 }
 
 /// The index rows of one record.
-pub(crate) fn index_rows(id: u64, recorded: Millis, key: &ConfigKey) -> [KvPair; 2] {
-    let by_key = by_key_row(key, id);
-    [(by_key.clone(), Vec::new()), (by_time_row(recorded.as_u64(), id), by_key)]
+pub(crate) fn index_rows(record: &HistoryRecord) -> [KvPair; 2] {
+    let by_key = by_key_row(&record.key, record.id);
+    [(by_key.clone(), Vec::new()), (by_time_row(record.recorded.as_u64(), record.id), by_key)]
+}
+
+/// One past the newest stored record's id (0 when none is stored): where the id counter
+/// resumes, whatever was purged.
+pub(crate) fn ids_end(kv: &dyn KvStore) -> Result<u64, KvError> {
+    let newest = kv.last(&KeyRange::prefix(keys::HISTORY_PREFIX))?;
+    Ok(newest.and_then(|(key, _)| id_at_end(&key)).map_or(0, |id| id.saturating_add(1)))
 }
 
 /// Adds to `batch` the deletion of every record `purge` drops, with its index rows.
@@ -89,7 +96,7 @@ pub(crate) fn ensure_indexed(kv: &dyn KvStore) -> Result<(), HistoryRowError> {
     let view = kv.snapshot()?;
     view.visit(&KeyRange::prefix(keys::HISTORY_PREFIX), &mut |key, value| {
         let record = decode_record(key, value).map_err(KvError::backend)?;
-        for (key, value) in index_rows(record.id, record.recorded, &record.key) {
+        for (key, value) in index_rows(&record) {
             batch.put(key, value);
         }
         Ok(())
@@ -141,8 +148,8 @@ fn parse_by_time_row(row: &[u8]) -> Option<(u64, u64)> {
     Some((u64::from_be_bytes(*recorded), u64::from_be_bytes(*id.first_chunk::<8>()?)))
 }
 
-/// The id at the end of a `sm/hkey/` row.
-fn id_of_by_key_row(row: &[u8]) -> Option<u64> {
+/// The id at the end of a `sm/hist/` or `sm/hkey/` key.
+fn id_at_end(row: &[u8]) -> Option<u64> {
     row.last_chunk::<8>().map(|id| u64::from_be_bytes(*id))
 }
 
@@ -165,12 +172,12 @@ fn index_error(key: &ConfigKey) -> impl Fn(KvError) -> HistoryStoreError + '_ {
 impl HistoryStore for HistoryRows {
     fn ids_of(&self, key: &ConfigKey) -> Result<Vec<u64>, HistoryStoreError> {
         let rows = self.kv.scan(&KeyRange::prefix(&by_key_prefix(key))).map_err(index_error(key))?;
-        Ok(rows.iter().rev().filter_map(|(row, _)| id_of_by_key_row(row)).collect())
+        Ok(rows.iter().rev().filter_map(|(row, _)| id_at_end(row)).collect())
     }
 
     fn previous_id(&self, key: &ConfigKey, id: u64) -> Result<Option<u64>, HistoryStoreError> {
         let before = KeyRange::new(by_key_prefix(key), by_key_row(key, id));
-        Ok(self.kv.last(&before).map_err(index_error(key))?.and_then(|(row, _)| id_of_by_key_row(&row)))
+        Ok(self.kv.last(&before).map_err(index_error(key))?.and_then(|(row, _)| id_at_end(&row)))
     }
 
     fn load(&self, ids: &[u64]) -> Result<Vec<HistoryRecord>, HistoryStoreError> {

@@ -277,11 +277,7 @@ pub(crate) fn load_state(kv: &dyn KvStore) -> Result<State, StorageError> {
     visit_rows(&*view, LOADED_PREFIXES, &mut |key, value| loader.row(key, value).map_err(ports::kv::KvError::backend))
         .map_err(read_sm)?;
     let mut state = loader.finish();
-    drop(view);
-    if let Some((newest, _)) = kv.last(&KeyRange::prefix(keys::HISTORY_PREFIX)).map_err(read_sm)? {
-        let id = newest.last_chunk::<8>().map_or(0, |id| u64::from_be_bytes(*id));
-        state.history.restore_next_id(id.saturating_add(1));
-    }
+    state.history.restore_next_id(history_rows::ids_end(kv).map_err(read_sm)?);
     Ok(state)
 }
 

@@ -83,7 +83,7 @@ impl StateLoader {
         } else if key.starts_with(keys::HISTORY_PREFIX) {
             let record = history_rows::decode_record(key, value).map_err(|err| fail(&err))?;
             self.history_end = self.history_end.max(record.id.saturating_add(1));
-            self.history_index.extend(history_rows::index_rows(record.id, record.recorded, &record.key));
+            self.history_index.extend(history_rows::index_rows(&record));
         } else if key.starts_with(keys::NAMESPACE_PREFIX) {
             let row: NamespaceRow = decode(value).map_err(|err| fail(&err))?;
             self.state.namespaces.restore(row.into_domain());

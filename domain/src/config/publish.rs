@@ -70,6 +70,14 @@ impl ConfigDetails {
         self.usage.is_empty() && self.effect.is_empty() && self.schema.is_empty()
     }
 
+    /// What a stored `Option<Box<ConfigDetails>>` holds, read without copying: the empty
+    /// details when there are none.
+    pub fn or_empty(details: Option<&ConfigDetails>) -> &ConfigDetails {
+        static EMPTY: ConfigDetails =
+            ConfigDetails { usage: String::new(), effect: String::new(), schema: String::new() };
+        details.unwrap_or(&EMPTY)
+    }
+
     /// The boxed form a stored config keeps: `None` when there is nothing to keep.
     pub fn boxed(&self) -> Option<Box<ConfigDetails>> {
         (!self.is_empty()).then(|| Box::new(self.clone()))
