@@ -39,7 +39,11 @@ fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
             Err(err) if matches!(err.kind(), std::io::ErrorKind::ConnectionReset) => {
                 return (String::from_utf8_lossy(&received).into_owned(), started.elapsed());
             }
-            Err(_) => assert!(started.elapsed() < CLOSE_DEADLINE, "the server kept the connection open"),
+            Err(_) => assert!(
+                started.elapsed() < CLOSE_DEADLINE,
+                "the server kept the connection open after: {}",
+                String::from_utf8_lossy(&received)
+            ),
         }
     }
 }
@@ -143,4 +147,49 @@ Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\
     assert!(odd.starts_with("HTTP/1.1 200"), "{odd}");
     let huge = chunked(format!(";{}", "x".repeat(20_000)).as_bytes());
     assert!(huge.starts_with("HTTP/1.1 400"), "{huge}");
+}
+
+/// A body over the limit is refused with a 413 that the client gets to read: the server
+/// reads the rest of the body (up to 2 MiB) before answering and closing. Answering and
+/// closing with the body unread would make the kernel reset the connection, and the
+/// client would see a broken pipe instead of the answer. Declared and streamed lengths.
+#[test]
+fn an_oversized_body_is_read_and_answered_413() {
+    let (_dir, node) = node(&["--max-content-bytes", "4096"]);
+    let body = format!("dataId=big&group=G&content={}", "z".repeat(1024 * 1024));
+    let declared = format!(
+        "POST /nacos/v1/cs/configs HTTP/1.1\r\nHost: x\r\n\
+Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut streamed = b"POST /nacos/v1/cs/configs HTTP/1.1\r\nHost: x\r\n\
+Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    for piece in body.as_bytes().chunks(64 * 1024) {
+        streamed.extend(format!("{:x}\r\n", piece.len()).into_bytes());
+        streamed.extend(piece);
+        streamed.extend(b"\r\n");
+    }
+    streamed.extend(b"0\r\n\r\n");
+
+    for request in [declared.into_bytes(), streamed] {
+        let mut stream = connect(&node);
+        let (first, rest) = request.split_at(128 * 1024);
+        stream.write_all(first).unwrap();
+        // No answer while the body is still coming (the read times out after 200 ms).
+        let mut early = [0_u8; 64];
+        match stream.read(&mut early) {
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            other => {
+                panic!("the server answered before reading the body: {other:?} {:?}", String::from_utf8_lossy(&early))
+            }
+        }
+        let sent = stream.write_all(rest);
+        assert!(sent.is_ok(), "the server stopped reading the body: {sent:?}");
+        let (answer, _) = read_until_closed(&mut stream);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+    }
+    let missing = node.http().get(node.url("/nacos/v1/cs/configs?dataId=big&group=G")).send().unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
 }

@@ -221,7 +221,7 @@ impl Reply for ApiError {
 }
 
 impl ApiError {
-    /// A body refused before it was read leaves the rest of it on the connection, so the
+    /// A refused body is read only up to a bound (see `params::SWALLOW_BYTES`), so the
     /// server drops the connection after answering; saying so keeps clients from sending
     /// their next request on it.
     pub(crate) fn closes_connection(&self) -> bool {

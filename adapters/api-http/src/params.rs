@@ -5,6 +5,8 @@
 //! a parameter that is not valid UTF-8 is an error, never silently replaced.
 
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use futures::StreamExt;
@@ -62,25 +64,57 @@ pub(crate) fn params(limit: u64) -> impl Filter<Extract = (Params,), Error = war
     })
 }
 
-/// The body, refused as soon as it exceeds `limit` (declared or streamed), whether or not
-/// the client sent a `Content-Length`.
+/// How much of a refused body is still read (and dropped) before the 413 goes out, as
+/// Tomcat's `maxSwallowSize` does for Java Nacos. A server that answers and closes while
+/// the client is still sending leaves unread bytes in its socket, the kernel resets the
+/// connection, and the client sees "broken pipe" instead of the answer. Beyond this many
+/// bytes, or this long, the connection is dropped anyway: a client cannot hold the
+/// server reading for ever.
+const SWALLOW_BYTES: u64 = 2 * 1024 * 1024;
+const SWALLOW_TIME: Duration = Duration::from_secs(5);
+
+/// The body, refused once it exceeds `limit` (declared or streamed), whether or not the
+/// client sent a `Content-Length`.
 fn body(limit: u64) -> impl Filter<Extract = (Bytes,), Error = warp::Rejection> + Clone {
     warp::header::optional::<u64>("content-length").and(warp::body::stream()).and_then(
         move |declared: Option<u64>, stream| async move {
-            if declared.is_some_and(|length| length > limit) {
-                return Err(warp::reject::custom(ApiError::BodyTooLarge { limit }));
+            let mut stream = Box::pin(stream);
+            let refused = if declared.is_some_and(|length| length > limit) {
+                Err(ApiError::BodyTooLarge { limit })
+            } else {
+                collect(&mut stream, limit).await
+            };
+            if matches!(refused, Err(ApiError::BodyTooLarge { .. })) {
+                // A declared length past the swallow bound is not worth reading.
+                if declared.is_none_or(|length| length <= SWALLOW_BYTES) {
+                    let _ = tokio::time::timeout(SWALLOW_TIME, swallow(&mut stream)).await;
+                }
             }
-            collect(stream, limit).await.map_err(warp::reject::custom)
+            refused.map_err(warp::reject::custom)
         },
     )
 }
 
-async fn collect<S, B>(stream: S, limit: u64) -> Result<Bytes, ApiError>
+/// Reads and drops the rest of a refused body, up to [`SWALLOW_BYTES`].
+async fn swallow<S, B>(stream: &mut Pin<Box<S>>)
 where
     S: futures::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut stream = Box::pin(stream);
+    let mut read = 0u64;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read = read.saturating_add(chunk.remaining() as u64);
+        if read > SWALLOW_BYTES {
+            return;
+        }
+    }
+}
+
+async fn collect<S, B>(stream: &mut Pin<Box<S>>, limit: u64) -> Result<Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let mut chunk = chunk.map_err(|_| ApiError::BadBody)?;
