@@ -9,7 +9,7 @@ use api_grpc::{Connections, GrpcApi, GrpcLimits};
 use api_http::{HttpApi, LongPolls, ServerLimits, Timeouts, UdpPusher};
 use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
-use peer_grpc::GrpcPeerTransport;
+use peer_grpc::{GrpcPeerTransport, PeerIdentity};
 use ports::applied::AppliedState;
 use ports::clock::{Clock, SystemClock};
 use ports::config::ConfigApp;
@@ -28,6 +28,8 @@ use crate::{registry_tasks, storage};
 
 /// How long a node waits for its first raft leader before giving up on start-up.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The file in the data directory that names the cluster the data belongs to.
+const CLUSTER_ID_FILE: &str = "cluster-id";
 /// How long in-flight work may take to drain on shutdown before the node stops anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often old config history is purged.
@@ -72,13 +74,14 @@ pub struct Node {
 impl Node {
     /// Opens storage, starts raft (waiting for a leader) and starts serving.
     pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<Self> {
+        claim_data_dir(&settings.data_dir, &settings.cluster_id)?;
         let kv = storage::open(settings.storage, &settings.data_dir, settings.storage_memory_bytes)?;
         tracing::info!(engine = kv.engine(), data_dir = %settings.data_dir.display(), "storage opened");
 
         let state = AppliedState::new();
         let raft_settings = RaftSettings {
             node_id: settings.node_id,
-            advertise_addr: settings.advertise_addr.clone(),
+            members: settings.members.clone(),
             heartbeat: Duration::from_millis(100),
             election_timeout_min: Duration::from_millis(300),
             election_timeout_max: Duration::from_millis(600),
@@ -86,7 +89,8 @@ impl Node {
             snapshot_dir: storage::snapshot_dir(settings.storage, &settings.data_dir),
             log_dir: storage::log_dir(settings.storage, &settings.data_dir),
         };
-        let transport = Arc::new(GrpcPeerTransport::new());
+        let identity = PeerIdentity { cluster_id: settings.cluster_id.clone(), token: settings.cluster_token.clone() };
+        let transport = Arc::new(GrpcPeerTransport::new(identity.clone()));
         let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport).await?;
 
         let (stop, stopped) = watch::channel(false);
@@ -98,12 +102,12 @@ impl Node {
         let rpc_handler = Arc::new(raft.rpc_handler());
         let peer_stop = wait_for_stop(stopped.clone());
         servers.push(tokio::spawn(async move {
-            if let Err(err) = peer_grpc::serve(listeners.cluster, rpc_handler, peer_stop).await {
+            if let Err(err) = peer_grpc::serve(listeners.cluster, rpc_handler, identity, peer_stop).await {
                 tracing::error!(cause = %err, "cluster server stopped");
             }
         }));
 
-        let leader = raft.wait_for_leader(LEADER_TIMEOUT).await?;
+        let leader = wait_for_leader(&raft, settings.members.len()).await?;
         tracing::info!(node_id = settings.node_id, leader, "raft is ready");
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -163,6 +167,8 @@ impl Node {
             subscriptions: naming,
             listening,
             long_polls,
+            cluster: Arc::new(raft.clone()),
+            http_port: http_addr.port(),
             max_body_bytes,
         };
         let http_limits = ServerLimits {
@@ -194,6 +200,45 @@ impl Node {
         tokio::task::spawn_blocking(move || kv.flush()).await??;
         tracing::info!("storage flushed; bye");
         Ok(())
+    }
+}
+
+/// Waits for the first leader. A one-node cluster elects itself at once, so a wait there
+/// means something is wrong; a cluster needs a majority of its members up, which may take
+/// as long as the operator takes to start them, so it waits on and says why.
+async fn wait_for_leader(raft: &RaftNode, members: usize) -> anyhow::Result<u64> {
+    if members <= 1 {
+        return Ok(raft.wait_for_leader(LEADER_TIMEOUT).await?);
+    }
+    loop {
+        match raft.wait_for_leader(LEADER_TIMEOUT).await {
+            Ok(leader) => return Ok(leader),
+            Err(_) => tracing::warn!(
+                members,
+                majority = members / 2 + 1,
+                "no raft leader yet: waiting for a majority of the members to be up and reachable"
+            ),
+        }
+    }
+}
+
+/// Marks `data_dir` as this cluster's, or refuses one that belongs to another cluster: its
+/// raft state would make this node vote in a cluster that is not its own.
+fn claim_data_dir(data_dir: &std::path::Path, cluster_id: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|err| anyhow::format_err!("cannot create data directory {}: {err}", data_dir.display()))?;
+    let marker = data_dir.join(CLUSTER_ID_FILE);
+    match std::fs::read_to_string(&marker) {
+        Ok(found) if found.trim() == cluster_id => Ok(()),
+        Ok(found) => anyhow::bail!(
+            "data directory {} belongs to cluster {:?}, not {cluster_id:?}; start with --cluster-id {:?} or use another data directory",
+            data_dir.display(),
+            found.trim(),
+            found.trim()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::write(&marker, format!("{cluster_id}\n"))
+            .map_err(|err| anyhow::format_err!("cannot write {}: {err}", marker.display())),
+        Err(err) => anyhow::bail!("cannot read {}: {err}", marker.display()),
     }
 }
 

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
+use domain::cluster::{Members, PeerAddr};
+
 use crate::storage::Engine;
 
 const DEFAULT_HTTP_PORT: u16 = 8848;
 /// Nacos clients derive the gRPC port as HTTP + 1000 and the cluster port as HTTP + 1001.
 const GRPC_PORT_OFFSET: u16 = 1000;
-const CLUSTER_PORT_OFFSET: u16 = 1001;
+const CLUSTER_PORT_OFFSET: u16 = domain::cluster::CLUSTER_PORT_OFFSET;
 const DEFAULT_MAX_CONTENT_BYTES: usize = domain::config::DEFAULT_MAX_CONTENT_BYTES;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_MAX_LISTENERS: usize = 10_000;
@@ -74,6 +76,21 @@ pub struct Cli {
     /// This node's raft id; unique in the cluster and stable across restarts [default: 1].
     #[arg(long, env = "NACOSD_NODE_ID")]
     pub node_id: Option<u64>,
+
+    /// The founding members, `id=host:port,...` (cluster ports), the same on every founding
+    /// node; they form the cluster on first start. A node with raft state rejoins with the
+    /// membership it has, whatever this says [default: this node alone].
+    #[arg(long, env = "NACOSD_MEMBERS")]
+    pub members: Option<String>,
+
+    /// The cluster's name; a node refuses peers of another cluster, and a data directory
+    /// made for one cluster refuses to start in another [default: nacosd].
+    #[arg(long, env = "NACOSD_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+
+    /// A secret every peer RPC must carry; peers without it are refused [default: none].
+    #[arg(long, env = "NACOSD_CLUSTER_TOKEN", hide_env_values = true)]
+    pub cluster_token: Option<String>,
 
     /// Storage engine: rocksdb, sled or memory [default: rocksdb, or sled in a sled-only build].
     #[arg(long, env = "NACOSD_STORAGE")]
@@ -139,6 +156,9 @@ struct FileSettings {
     advertise_addr: Option<String>,
     data_dir: Option<PathBuf>,
     node_id: Option<u64>,
+    members: Option<String>,
+    cluster_id: Option<String>,
+    cluster_token: Option<String>,
     storage: Option<String>,
     storage_memory_mb: Option<u64>,
     max_content_bytes: Option<usize>,
@@ -160,9 +180,13 @@ pub struct Settings {
     pub grpc_port: u16,
     pub cluster_port: u16,
     pub bind: IpAddr,
-    pub advertise_addr: String,
+    pub advertise_addr: PeerAddr,
     pub data_dir: PathBuf,
     pub node_id: u64,
+    /// The founding members; this node alone unless `--members` was given.
+    pub members: Members,
+    pub cluster_id: String,
+    pub cluster_token: Option<String>,
     pub storage: Engine,
     /// The storage engine's memory budget, in bytes.
     pub storage_memory_bytes: usize,
@@ -218,10 +242,34 @@ impl Settings {
             anyhow::bail!("raft-snapshot-logs must be {MIN_RAFT_SNAPSHOT_LOGS} or more, not {raft_snapshot_logs}");
         }
         let bind = cli.bind.or(file.bind).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let advertise_addr = cli.advertise_addr.or(file.advertise_addr).unwrap_or_else(|| {
-            let host = if bind.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { bind };
-            std::net::SocketAddr::new(host, cluster_port).to_string()
-        });
+        let node_id = cli.node_id.or(file.node_id).unwrap_or(1);
+        let members = match cli.members.or(file.members) {
+            Some(raw) => Some(Members::parse(&raw).map_err(|err| anyhow::format_err!("--members: {err}"))?),
+            None => None,
+        };
+        let advertise_addr = match cli.advertise_addr.or(file.advertise_addr) {
+            Some(raw) => PeerAddr::parse(&raw).map_err(|err| anyhow::format_err!("--advertise-addr: {err}"))?,
+            None => match members.as_ref().and_then(|members| members.get(node_id)) {
+                Some(listed) => listed.clone(),
+                None => {
+                    let host = if bind.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { bind };
+                    PeerAddr::parse(&std::net::SocketAddr::new(host, cluster_port).to_string())
+                        .map_err(|err| anyhow::format_err!("advertise address: {err}"))?
+                }
+            },
+        };
+        let members = match members {
+            Some(members) => {
+                members.admit_self(node_id, &advertise_addr).map_err(|err| anyhow::format_err!("--members: {err}"))?;
+                members
+            }
+            None => Members::solo(node_id, advertise_addr.clone()),
+        };
+        let cluster_id = cli.cluster_id.or(file.cluster_id).unwrap_or_else(|| "nacosd".to_owned());
+        if cluster_id.is_empty() || cluster_id.len() > 128 || cluster_id.chars().any(char::is_control) {
+            anyhow::bail!("cluster-id must be 1 to 128 printable characters");
+        }
+        let cluster_token = cli.cluster_token.or(file.cluster_token).filter(|token| !token.is_empty());
         Ok(Self {
             http_port,
             grpc_port,
@@ -229,7 +277,10 @@ impl Settings {
             bind,
             advertise_addr,
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("nacos_data")),
-            node_id: cli.node_id.or(file.node_id).unwrap_or(1),
+            node_id,
+            members,
+            cluster_id,
+            cluster_token,
             storage,
             storage_memory_bytes: usize::try_from(storage_memory_mb << 20).unwrap_or(usize::MAX),
             max_content_bytes: cli.max_content_bytes.or(file.max_content_bytes).unwrap_or(DEFAULT_MAX_CONTENT_BYTES),

@@ -25,12 +25,11 @@ pub trait ConsensusLog: Send + Sync {
 /// Why a proposal did not complete.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConsensusError {
-    /// No leader is known right now (election in progress); the client may retry.
+    /// No leader could take the command (an election in progress, or the leader was lost
+    /// while it was being forwarded); the client may retry. Writes that reach a follower
+    /// are forwarded to the leader by the consensus adapter, never refused for that.
     #[error("no raft leader is available, retry later")]
     NoLeader,
-    /// Another node leads; the caller may forward there.
-    #[error("node {leader} is the raft leader")]
-    ForwardToLeader { leader: u64 },
     /// The node is shutting down.
     #[error("raft is shutting down")]
     ShuttingDown,

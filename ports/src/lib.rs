@@ -14,6 +14,7 @@
 
 pub mod applied;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod consensus;

@@ -11,6 +11,10 @@ pub enum RaftRpcKind {
     AppendEntries,
     Vote,
     InstallSnapshot,
+    /// A write a follower received, for the leader to propose.
+    Forward,
+    /// A liveness probe between members, naming the sender and the answerer.
+    Ping,
 }
 
 /// Sends raft RPCs to other nodes (driven port).
@@ -30,6 +34,9 @@ pub trait RaftRpcHandler: Send + Sync {
 pub enum PeerError {
     #[error("peer {addr} is unreachable: {reason}")]
     Unreachable { addr: String, reason: String },
+    /// The peer refused this node: another cluster, or a wrong cluster token.
+    #[error("peer {addr} refused this node: {reason}")]
+    Refused { addr: String, reason: String },
     #[error("peer rejected the request: {0}")]
     Remote(String),
     #[error("malformed peer message: {0}")]

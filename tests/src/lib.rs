@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "test harness: a failed unwrap is a failed test")]
 
+pub mod cluster;
 pub mod process;
 
+pub use cluster::Cluster;
 pub use process::Nacosd;

@@ -29,17 +29,8 @@ impl Nacosd {
     }
 
     pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Self {
-        let [http_port, grpc_port, cluster_port] = free_ports();
-        let mut node = Self {
-            child: None,
-            data_dir: data_dir.to_owned(),
-            http_port,
-            grpc_port,
-            cluster_port,
-            log_path: data_dir.with_extension("log"),
-            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
-            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
-        };
+        let extra_args: Vec<String> = extra_args.iter().map(|arg| (*arg).to_owned()).collect();
+        let mut node = Self::prepare(data_dir, free_ports(), extra_args);
         // Another process may take a port between our probe and nacosd's bind: pick again.
         for _ in 0..3 {
             match node.try_spawn() {
@@ -53,20 +44,25 @@ impl Nacosd {
         panic!("nacosd found no free ports; log:\n{}", node.log());
     }
 
-    /// Starts the process again on the same ports and data.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "stop the node before restarting it");
-        self.spawn();
-    }
-
-    fn spawn(&mut self) {
-        if let Err(log) = self.try_spawn() {
-            panic!("nacosd exited during start-up; log:\n{log}");
+    /// A node on `ports` (HTTP, gRPC, cluster), not started yet: see [`Self::launch`].
+    pub fn prepare(data_dir: &Path, ports: [u16; 3], extra_args: Vec<String>) -> Self {
+        let [http_port, grpc_port, cluster_port] = ports;
+        Self {
+            child: None,
+            data_dir: data_dir.to_owned(),
+            http_port,
+            grpc_port,
+            cluster_port,
+            log_path: data_dir.with_extension("log"),
+            extra_args,
+            http: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
         }
     }
 
-    /// Starts the process and waits until it is ready; on early exit, its log.
-    fn try_spawn(&mut self) -> Result<(), String> {
+    /// Starts the process without waiting for it: cluster members must start together,
+    /// since none is ready before a majority is up. Follow with [`Self::wait_ready`].
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "the node is running");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
         let child = Command::new(binary())
             .args(["--http-port", &self.http_port.to_string()])
@@ -83,10 +79,48 @@ impl Nacosd {
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    /// Whether the process is running (started and not stopped or killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The extra arguments the node starts with; changed ones apply at the next start.
+    pub fn args_mut(&mut self) -> &mut Vec<String> {
+        &mut self.extra_args
+    }
+
+    /// SIGSTOP: the process freezes, its sockets stay open.
+    pub fn pause(&self) {
+        signal(self.pid(), "-STOP");
+    }
+
+    /// SIGCONT after [`Self::pause`].
+    pub fn resume(&self) {
+        signal(self.pid(), "-CONT");
+    }
+
+    /// Starts the process again on the same ports and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the node before restarting it");
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("nacosd exited during start-up; log:\n{log}");
+        }
+    }
+
+    /// Starts the process and waits until it is ready; on early exit, its log.
+    fn try_spawn(&mut self) -> Result<(), String> {
+        self.launch();
         self.wait_ready()
     }
 
-    fn wait_ready(&mut self) -> Result<(), String> {
+    /// Waits until the launched process serves; on early exit, its log.
+    pub fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             if self.child.as_mut().unwrap().try_wait().unwrap().is_some() {
@@ -174,11 +208,21 @@ impl Drop for Nacosd {
     }
 }
 
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "could not signal nacosd");
+}
+
 /// Three distinct ports the OS says are free right now.
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let ports: Vec<u16> = listeners.iter().map(|listener| listener.local_addr().unwrap().port()).collect();
+pub fn free_ports() -> [u16; 3] {
+    let ports = free_port_list(3);
     [ports[0], ports[1], ports[2]]
+}
+
+/// `n` distinct ports the OS says are free right now.
+pub fn free_port_list(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|listener| listener.local_addr().unwrap().port()).collect()
 }
 
 /// The `nacosd` built alongside this test binary (`target/<profile>/nacosd`), or `NACOSD_BIN`.

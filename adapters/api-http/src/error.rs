@@ -99,9 +99,7 @@ impl From<ConfigServiceError> for ApiError {
 impl From<ConsensusError> for ApiError {
     fn from(err: ConsensusError) -> Self {
         match err {
-            ConsensusError::NoLeader | ConsensusError::ShuttingDown | ConsensusError::ForwardToLeader { .. } => {
-                Self::Unavailable(err.to_string())
-            }
+            ConsensusError::NoLeader | ConsensusError::ShuttingDown => Self::Unavailable(err.to_string()),
             ConsensusError::Fatal(_) | ConsensusError::Failed(_) => {
                 tracing::error!(cause = &err as &dyn std::error::Error, "write failed inside raft");
                 Self::Internal

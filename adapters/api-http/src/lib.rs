@@ -4,6 +4,7 @@
 //! rule about what is valid lives in `domain`; every decision about what happens lives in
 //! the services behind [`ports`].
 
+mod cluster;
 mod config_v2;
 mod configs;
 mod error;
@@ -25,6 +26,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
+use ports::cluster::ClusterView;
 use ports::config::ConfigService;
 use ports::listen::ListenService;
 use ports::namespace::NamespaceService;
@@ -49,6 +51,10 @@ pub struct HttpApi {
     pub listening: Arc<dyn ListenService>,
     /// HTTP long polls in flight, woken through the `LongPollWaker` port.
     pub long_polls: LongPolls,
+    /// The cluster as this node sees it.
+    pub cluster: Arc<dyn ClusterView>,
+    /// The port this API is served on, which the cluster endpoints show for this node.
+    pub http_port: u16,
     /// Largest request body accepted, in bytes (form encoding can triple a config's size).
     pub max_body_bytes: u64,
 }
@@ -65,6 +71,8 @@ impl HttpApi {
             .or(namespaces::routes(Arc::clone(&api)))
             .unify()
             .or(login::routes(api.max_body_bytes))
+            .unify()
+            .or(cluster::routes(Arc::clone(&api)))
             .unify()
             .boxed();
         let naming = naming::routes(Arc::clone(&api)).boxed();

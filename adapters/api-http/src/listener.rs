@@ -67,9 +67,17 @@ async fn long_poll(
     if !changed.is_empty() || !hang {
         return Ok(answer(&changed));
     }
-    let hold = hold(timeout_ms.unwrap_or(0));
-    let _ = tokio::time::timeout(hold, poll.changed()).await;
-    Ok(answer(&api.listening.stale(&poll.listener())))
+    // A wake-up may find nothing stale: the notice of a change the client already had
+    // (applied before the poll registered, announced after). The poll then holds on for
+    // the rest of its time instead of sending the client round again.
+    let until = tokio::time::Instant::now() + hold(timeout_ms.unwrap_or(0));
+    while tokio::time::timeout_at(until, poll.changed()).await.is_ok() {
+        let stale = api.listening.stale(&poll.listener());
+        if !stale.is_empty() {
+            return Ok(answer(&stale));
+        }
+    }
+    Ok(answer(&[]))
 }
 
 /// How long a poll is held: what the client asked less half a second (so it hears back

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::forward::Forwarder;
 use crate::record::{ApplyResult, LogRecord};
-use crate::types::Raft;
 use domain::{Command, Verdict};
 
 /// Most commands in one entry.
@@ -34,14 +34,22 @@ pub(crate) struct Proposal {
 /// Takes proposals off `queue` and submits them in batches until every sender is gone or
 /// `stop` is cancelled. Each batch's answer is awaited on a task of `rounds`, so that the
 /// owner can wait for them at shutdown.
-pub(crate) async fn run(raft: Raft, queue: mpsc::Receiver<Proposal>, rounds: TaskTracker, stop: CancellationToken) {
+///
+/// On a follower a batch goes to the leader as it is ([`Forwarder`]); a leader proposes it.
+pub(crate) async fn run(
+    forwarder: Forwarder,
+    queue: mpsc::Receiver<Proposal>,
+    rounds: TaskTracker,
+    stop: CancellationToken,
+) {
     tokio::select! {
-        () = batches(raft, queue, &rounds) => {}
+        () = batches(forwarder, queue, &rounds) => {}
         () = stop.cancelled() => {}
     }
 }
 
-async fn batches(raft: Raft, mut queue: mpsc::Receiver<Proposal>, rounds: &TaskTracker) {
+async fn batches(forwarder: Forwarder, mut queue: mpsc::Receiver<Proposal>, rounds: &TaskTracker) {
+    let raft = forwarder.raft.clone();
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut carry: Option<Proposal> = None;
     loop {
@@ -69,6 +77,18 @@ async fn batches(raft: Raft, mut queue: mpsc::Receiver<Proposal>, rounds: &TaskT
         let (commands, replies): (Vec<Command>, Vec<Reply>) =
             batch.into_iter().map(|proposal| (proposal.command, proposal.reply)).unzip();
         let record = LogRecord::of(&commands.iter().collect::<Vec<_>>());
+        drop(commands);
+        if let Some(leader) = elsewhere(&forwarder) {
+            let forwarder = forwarder.clone();
+            rounds.spawn(async move {
+                let _round = permit;
+                match forwarder.write(&record, leader).await {
+                    Ok(result) => answer_all(replies, result),
+                    Err(err) => fail_all(replies, &err),
+                }
+            });
+            continue;
+        }
         // Submitted in order here; the answer is awaited elsewhere so the next batch can be
         // formed while this one is in its raft round.
         match raft.client_write_ff(record).await {
@@ -84,6 +104,20 @@ async fn batches(raft: Raft, mut queue: mpsc::Receiver<Proposal>, rounds: &TaskT
             }
             Err(fatal) => fail_all(replies, &fatal_error(fatal)),
         }
+    }
+}
+
+/// The leader this node knows of, when it is not this node (`Some(None)`: none is known).
+fn elsewhere(forwarder: &Forwarder) -> Option<Option<(u64, String)>> {
+    let metrics = forwarder.raft.metrics();
+    let metrics = metrics.borrow();
+    match metrics.current_leader {
+        Some(leader) if leader == forwarder.node_id => None,
+        Some(leader) => {
+            let addr = metrics.membership_config.membership().get_node(&leader).map(|node| node.addr.clone());
+            Some(addr.map(|addr| (leader, addr)))
+        }
+        None => Some(None),
     }
 }
 
@@ -120,12 +154,12 @@ fn fail_all(replies: Vec<Reply>, err: &ConsensusError) {
     }
 }
 
+/// A proposal this node made as leader failed. "Forward to the leader" here means it lost
+/// the lead during the round: the batch was not appended (or was cut off), so the client
+/// may retry it safely, and is told to, as during any election.
 fn write_error(err: ClientWriteError<u64, openraft::BasicNode>) -> ConsensusError {
     match err {
-        ClientWriteError::ForwardToLeader(forward) => match forward.leader_id {
-            Some(leader) => ConsensusError::ForwardToLeader { leader },
-            None => ConsensusError::NoLeader,
-        },
+        ClientWriteError::ForwardToLeader(_) => ConsensusError::NoLeader,
         ClientWriteError::ChangeMembershipError(err) => ConsensusError::Failed(Arc::new(err)),
     }
 }

@@ -9,7 +9,9 @@
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
 mod batcher;
+mod contacts;
 mod durable;
+mod forward;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod history_rows;

@@ -12,17 +12,19 @@ use ports::peer::{PeerError, PeerTransport, RaftRpcKind};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::contacts::Contacts;
 use crate::types::{Node, NodeId, TypeConfig};
 
 /// Hands openraft one [`PeerClient`] per target node.
 #[derive(Clone)]
 pub struct NetworkFactory {
     transport: Arc<dyn PeerTransport>,
+    contacts: Contacts,
 }
 
 impl NetworkFactory {
-    pub fn new(transport: Arc<dyn PeerTransport>) -> Self {
-        Self { transport }
+    pub(crate) fn new(transport: Arc<dyn PeerTransport>, contacts: Contacts) -> Self {
+        Self { transport, contacts }
     }
 }
 
@@ -30,7 +32,12 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
-        PeerClient { target, addr: node.addr.clone(), transport: Arc::clone(&self.transport) }
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            transport: Arc::clone(&self.transport),
+            contacts: self.contacts.clone(),
+        }
     }
 }
 
@@ -39,6 +46,7 @@ pub struct PeerClient {
     target: NodeId,
     addr: String,
     transport: Arc<dyn PeerTransport>,
+    contacts: Contacts,
 }
 
 type RpcResult<T, E> = Result<T, RPCError<NodeId, Node, RaftError<NodeId, E>>>;
@@ -54,8 +62,11 @@ impl PeerClient {
         let payload = serde_json::to_vec(request).map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
         let reply = self.transport.raft_rpc(&self.addr, kind, payload).await.map_err(|err| match err {
             PeerError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&err)),
-            PeerError::Remote(_) | PeerError::Malformed(_) => RPCError::Network(NetworkError::new(&err)),
+            PeerError::Remote(_) | PeerError::Malformed(_) | PeerError::Refused { .. } => {
+                RPCError::Network(NetworkError::new(&err))
+            }
         })?;
+        self.contacts.heard(self.target);
         let result: Result<Resp, RaftError<NodeId, E>> =
             serde_json::from_slice(&reply).map_err(|err| RPCError::Network(NetworkError::new(&err)))?;
         result.map_err(|err| RPCError::RemoteError(RemoteError::new(self.target, err)))

@@ -1,13 +1,15 @@
 //! A running raft node: start-up, the consensus port, shutdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use domain::cluster::Members;
 use domain::{Command, Verdict};
-use openraft::{BasicNode, SnapshotPolicy};
+use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use ports::applied::AppliedState;
+use ports::cluster::{ClusterStatus, ClusterView, MemberStatus, RaftRole};
 use ports::consensus::{ConsensusError, ConsensusLog};
 use ports::kv::KvStore;
 use ports::peer::PeerTransport;
@@ -17,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::batcher::{self, Proposal};
+use crate::contacts::{self, Contacts};
+use crate::forward::Forwarder;
 use crate::network::NetworkFactory;
 use crate::rpc::RaftRpcServer;
 use crate::state_machine::StateMachine;
@@ -27,8 +31,10 @@ use crate::LogStore;
 #[derive(Debug, Clone)]
 pub struct RaftSettings {
     pub node_id: NodeId,
-    /// The cluster gRPC address peers reach this node at.
-    pub advertise_addr: String,
+    /// The founding members (this node among them), used only by a node with no raft
+    /// state: every founding node initialises the same membership, which openraft allows.
+    /// A node with state resumes with the membership it has, whatever this says.
+    pub members: Members,
     pub heartbeat: Duration,
     pub election_timeout_min: Duration,
     pub election_timeout_max: Duration,
@@ -60,7 +66,8 @@ pub struct RaftNode {
     node_id: NodeId,
     /// Proposals for the batcher task, which turns concurrent ones into one entry.
     proposals: mpsc::Sender<Proposal>,
-    /// The batcher and its rounds: ended and waited for at shutdown.
+    contacts: Contacts,
+    /// The prober, the batcher and its rounds: ended and waited for at shutdown.
     tasks: TaskTracker,
     stop: CancellationToken,
 }
@@ -97,21 +104,33 @@ impl RaftNode {
         if let Some(dir) = &settings.snapshot_dir {
             state_machine = state_machine.keep_snapshots_in(dir).map_err(|err| StartError::Storage(err.to_string()))?;
         }
-        let network = NetworkFactory::new(transport);
+        let contacts = Contacts::default();
+        let network = NetworkFactory::new(Arc::clone(&transport), contacts.clone());
         let raft = Raft::new(settings.node_id, Arc::new(config), network, log_store, state_machine)
             .await
             .map_err(|err| StartError::Raft(err.to_string()))?;
 
         let initialized = raft.is_initialized().await.map_err(|err| StartError::Raft(err.to_string()))?;
         if !initialized {
-            let members = BTreeMap::from([(settings.node_id, BasicNode { addr: settings.advertise_addr.clone() })]);
-            tracing::info!(node_id = settings.node_id, "initialising a new one-member raft cluster");
+            let members: BTreeMap<NodeId, BasicNode> =
+                settings.members.iter().map(|(id, addr)| (id, BasicNode { addr: addr.as_str().to_owned() })).collect();
+            tracing::info!(node_id = settings.node_id, members = ?members.keys(), "initialising a new raft cluster");
             raft.initialize(members).await.map_err(|err| StartError::Raft(err.to_string()))?;
+        } else {
+            tracing::info!(node_id = settings.node_id, "resuming with the raft state on disk");
         }
         let (proposals, queue) = mpsc::channel(batcher::QUEUE);
         let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
-        tasks.spawn(batcher::run(raft.clone(), queue, tasks.clone(), stop.clone()));
-        Ok(Self { raft, node_id: settings.node_id, proposals, tasks, stop })
+        tasks.spawn(contacts::probe(
+            raft.clone(),
+            settings.node_id,
+            Arc::clone(&transport),
+            contacts.clone(),
+            stop.clone(),
+        ));
+        let forwarder = Forwarder { raft: raft.clone(), node_id: settings.node_id, transport };
+        tasks.spawn(batcher::run(forwarder, queue, tasks.clone(), stop.clone()));
+        Ok(Self { raft, node_id: settings.node_id, proposals, contacts, tasks, stop })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -127,7 +146,7 @@ impl RaftNode {
 
     /// The handler peers' raft RPCs are given to.
     pub fn rpc_handler(&self) -> RaftRpcServer {
-        RaftRpcServer::new(self.raft.clone())
+        RaftRpcServer::new(self.raft.clone(), self.node_id, self.contacts.clone())
     }
 
     /// Stops raft; the stores are flushed by their owner afterwards.
@@ -160,6 +179,43 @@ impl ConsensusLog for RaftNode {
 
     fn node_id(&self) -> u64 {
         self.node_id
+    }
+}
+
+impl ClusterView for RaftNode {
+    fn status(&self) -> ClusterStatus {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let acknowledged = metrics.replication.as_ref();
+        let members = membership
+            .nodes()
+            .map(|(id, node)| {
+                let own = *id == self.node_id;
+                let role = if metrics.current_leader == Some(*id) {
+                    RaftRole::Leader
+                } else if !voters.contains(id) {
+                    RaftRole::Learner
+                } else if own && metrics.state == ServerState::Candidate {
+                    RaftRole::Candidate
+                } else {
+                    RaftRole::Follower
+                };
+                let last_log_index = if own {
+                    metrics.last_log_index
+                } else {
+                    acknowledged.and_then(|acked| acked.get(id)).and_then(|log_id| log_id.map(|log_id| log_id.index))
+                };
+                MemberStatus {
+                    node_id: *id,
+                    cluster_addr: node.addr.clone(),
+                    role,
+                    last_log_index,
+                    silence_ms: if own { Some(0) } else { self.contacts.silence_ms(*id) },
+                }
+            })
+            .collect();
+        ClusterStatus { self_id: self.node_id, leader: metrics.current_leader, term: metrics.current_term, members }
     }
 }
 

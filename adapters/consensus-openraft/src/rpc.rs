@@ -5,17 +5,23 @@ use async_trait::async_trait;
 use ports::peer::{PeerError, RaftRpcHandler, RaftRpcKind};
 use serde::de::DeserializeOwned;
 
-use crate::types::Raft;
+use openraft::raft::AppendEntriesRequest;
+
+use crate::contacts::{Contacts, Ping};
+use crate::forward;
+use crate::types::{NodeId, Raft, TypeConfig};
 
 /// Serves raft RPCs that peers send to this node.
 #[derive(Clone)]
 pub struct RaftRpcServer {
     raft: Raft,
+    node_id: NodeId,
+    contacts: Contacts,
 }
 
 impl RaftRpcServer {
-    pub(crate) fn new(raft: Raft) -> Self {
-        Self { raft }
+    pub(crate) fn new(raft: Raft, node_id: NodeId, contacts: Contacts) -> Self {
+        Self { raft, node_id, contacts }
     }
 }
 
@@ -23,9 +29,19 @@ impl RaftRpcServer {
 impl RaftRpcHandler for RaftRpcServer {
     async fn handle(&self, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError> {
         let reply = match kind {
-            RaftRpcKind::AppendEntries => serde_json::to_vec(&self.raft.append_entries(parse(&payload)?).await),
+            RaftRpcKind::AppendEntries => {
+                let request: AppendEntriesRequest<TypeConfig> = parse(&payload)?;
+                self.contacts.heard(request.vote.leader_id().voted_for().unwrap_or_default());
+                serde_json::to_vec(&self.raft.append_entries(request).await)
+            }
+            RaftRpcKind::Ping => {
+                let ping: Ping = parse(&payload)?;
+                self.contacts.heard(ping.node_id);
+                serde_json::to_vec(&Ping { node_id: self.node_id })
+            }
             RaftRpcKind::Vote => serde_json::to_vec(&self.raft.vote(parse(&payload)?).await),
             RaftRpcKind::InstallSnapshot => serde_json::to_vec(&self.raft.install_snapshot(parse(&payload)?).await),
+            RaftRpcKind::Forward => serde_json::to_vec(&forward::serve(&self.raft, parse(&payload)?).await),
         };
         reply.map_err(|err| PeerError::Malformed(err.to_string()))
     }

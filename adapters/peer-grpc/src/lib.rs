@@ -2,11 +2,15 @@
 //!
 //! The client side ([`GrpcPeerTransport`]) implements [`PeerTransport`]; the server side
 //! ([`serve`]) hands what arrives to a [`RaftRpcHandler`]. Payloads are opaque bytes here.
+//!
+//! Every call carries the sender's [`PeerIdentity`] (cluster id, and the cluster token when
+//! one is set) in its metadata, and the receiver refuses a call that does not match its
+//! own: a node of another cluster, or one without the secret, never reaches raft.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ports::peer::{PeerError, PeerTransport, RaftRpcHandler, RaftRpcKind};
@@ -15,6 +19,7 @@ use proto::peer::peer_server::{Peer, PeerServer};
 use proto::peer::{RaftKind, RaftReply, RaftRequest};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status};
 
@@ -23,16 +28,81 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends peer RPCs, one lazily connected channel per peer address.
+const CLUSTER_ID_HEADER: &str = "x-nacosd-cluster-id";
+const CLUSTER_TOKEN_HEADER: &str = "x-nacosd-cluster-token";
+/// A refusal is logged at most this often per peer, so a misconfigured node that retries
+/// ten times a second is reported without flooding the log.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Which cluster a node belongs to, as its peers must see it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeerIdentity {
+    pub cluster_id: String,
+    /// The shared secret; `None` when the cluster runs without one.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for PeerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = if self.token.is_some() { "<set>" } else { "<none>" };
+        f.debug_struct("PeerIdentity").field("cluster_id", &self.cluster_id).field("token", &token).finish()
+    }
+}
+
+impl PeerIdentity {
+    /// Why a call from a sender with these headers is refused, if it is.
+    fn refuses(&self, cluster_id: Option<&str>, token: Option<&str>) -> Option<Status> {
+        if cluster_id != Some(self.cluster_id.as_str()) {
+            return Some(Status::failed_precondition(format!(
+                "this node is in cluster {:?}, the caller in {:?}",
+                self.cluster_id,
+                cluster_id.unwrap_or("")
+            )));
+        }
+        let expected = self.token.as_deref().unwrap_or("");
+        if !same_secret(expected.as_bytes(), token.unwrap_or("").as_bytes()) {
+            return Some(Status::unauthenticated("the cluster token is missing or wrong"));
+        }
+        None
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// Remembers when a refusal was last logged, per peer.
 #[derive(Default)]
+struct RefusalLog {
+    last: Mutex<HashMap<String, Instant>>,
+}
+
+impl RefusalLog {
+    fn due(&self, peer: &str) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        match last.get(peer) {
+            Some(at) if now.duration_since(*at) < REFUSAL_LOG_EVERY => false,
+            _ => {
+                last.insert(peer.to_owned(), now);
+                true
+            }
+        }
+    }
+}
+
+/// Sends peer RPCs, one lazily connected channel per peer address.
 pub struct GrpcPeerTransport {
+    identity: PeerIdentity,
     /// A std lock: held only to look up or insert a channel, never across an `.await`.
     channels: Mutex<HashMap<String, Channel>>,
+    refusals: RefusalLog,
 }
 
 impl GrpcPeerTransport {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(identity: PeerIdentity) -> Self {
+        Self { identity, channels: Mutex::default(), refusals: RefusalLog::default() }
     }
 
     fn channel(&self, addr: &str) -> Result<Channel, PeerError> {
@@ -56,7 +126,13 @@ impl PeerTransport for GrpcPeerTransport {
         let mut client = PeerClient::new(self.channel(addr)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let request = RaftRequest { kind: kind_to_wire(kind) as i32, payload };
+        let mut request = Request::new(RaftRequest { kind: kind_to_wire(kind) as i32, payload });
+        if let Ok(value) = MetadataValue::try_from(self.identity.cluster_id.as_str()) {
+            request.metadata_mut().insert(CLUSTER_ID_HEADER, value);
+        }
+        if let Some(Ok(value)) = self.identity.token.as_deref().map(MetadataValue::try_from) {
+            request.metadata_mut().insert(CLUSTER_TOKEN_HEADER, value);
+        }
         match client.raft(request).await {
             Ok(reply) => Ok(reply.into_inner().payload),
             Err(status) => Err(match status.code() {
@@ -64,6 +140,12 @@ impl PeerTransport for GrpcPeerTransport {
                     PeerError::Unreachable { addr: addr.to_owned(), reason: status.message().to_owned() }
                 }
                 tonic::Code::InvalidArgument => PeerError::Malformed(status.message().to_owned()),
+                tonic::Code::Unauthenticated | tonic::Code::FailedPrecondition => {
+                    if self.refusals.due(addr) {
+                        tracing::error!(peer = addr, reason = status.message(), "a peer refused this node");
+                    }
+                    PeerError::Refused { addr: addr.to_owned(), reason: status.message().to_owned() }
+                }
                 _ => PeerError::Remote(status.message().to_owned()),
             }),
         }
@@ -73,12 +155,22 @@ impl PeerTransport for GrpcPeerTransport {
 /// The tonic service for incoming peer RPCs.
 struct PeerService {
     raft: Arc<dyn RaftRpcHandler>,
+    identity: PeerIdentity,
+    refusals: RefusalLog,
 }
 
 #[tonic::async_trait]
 impl Peer for PeerService {
     #[tracing::instrument(level = "trace", skip_all)]
     async fn raft(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let header = |name| request.metadata().get(name).and_then(|value| value.to_str().ok());
+        if let Some(refusal) = self.identity.refuses(header(CLUSTER_ID_HEADER), header(CLUSTER_TOKEN_HEADER)) {
+            let peer = request.remote_addr().map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
+            if self.refusals.due(&peer) {
+                tracing::warn!(peer, reason = refusal.message(), "refused a peer's call");
+            }
+            return Err(refusal);
+        }
         let request = request.into_inner();
         let kind = kind_from_wire(request.kind).ok_or_else(|| Status::invalid_argument("unknown raft rpc kind"))?;
         match self.raft.handle(kind, request.payload).await {
@@ -93,9 +185,10 @@ impl Peer for PeerService {
 pub async fn serve(
     listener: TcpListener,
     raft: Arc<dyn RaftRpcHandler>,
+    identity: PeerIdentity,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let service = PeerServer::new(PeerService { raft })
+    let service = PeerServer::new(PeerService { raft, identity, refusals: RefusalLog::default() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     tonic::transport::Server::builder()
@@ -115,6 +208,8 @@ fn kind_to_wire(kind: RaftRpcKind) -> RaftKind {
         RaftRpcKind::AppendEntries => RaftKind::AppendEntries,
         RaftRpcKind::Vote => RaftKind::Vote,
         RaftRpcKind::InstallSnapshot => RaftKind::InstallSnapshot,
+        RaftRpcKind::Forward => RaftKind::Forward,
+        RaftRpcKind::Ping => RaftKind::Ping,
     }
 }
 
@@ -123,6 +218,8 @@ fn kind_from_wire(raw: i32) -> Option<RaftRpcKind> {
         RaftKind::AppendEntries => Some(RaftRpcKind::AppendEntries),
         RaftKind::Vote => Some(RaftRpcKind::Vote),
         RaftKind::InstallSnapshot => Some(RaftRpcKind::InstallSnapshot),
+        RaftKind::Forward => Some(RaftRpcKind::Forward),
+        RaftKind::Ping => Some(RaftRpcKind::Ping),
         RaftKind::Unspecified => None,
     }
 }

@@ -11,7 +11,7 @@ fn defaults_are_nacos_ports_and_a_local_data_dir() {
     assert_eq!(settings.data_dir, PathBuf::from("nacos_data"));
     assert_eq!(settings.node_id, 1);
     assert_eq!(settings.log_level, "info");
-    assert_eq!(settings.advertise_addr, "127.0.0.1:9849");
+    assert_eq!(settings.advertise_addr.as_str(), "127.0.0.1:9849");
 }
 
 #[test]
@@ -69,4 +69,31 @@ fn snapshots_come_every_ten_thousand_log_entries_unless_told_and_not_too_often()
         let err = Settings::resolve(cli(&["--raft-snapshot-logs", nonsense])).unwrap_err().to_string();
         assert!(err.contains("raft-snapshot-logs must be 1000 or more"), "{nonsense}: {err}");
     }
+}
+
+#[test]
+fn members_name_this_node_and_its_advertised_address() {
+    let members = "1=127.0.0.1:9849,2=127.0.0.1:9859,3=127.0.0.1:9869";
+    let settings = Settings::resolve(cli(&["--node-id", "2", "--members", members])).unwrap();
+    assert_eq!(settings.members.len(), 3);
+    assert_eq!(settings.advertise_addr.as_str(), "127.0.0.1:9859", "taken from the members list");
+    assert_eq!(settings.cluster_id, "nacosd");
+    assert_eq!(settings.cluster_token, None);
+
+    let error = |args: &[&str]| Settings::resolve(cli(args)).unwrap_err().to_string();
+    assert!(error(&["--node-id", "4", "--members", members]).contains("not among the members"));
+    let elsewhere = error(&["--node-id", "2", "--members", members, "--advertise-addr", "127.0.0.1:1"]);
+    assert!(elsewhere.contains("listed at 127.0.0.1:9859"), "{elsewhere}");
+    assert!(error(&["--members", "1=a:1,1=b:2"]).contains("listed twice"));
+    assert!(error(&["--cluster-id", ""]).contains("cluster-id"));
+}
+
+#[test]
+fn without_members_a_node_is_a_cluster_of_one() {
+    let settings = Settings::resolve(cli(&["--node-id", "7", "--cluster-token", "s"])).unwrap();
+    assert_eq!(
+        settings.members.iter().map(|(id, addr)| (id, addr.as_str())).collect::<Vec<_>>(),
+        [(7, "127.0.0.1:9849")]
+    );
+    assert_eq!(settings.cluster_token.as_deref(), Some("s"));
 }

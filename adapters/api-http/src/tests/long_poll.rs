@@ -26,8 +26,9 @@ fn poll_request(timeout_ms: u64) -> warp::test::RequestBuilder {
         .body("Listening-Configs=app.yaml%02G%02m1%01")
 }
 
-/// A listen service that holds one poll's registration and forgets it once.
-fn listening(stale_after_wake: Vec<ListenContext>) -> Mocks {
+/// A listen service that holds one poll's registration and forgets it once; after each
+/// wake-up it answers the next of `stale_after_wakes`.
+fn listening(stale_after_wakes: Vec<Vec<ListenContext>>) -> Mocks {
     let mut mocks = Mocks::default();
     mocks
         .listening
@@ -35,7 +36,9 @@ fn listening(stale_after_wake: Vec<ListenContext>) -> Mocks {
         .withf(|listener, _, contexts| matches!(listener, ListenerId::LongPoll(_)) && contexts == [context()])
         .times(1)
         .returning(|_, _, _| Ok(Vec::new()));
-    mocks.listening.expect_stale().times(1).return_const(stale_after_wake);
+    let mut answers = stale_after_wakes.into_iter();
+    let times = answers.len();
+    mocks.listening.expect_stale().times(times).returning(move |_| answers.next().unwrap());
     mocks
         .listening
         .expect_forget()
@@ -68,7 +71,7 @@ async fn holds_stay_within_nacos_bounds() {
 #[tokio::test(start_paused = true)]
 async fn a_change_wakes_the_poll_at_once_with_what_is_stale() {
     let long_polls = LongPolls::new();
-    let routes = listening(vec![context()]).api_with(long_polls.clone()).routes();
+    let routes = listening(vec![vec![context()]]).api_with(long_polls.clone()).routes();
     let started = Instant::now();
     let request = tokio::spawn(async move { poll_request(30_000).reply(&routes).await });
     // Wait, in paused time, until the poll is registered; then wake it as a change would.
@@ -81,6 +84,25 @@ async fn a_change_wakes_the_poll_at_once_with_what_is_stale() {
     assert_eq!(response.body().as_ref(), b"app.yaml%02G%01\n");
     assert_eq!(started.elapsed(), Duration::from_secs(3), "answered on the change, not at the hold's end");
     assert_eq!(long_polls.waiting(), 0, "an answered poll leaves nothing behind");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wake_up_that_finds_nothing_stale_keeps_the_poll_held() {
+    let long_polls = LongPolls::new();
+    let routes = listening(vec![Vec::new(), vec![context()]]).api_with(long_polls.clone()).routes();
+    let started = Instant::now();
+    let request = tokio::spawn(async move { poll_request(30_000).reply(&routes).await });
+    while long_polls.waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The notice of a change the client already had: nothing is stale, the poll holds on.
+    long_polls.wake(0);
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert!(!request.is_finished(), "a wake-up with nothing stale ended the poll");
+    long_polls.wake(0);
+    let response = request.await.unwrap();
+    assert_eq!(response.body().as_ref(), b"app.yaml%02G%01\n");
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
 }
 
 #[tokio::test]

@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+mod cluster;
 mod config;
 mod long_poll;
 mod naming;
 
 use std::sync::Arc;
 
+use ports::cluster::MockClusterView;
 use ports::config::MockConfigService;
 use ports::listen::MockListenService;
 use ports::namespace::MockNamespaceService;
@@ -26,6 +28,7 @@ pub(super) struct Mocks {
     pub(super) queries: MockRegistryQueries,
     pub(super) subscriptions: MockSubscriptionService,
     pub(super) listening: MockListenService,
+    pub(super) cluster: MockClusterView,
 }
 
 impl Mocks {
@@ -42,6 +45,8 @@ impl Mocks {
             subscriptions: Arc::new(self.subscriptions),
             listening: Arc::new(self.listening),
             long_polls,
+            cluster: Arc::new(self.cluster),
+            http_port: 8848,
             max_body_bytes: 64 * 1024,
         }
     }

@@ -1,0 +1,91 @@
+//! When this node last heard from each member, and the probe that keeps it current.
+//!
+//! Raft alone does not say it: followers hear only the leader. So every node probes every
+//! member every couple of seconds (as Java Nacos's member report does) with a small peer
+//! RPC that also names the node that answers: an address that answers with another id
+//! than the membership says is reported, never counted as that member.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ports::peer::{PeerTransport, RaftRpcKind};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::types::{NodeId, Raft};
+
+/// How often every member is probed.
+pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// A probe and its answer: who sends, who answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Ping {
+    pub(crate) node_id: NodeId,
+}
+
+/// Last contact per member. A std lock: held only to read or stamp a time.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Contacts {
+    last: Arc<Mutex<HashMap<NodeId, Instant>>>,
+}
+
+impl Contacts {
+    pub(crate) fn heard(&self, node: NodeId) {
+        self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(node, Instant::now());
+    }
+
+    /// Milliseconds since `node` was last heard from; `None`: never.
+    pub(crate) fn silence_ms(&self, node: NodeId) -> Option<u64> {
+        let last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        last.get(&node).map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Probes every other member every [`PROBE_EVERY`] until `stop`.
+pub(crate) async fn probe(
+    raft: Raft,
+    node_id: NodeId,
+    transport: Arc<dyn PeerTransport>,
+    contacts: Contacts,
+    stop: CancellationToken,
+) {
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let Ok(payload) = serde_json::to_vec(&Ping { node_id }) else { return };
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let members: Vec<(NodeId, String)> = {
+            let metrics = raft.metrics();
+            let metrics = metrics.borrow();
+            metrics
+                .membership_config
+                .membership()
+                .nodes()
+                .filter(|(id, _)| **id != node_id)
+                .map(|(id, node)| (*id, node.addr.clone()))
+                .collect()
+        };
+        let probes = members.into_iter().map(|(id, addr)| {
+            let (transport, contacts, payload) = (Arc::clone(&transport), contacts.clone(), payload.clone());
+            async move {
+                let Ok(reply) = transport.raft_rpc(&addr, RaftRpcKind::Ping, payload).await else { return };
+                match serde_json::from_slice::<Ping>(&reply) {
+                    Ok(Ping { node_id: answered }) if answered == id => contacts.heard(id),
+                    Ok(Ping { node_id: answered }) => tracing::error!(
+                        addr,
+                        expected = id,
+                        answered,
+                        "a member's address answers as another node id; check --node-id and --members"
+                    ),
+                    Err(err) => tracing::warn!(addr, cause = %err, "a member answered a probe with garbage"),
+                }
+            }
+        });
+        futures::future::join_all(probes).await;
+    }
+}

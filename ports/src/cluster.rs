@@ -1,0 +1,51 @@
+//! The cluster as this node sees it: members, raft roles, and how recently each was heard.
+
+/// A member's part in raft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaftRole {
+    Leader,
+    Follower,
+    Learner,
+    Candidate,
+}
+
+impl RaftRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leader => "leader",
+            Self::Follower => "follower",
+            Self::Learner => "learner",
+            Self::Candidate => "candidate",
+        }
+    }
+}
+
+/// One member, from this node's point of view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberStatus {
+    pub node_id: u64,
+    /// Its cluster address (`host:port`), as the membership records it.
+    pub cluster_addr: String,
+    pub role: RaftRole,
+    /// The last log index this node knows it holds: its own, or (on the leader) what the
+    /// member has acknowledged. `None` when unknown.
+    pub last_log_index: Option<u64>,
+    /// Milliseconds since this node last heard from it (0 for itself); `None`: never.
+    pub silence_ms: Option<u64>,
+}
+
+/// The cluster as this node sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterStatus {
+    pub self_id: u64,
+    pub leader: Option<u64>,
+    pub term: u64,
+    /// In node id order.
+    pub members: Vec<MemberStatus>,
+}
+
+/// Reads the cluster's status (driving port, for the cluster API and the console).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait ClusterView: Send + Sync {
+    fn status(&self) -> ClusterStatus;
+}
