@@ -82,6 +82,8 @@ impl Node {
         let raft_settings = RaftSettings {
             node_id: settings.node_id,
             members: settings.members.clone(),
+            advertise_addr: settings.advertise_addr.clone(),
+            join: settings.join.clone(),
             heartbeat: Duration::from_millis(100),
             election_timeout_min: Duration::from_millis(300),
             election_timeout_max: Duration::from_millis(600),
@@ -107,7 +109,7 @@ impl Node {
             }
         }));
 
-        let leader = wait_for_leader(&raft, settings.members.len()).await?;
+        let leader = wait_for_leader(&raft, settings.members.len() > 1 || settings.join.is_some()).await?;
         tracing::info!(node_id = settings.node_id, leader, "raft is ready");
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -206,17 +208,15 @@ impl Node {
 /// Waits for the first leader. A one-node cluster elects itself at once, so a wait there
 /// means something is wrong; a cluster needs a majority of its members up, which may take
 /// as long as the operator takes to start them, so it waits on and says why.
-async fn wait_for_leader(raft: &RaftNode, members: usize) -> anyhow::Result<u64> {
-    if members <= 1 {
+async fn wait_for_leader(raft: &RaftNode, clustered: bool) -> anyhow::Result<u64> {
+    if !clustered {
         return Ok(raft.wait_for_leader(LEADER_TIMEOUT).await?);
     }
     loop {
         match raft.wait_for_leader(LEADER_TIMEOUT).await {
             Ok(leader) => return Ok(leader),
             Err(_) => tracing::warn!(
-                members,
-                majority = members / 2 + 1,
-                "no raft leader yet: waiting for a majority of the members to be up and reachable"
+                "no raft leader yet: waiting for a majority of the members to be up and reachable (or to be admitted)"
             ),
         }
     }

@@ -83,6 +83,12 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_MEMBERS")]
     pub members: Option<String>,
 
+    /// A member of an existing cluster (`host:port`, its cluster port) to ask for admission:
+    /// a node with no data joins as a learner, catches up, then votes. Ignored once the node
+    /// has raft state [default: none].
+    #[arg(long, env = "NACOSD_JOIN")]
+    pub join: Option<String>,
+
     /// The cluster's name; a node refuses peers of another cluster, and a data directory
     /// made for one cluster refuses to start in another [default: nacosd].
     #[arg(long, env = "NACOSD_CLUSTER_ID")]
@@ -157,6 +163,7 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     node_id: Option<u64>,
     members: Option<String>,
+    join: Option<String>,
     cluster_id: Option<String>,
     cluster_token: Option<String>,
     storage: Option<String>,
@@ -185,6 +192,8 @@ pub struct Settings {
     pub node_id: u64,
     /// The founding members; this node alone unless `--members` was given.
     pub members: Members,
+    /// A member to ask for admission instead of founding a cluster.
+    pub join: Option<PeerAddr>,
     pub cluster_id: String,
     pub cluster_token: Option<String>,
     pub storage: Engine,
@@ -258,12 +267,15 @@ impl Settings {
                 }
             },
         };
-        let members = match members {
-            Some(members) => {
-                members.admit_self(node_id, &advertise_addr).map_err(|err| anyhow::format_err!("--members: {err}"))?;
-                members
+        // Whether this node is among the members, at its address, matters only when it
+        // founds the cluster (raft checks it then): a node with state ignores the list.
+        let members = members.unwrap_or_else(|| Members::solo(node_id, advertise_addr.clone()));
+        let join = match cli.join.or(file.join) {
+            Some(_) if members.len() > 1 => {
+                anyhow::bail!("give --members to found a cluster or --join to join one, not both")
             }
-            None => Members::solo(node_id, advertise_addr.clone()),
+            Some(raw) => Some(PeerAddr::parse(&raw).map_err(|err| anyhow::format_err!("--join: {err}"))?),
+            None => None,
         };
         let cluster_id = cli.cluster_id.or(file.cluster_id).unwrap_or_else(|| "nacosd".to_owned());
         if cluster_id.is_empty() || cluster_id.len() > 128 || cluster_id.chars().any(char::is_control) {
@@ -279,6 +291,7 @@ impl Settings {
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("nacos_data")),
             node_id,
             members,
+            join,
             cluster_id,
             cluster_token,
             storage,

@@ -8,8 +8,12 @@ pub fn init(level: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives)?,
         // openraft logs every vote and election at info, warp every request: keep both to
-        // warnings so `info` stays readable in production.
-        _ => EnvFilter::try_new(format!("{level},openraft=warn,warp=warn"))?,
+        // warnings so `info` stays readable in production. openraft's replication repeats
+        // an error twice a second for as long as a member is down; the member probe says
+        // once when a member becomes unreachable and once when it is back.
+        _ => EnvFilter::try_new(format!(
+            "{level},openraft=warn,openraft::replication=off,openraft::engine::handler::replication_handler=error,warp=warn"
+        ))?,
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -44,8 +44,24 @@ pub struct ClusterStatus {
     pub members: Vec<MemberStatus>,
 }
 
-/// Reads the cluster's status (driving port, for the cluster API and the console).
+/// The cluster's status and the operator's membership changes (driving port, for the
+/// cluster API and the console).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
 pub trait ClusterView: Send + Sync {
     fn status(&self) -> ClusterStatus;
+
+    /// Removes a member by id (shrinking the cluster, or before replacing a lost node).
+    async fn remove_member(&self, node_id: u64) -> Result<(), ClusterError>;
+}
+
+/// Why a membership change was not made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    /// The change is not allowed (not a member, the last voter); the text says why.
+    #[error("{0}")]
+    Refused(String),
+    /// No leader could make it now; the caller may retry.
+    #[error("the cluster could not make the change now: {0}")]
+    Unavailable(String),
 }

@@ -15,6 +15,11 @@ use domain::{Command, Verdict};
 pub trait ConsensusLog: Send + Sync {
     async fn propose(&self, command: Command) -> Result<Verdict, ConsensusError>;
 
+    /// Waits until this node has applied everything committed before the call, as the
+    /// leader confirms it: a read after it is linearizable (it sees every write that
+    /// completed before the read began, on any node).
+    async fn ensure_linearizable(&self) -> Result<(), ConsensusError>;
+
     /// Who this node believes leads the cluster, for health checks and forwarding.
     fn leader(&self) -> Option<u64>;
 

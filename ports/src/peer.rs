@@ -15,6 +15,8 @@ pub enum RaftRpcKind {
     Forward,
     /// A liveness probe between members, naming the sender and the answerer.
     Ping,
+    /// A membership change or read barrier, for the leader to do.
+    Admin,
 }
 
 /// Sends raft RPCs to other nodes (driven port).

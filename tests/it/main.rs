@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod t100_cluster;
+mod t102_cluster_membership;
 mod t10_dependency_direction;
 mod t20_openraft_suite;
 mod t30_config_http;

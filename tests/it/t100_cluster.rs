@@ -13,12 +13,12 @@ use tests::{Cluster, Nacosd};
 
 const CONFIGS: &str = "/nacos/v1/cs/configs";
 /// Bounds how long a failure takes to show; passing runs take a fraction of it.
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 /// openraft's election timeout here is 300-600 ms: two of them, plus the time the harness
 /// takes to see the new leader through HTTP.
 const ELECTION_BOUND: Duration = Duration::from_millis(2 * 600 + 800);
 
-fn publish(node: &Nacosd, data_id: &str, content: &str) -> Result<(), String> {
+pub(crate) fn publish(node: &Nacosd, data_id: &str, content: &str) -> Result<(), String> {
     let form = [("dataId", data_id), ("group", "DEFAULT_GROUP"), ("content", content)];
     let response = node
         .http()
@@ -37,7 +37,7 @@ fn publish(node: &Nacosd, data_id: &str, content: &str) -> Result<(), String> {
 }
 
 /// The content and md5 a node serves for `data_id`; `None` when it has none.
-fn read(node: &Nacosd, data_id: &str) -> Option<(String, String)> {
+pub(crate) fn read(node: &Nacosd, data_id: &str) -> Option<(String, String)> {
     let response =
         node.http().get(node.url(CONFIGS)).query(&[("dataId", data_id), ("group", "DEFAULT_GROUP")]).send().ok()?;
     if response.status() != StatusCode::OK {
@@ -48,7 +48,7 @@ fn read(node: &Nacosd, data_id: &str) -> Option<(String, String)> {
 }
 
 /// Polls until every running node serves `expected` for each key (`None`: absent).
-fn wait_converged(cluster: &Cluster, expected: &BTreeMap<String, Option<String>>) {
+pub(crate) fn wait_converged(cluster: &Cluster, expected: &BTreeMap<String, Option<String>>) {
     let deadline = Instant::now() + DEADLINE;
     for (index, node) in cluster.nodes.iter().enumerate().filter(|(_, node)| node.is_running()) {
         for (data_id, content) in expected {
@@ -132,18 +132,18 @@ fn writes_through_any_node_are_read_there_at_once_and_everywhere_soon() {
 
 /// What writers saw: every write's key and content, and whether it was acknowledged.
 #[derive(Default)]
-struct Outcomes {
+pub(crate) struct Outcomes {
     acknowledged: Vec<(String, String)>,
     failed: Vec<(String, String, String)>,
 }
 
 /// Counts acknowledged writes across writers, so a test can let them make progress.
 #[derive(Clone, Default)]
-struct Acks(Arc<AtomicUsize>);
+pub(crate) struct Acks(Arc<AtomicUsize>);
 
 impl Acks {
     /// Waits until `more` writes beyond those seen now were acknowledged.
-    fn wait_for(&self, more: usize) {
+    pub(crate) fn wait_for(&self, more: usize) {
         let target = self.0.load(Ordering::Relaxed) + more;
         let deadline = Instant::now() + DEADLINE;
         while self.0.load(Ordering::Relaxed) < target {
@@ -154,7 +154,7 @@ impl Acks {
 }
 
 /// Writes unique keys through `node` until `stop`.
-fn writer(
+pub(crate) fn writer(
     node_url: String,
     client: reqwest::blocking::Client,
     name: String,
@@ -190,7 +190,7 @@ fn writer(
 /// Checks after a fault: every acknowledged write is on every running node with one md5,
 /// and each failed write is either on all of them or on none (its outcome was unknown to
 /// the client, never different per node).
-fn check_outcomes(cluster: &Cluster, outcomes: &[Outcomes]) {
+pub(crate) fn check_outcomes(cluster: &Cluster, outcomes: &[Outcomes]) {
     let acknowledged: BTreeMap<String, Option<String>> = outcomes
         .iter()
         .flat_map(|o| o.acknowledged.iter().map(|(key, content)| (key.clone(), Some(content.clone()))))
@@ -216,7 +216,7 @@ fn check_outcomes(cluster: &Cluster, outcomes: &[Outcomes]) {
 }
 
 /// One writer through each of `through`.
-fn start_writers(
+pub(crate) fn start_writers(
     cluster: &Cluster,
     through: &[usize],
     stop: &Arc<AtomicBool>,
@@ -233,7 +233,7 @@ fn start_writers(
 }
 
 /// Waits until a write through `node` succeeds (the writers run meanwhile).
-fn wait_for_progress(node: &Nacosd, marker: &str) {
+pub(crate) fn wait_for_progress(node: &Nacosd, marker: &str) {
     let deadline = Instant::now() + DEADLINE;
     loop {
         if publish(node, marker, "progress").is_ok() {

@@ -12,7 +12,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 pub struct Cluster {
     pub nodes: Vec<Nacosd>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -40,7 +40,44 @@ impl Cluster {
                 panic!("a member exited during start-up; log:\n{log}");
             }
         }
-        Self { nodes, _dir: dir }
+        Self { nodes, dir }
+    }
+
+    /// Starts a node with the next id that joins through node `seed`, without waiting for
+    /// it (it serves once admitted); its index.
+    pub fn add_joining(&mut self, seed: usize, extra: &[&str]) -> usize {
+        let index = self.nodes.len();
+        let ports = crate::process::free_ports();
+        let seed_addr = format!("127.0.0.1:{}", self.nodes[seed].cluster_port);
+        let mut args = vec!["--node-id".to_owned(), (index + 1).to_string(), "--join".to_owned(), seed_addr];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let mut node = Nacosd::prepare(&self.dir.path().join(format!("node{}", index + 1)), ports, args);
+        node.launch();
+        self.nodes.push(node);
+        index
+    }
+
+    /// The members as node `index` lists them (`/nacos/v1/core/cluster/nodes`).
+    pub fn members_seen_by(&self, index: usize) -> Vec<Value> {
+        let node = &self.nodes[index];
+        let Ok(response) = node.http().get(node.url("/nacos/v1/core/cluster/nodes")).send() else {
+            return Vec::new();
+        };
+        let body: Value = serde_json::from_str(&response.text().unwrap_or_default()).unwrap_or_default();
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Polls node `index`'s member list until `check` holds.
+    pub fn wait_for_members(&self, index: usize, within: Duration, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let members = self.members_seen_by(index);
+            if check(&members) {
+                return members;
+            }
+            assert!(Instant::now() < deadline, "members as node {} sees them: {members:#?}", index + 1);
+            std::thread::sleep(POLL);
+        }
     }
 
     /// This node's `Member` as `/nacos/v1/core/cluster/self` shows it; `None` if it does

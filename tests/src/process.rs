@@ -91,6 +91,17 @@ impl Nacosd {
         &mut self.extra_args
     }
 
+    /// Moves a stopped node to other ports; it uses them from its next start.
+    pub fn set_ports(&mut self, [http_port, grpc_port, cluster_port]: [u16; 3]) {
+        assert!(self.child.is_none(), "stop the node before moving it");
+        (self.http_port, self.grpc_port, self.cluster_port) = (http_port, grpc_port, cluster_port);
+    }
+
+    /// The node's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// SIGSTOP: the process freezes, its sockets stay open.
     pub fn pause(&self) {
         signal(self.pid(), "-STOP");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::cluster::{http_port_of, MemberState, PeerAddr};
-use ports::cluster::{ClusterStatus, MemberStatus};
+use ports::cluster::{ClusterError, ClusterStatus, MemberStatus};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -30,11 +30,38 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let v2 = warp::path!("nacos" / "v2" / "core" / "cluster" / ..)
         .and(warp::path::tail())
         .map(|tail: warp::path::Tail| (2, tail.as_str().to_owned()));
-    v1.or(v2).unify().and(warp::get()).and(api).and(params(limit)).and_then(
+    let reads = v1.or(v2).unify().and(warp::get()).and(api.clone()).and(params(limit)).and_then(
         |(version, tail): (u8, String), api: Arc<HttpApi>, params: Params| async move {
             answer(version, &tail, &api, &params).ok_or_else(warp::reject::not_found)
         },
-    )
+    );
+    let remove = warp::path!("nacos" / "v2" / "core" / "cluster" / "node")
+        .and(warp::delete())
+        .and(api)
+        .and(params(limit))
+        .and_then(
+            |api: Arc<HttpApi>, params: Params| async move { Ok::<_, warp::Rejection>(remove(&api, &params).await) },
+        );
+    reads.or(remove).unify()
+}
+
+/// `DELETE /nacos/v2/core/cluster/node?nodeId=N` (ours: Java has no working removal):
+/// removes a member by id, to shrink the cluster or before replacing a lost node.
+async fn remove(api: &HttpApi, params: &Params) -> Response {
+    let node_id = match params.get("nodeId").map(str::parse::<u64>) {
+        Some(Ok(id)) => id,
+        _ => return v2_error(StatusCode::BAD_REQUEST, 10000, "nodeId must be a node id (a number)"),
+    };
+    match api.cluster.remove_member(node_id).await {
+        Ok(()) => warp::reply::json(&json!({ "code": 0, "message": "success", "data": true })).into_response(),
+        Err(ClusterError::Refused(reason)) => v2_error(StatusCode::BAD_REQUEST, 10000, &reason),
+        Err(err @ ClusterError::Unavailable(_)) => v2_error(StatusCode::SERVICE_UNAVAILABLE, 30000, &err.to_string()),
+    }
+}
+
+fn v2_error(status: StatusCode, code: u32, message: &str) -> Response {
+    let body = json!({ "code": code, "message": message, "data": null });
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
 fn answer(version: u8, tail: &str, api: &HttpApi, params: &Params) -> Option<Response> {
@@ -88,8 +115,7 @@ fn address_matches(member: &Value, prefix: &str) -> bool {
 }
 
 fn illegal_state(raw: &str) -> Response {
-    let body = json!({ "code": 23000, "message": format!("Illegal state: {raw}"), "data": null });
-    warp::reply::with_status(warp::reply::json(&body), StatusCode::BAD_REQUEST).into_response()
+    v2_error(StatusCode::BAD_REQUEST, 23000, &format!("Illegal state: {raw}"))
 }
 
 /// What one request shows: the status read once, so every member agrees with the others.

@@ -27,6 +27,9 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
 }
 
 async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Response {
+    if let Err(err) = configs::barrier_if_asked(&api, &params).await {
+        return failure(err);
+    }
     match configs::read(&api, Version::V2, &params, &client_ip) {
         Ok((config, _)) => {
             let body = json!({ "code": 0, "message": "success", "data": config.content }).to_string();

@@ -89,6 +89,15 @@ impl Version {
     }
 }
 
+/// `linearizable=true` on a read: wait first until this node holds every write that
+/// completed anywhere before the read (ours; Nacos reads are always local).
+pub(crate) async fn barrier_if_asked(api: &HttpApi, params: &Params) -> Result<(), ApiError> {
+    if params.get("linearizable").is_some_and(|value| value.eq_ignore_ascii_case("true")) {
+        api.config.read_barrier().await?;
+    }
+    Ok(())
+}
+
 /// The config a client at `client_ip` reads, and whether it is a beta.
 pub(crate) fn read(
     api: &HttpApi,
@@ -155,6 +164,7 @@ async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Res
     if params.get("show").is_some_and(|show| show.eq_ignore_ascii_case("all")) {
         return detail(&api, &params);
     }
+    barrier_if_asked(&api, &params).await.map_err(reject)?;
     let (config, beta) = read(&api, Version::V1, &params, &client_ip).map_err(reject)?;
     let mut response = config_response(config.content.clone(), &config);
     if beta {

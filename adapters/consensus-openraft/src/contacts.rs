@@ -25,13 +25,22 @@ pub(crate) struct Ping {
     pub(crate) node_id: NodeId,
 }
 
-/// Last contact per member. A std lock: held only to read or stamp a time.
+/// Last contact per member, and what the probe last found. Std locks: held only to read
+/// or stamp a value.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Contacts {
     last: Arc<Mutex<HashMap<NodeId, Instant>>>,
+    reachable: Arc<Mutex<HashMap<NodeId, bool>>>,
 }
 
 impl Contacts {
+    /// Records whether the probe reached `node`; whether that is news (a change, or the
+    /// first probe of that member).
+    fn mark(&self, node: NodeId, reached: bool) -> bool {
+        let mut reachable = self.reachable.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        reachable.insert(node, reached) != Some(reached)
+    }
+
     pub(crate) fn heard(&self, node: NodeId) {
         self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(node, Instant::now());
     }
@@ -73,9 +82,22 @@ pub(crate) async fn probe(
         let probes = members.into_iter().map(|(id, addr)| {
             let (transport, contacts, payload) = (Arc::clone(&transport), contacts.clone(), payload.clone());
             async move {
-                let Ok(reply) = transport.raft_rpc(&addr, RaftRpcKind::Ping, payload).await else { return };
+                let reply = match transport.raft_rpc(&addr, RaftRpcKind::Ping, payload).await {
+                    Ok(reply) => reply,
+                    Err(err) => {
+                        if contacts.mark(id, false) {
+                            tracing::warn!(node_id = id, addr, cause = %err, "a member is unreachable");
+                        }
+                        return;
+                    }
+                };
                 match serde_json::from_slice::<Ping>(&reply) {
-                    Ok(Ping { node_id: answered }) if answered == id => contacts.heard(id),
+                    Ok(Ping { node_id: answered }) if answered == id => {
+                        contacts.heard(id);
+                        if contacts.mark(id, true) {
+                            tracing::info!(node_id = id, addr, "a member is reachable");
+                        }
+                    }
                     Ok(Ping { node_id: answered }) => tracing::error!(
                         addr,
                         expected = id,

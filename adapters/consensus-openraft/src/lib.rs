@@ -15,11 +15,13 @@ mod forward;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod history_rows;
+mod joining;
 mod keys;
 mod log_entries;
 mod log_segments;
 mod log_store;
 mod log_writer;
+mod membership;
 mod naming_record;
 mod network;
 mod node;

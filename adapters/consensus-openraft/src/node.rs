@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::cluster::Members;
+use domain::cluster::{Members, PeerAddr};
 use domain::{Command, Verdict};
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use ports::applied::AppliedState;
-use ports::cluster::{ClusterStatus, ClusterView, MemberStatus, RaftRole};
+use ports::cluster::{ClusterError, ClusterStatus, ClusterView, MemberStatus, RaftRole};
 use ports::consensus::{ConsensusError, ConsensusLog};
 use ports::kv::KvStore;
 use ports::peer::PeerTransport;
@@ -21,6 +21,8 @@ use tokio_util::task::TaskTracker;
 use crate::batcher::{self, Proposal};
 use crate::contacts::{self, Contacts};
 use crate::forward::Forwarder;
+use crate::joining;
+use crate::membership::{Admin, AdminReply, AdminRequest};
 use crate::network::NetworkFactory;
 use crate::rpc::RaftRpcServer;
 use crate::state_machine::StateMachine;
@@ -35,6 +37,11 @@ pub struct RaftSettings {
     /// state: every founding node initialises the same membership, which openraft allows.
     /// A node with state resumes with the membership it has, whatever this says.
     pub members: Members,
+    /// This node's cluster address, as peers reach it.
+    pub advertise_addr: PeerAddr,
+    /// A member to ask for admission, for a node that starts with no state and joins an
+    /// existing cluster instead of founding one with `members`.
+    pub join: Option<PeerAddr>,
     pub heartbeat: Duration,
     pub election_timeout_min: Duration,
     pub election_timeout_max: Duration,
@@ -66,7 +73,8 @@ pub struct RaftNode {
     node_id: NodeId,
     /// Proposals for the batcher task, which turns concurrent ones into one entry.
     proposals: mpsc::Sender<Proposal>,
-    contacts: Contacts,
+    /// Membership changes and read barriers, through the leader.
+    admin: Admin,
     /// The prober, the batcher and its rounds: ended and waited for at shutdown.
     tasks: TaskTracker,
     stop: CancellationToken,
@@ -111,16 +119,31 @@ impl RaftNode {
             .map_err(|err| StartError::Raft(err.to_string()))?;
 
         let initialized = raft.is_initialized().await.map_err(|err| StartError::Raft(err.to_string()))?;
-        if !initialized {
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        let admin = Admin {
+            raft: raft.clone(),
+            node_id: settings.node_id,
+            transport: Arc::clone(&transport),
+            contacts: contacts.clone(),
+        };
+        let advertised = settings.advertise_addr.as_str().to_owned();
+        if let (false, Some(seed)) = (initialized, &settings.join) {
+            tracing::info!(node_id = settings.node_id, seed = %seed, "joining a cluster");
+            tasks.spawn(joining::join(admin.clone(), seed.as_str().to_owned(), advertised, stop.clone()));
+        } else if !initialized {
+            settings
+                .members
+                .admit_self(settings.node_id, &settings.advertise_addr)
+                .map_err(|err| StartError::Settings(format!("cannot found a cluster: {err}")))?;
             let members: BTreeMap<NodeId, BasicNode> =
                 settings.members.iter().map(|(id, addr)| (id, BasicNode { addr: addr.as_str().to_owned() })).collect();
             tracing::info!(node_id = settings.node_id, members = ?members.keys(), "initialising a new raft cluster");
             raft.initialize(members).await.map_err(|err| StartError::Raft(err.to_string()))?;
         } else {
             tracing::info!(node_id = settings.node_id, "resuming with the raft state on disk");
+            tasks.spawn(joining::keep_address(admin.clone(), advertised, stop.clone()));
         }
         let (proposals, queue) = mpsc::channel(batcher::QUEUE);
-        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
         tasks.spawn(contacts::probe(
             raft.clone(),
             settings.node_id,
@@ -130,7 +153,7 @@ impl RaftNode {
         ));
         let forwarder = Forwarder { raft: raft.clone(), node_id: settings.node_id, transport };
         tasks.spawn(batcher::run(forwarder, queue, tasks.clone(), stop.clone()));
-        Ok(Self { raft, node_id: settings.node_id, proposals, contacts, tasks, stop })
+        Ok(Self { raft, node_id: settings.node_id, proposals, admin, tasks, stop })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -146,7 +169,7 @@ impl RaftNode {
 
     /// The handler peers' raft RPCs are given to.
     pub fn rpc_handler(&self) -> RaftRpcServer {
-        RaftRpcServer::new(self.raft.clone(), self.node_id, self.contacts.clone())
+        RaftRpcServer::new(self.raft.clone(), self.admin.clone())
     }
 
     /// Stops raft; the stores are flushed by their owner afterwards.
@@ -173,6 +196,19 @@ impl ConsensusLog for RaftNode {
         answer.await.map_err(|_| ConsensusError::ShuttingDown)?
     }
 
+    async fn ensure_linearizable(&self) -> Result<(), ConsensusError> {
+        let index = match self.admin.ask(AdminRequest::ReadIndex).await? {
+            AdminReply::ReadIndex(index) => index,
+            other => return Err(ConsensusError::Failed(Arc::new(Unexpected(format!("{other:?}"))))),
+        };
+        self.raft
+            .wait(Some(READ_PATIENCE))
+            .applied_index_at_least(Some(index), "a linearizable read")
+            .await
+            .map(|_| ())
+            .map_err(|err| ConsensusError::Failed(Arc::new(err)))
+    }
+
     fn leader(&self) -> Option<u64> {
         self.raft.metrics().borrow().current_leader
     }
@@ -182,6 +218,7 @@ impl ConsensusLog for RaftNode {
     }
 }
 
+#[async_trait]
 impl ClusterView for RaftNode {
     fn status(&self) -> ClusterStatus {
         let metrics = self.raft.metrics().borrow().clone();
@@ -211,13 +248,30 @@ impl ClusterView for RaftNode {
                     cluster_addr: node.addr.clone(),
                     role,
                     last_log_index,
-                    silence_ms: if own { Some(0) } else { self.contacts.silence_ms(*id) },
+                    silence_ms: if own { Some(0) } else { self.admin.contacts.silence_ms(*id) },
                 }
             })
             .collect();
         ClusterStatus { self_id: self.node_id, leader: metrics.current_leader, term: metrics.current_term, members }
     }
+
+    async fn remove_member(&self, node_id: u64) -> Result<(), ClusterError> {
+        match self.admin.ask(AdminRequest::Remove { node_id }).await {
+            Ok(AdminReply::Done) => Ok(()),
+            Ok(AdminReply::Refused(reason)) => Err(ClusterError::Refused(reason)),
+            Ok(other) => Err(ClusterError::Unavailable(format!("{other:?}"))),
+            Err(err) => Err(ClusterError::Unavailable(err.to_string())),
+        }
+    }
 }
+
+/// The leader answered something no request of this kind gets.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected answer from the leader: {0}")]
+struct Unexpected(String);
+
+/// How long a linearizable read waits for this node to apply what the leader committed.
+const READ_PATIENCE: Duration = Duration::from_secs(10);
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)

@@ -7,21 +7,21 @@ use serde::de::DeserializeOwned;
 
 use openraft::raft::AppendEntriesRequest;
 
-use crate::contacts::{Contacts, Ping};
+use crate::contacts::Ping;
 use crate::forward;
-use crate::types::{NodeId, Raft, TypeConfig};
+use crate::membership::Admin;
+use crate::types::{Raft, TypeConfig};
 
 /// Serves raft RPCs that peers send to this node.
 #[derive(Clone)]
 pub struct RaftRpcServer {
     raft: Raft,
-    node_id: NodeId,
-    contacts: Contacts,
+    admin: Admin,
 }
 
 impl RaftRpcServer {
-    pub(crate) fn new(raft: Raft, node_id: NodeId, contacts: Contacts) -> Self {
-        Self { raft, node_id, contacts }
+    pub(crate) fn new(raft: Raft, admin: Admin) -> Self {
+        Self { raft, admin }
     }
 }
 
@@ -31,14 +31,15 @@ impl RaftRpcHandler for RaftRpcServer {
         let reply = match kind {
             RaftRpcKind::AppendEntries => {
                 let request: AppendEntriesRequest<TypeConfig> = parse(&payload)?;
-                self.contacts.heard(request.vote.leader_id().voted_for().unwrap_or_default());
+                self.admin.contacts.heard(request.vote.leader_id().voted_for().unwrap_or_default());
                 serde_json::to_vec(&self.raft.append_entries(request).await)
             }
             RaftRpcKind::Ping => {
                 let ping: Ping = parse(&payload)?;
-                self.contacts.heard(ping.node_id);
-                serde_json::to_vec(&Ping { node_id: self.node_id })
+                self.admin.contacts.heard(ping.node_id);
+                serde_json::to_vec(&Ping { node_id: self.admin.node_id })
             }
+            RaftRpcKind::Admin => serde_json::to_vec(&self.admin.serve(parse(&payload)?).await),
             RaftRpcKind::Vote => serde_json::to_vec(&self.raft.vote(parse(&payload)?).await),
             RaftRpcKind::InstallSnapshot => serde_json::to_vec(&self.raft.install_snapshot(parse(&payload)?).await),
             RaftRpcKind::Forward => serde_json::to_vec(&forward::serve(&self.raft, parse(&payload)?).await),

@@ -227,6 +227,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         history_rows::mark_indexed(&mut batch);
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
+        tracing::info!(
+            snapshot = %meta.snapshot_id,
+            last_log = ?meta.last_log_id.map(|log_id| log_id.index),
+            bytes = data.len(),
+            "installed a raft snapshot from the leader"
+        );
         // The state first, so the counters written with the meta are the snapshot's.
         self.state.replace(loader.finish());
         self.write_meta(&mut batch)?;

@@ -210,6 +210,7 @@ fn kind_to_wire(kind: RaftRpcKind) -> RaftKind {
         RaftRpcKind::InstallSnapshot => RaftKind::InstallSnapshot,
         RaftRpcKind::Forward => RaftKind::Forward,
         RaftRpcKind::Ping => RaftKind::Ping,
+        RaftRpcKind::Admin => RaftKind::Admin,
     }
 }
 
@@ -220,6 +221,7 @@ fn kind_from_wire(raw: i32) -> Option<RaftRpcKind> {
         RaftKind::InstallSnapshot => Some(RaftRpcKind::InstallSnapshot),
         RaftKind::Forward => Some(RaftRpcKind::Forward),
         RaftKind::Ping => Some(RaftRpcKind::Ping),
+        RaftKind::Admin => Some(RaftRpcKind::Admin),
         RaftKind::Unspecified => None,
     }
 }

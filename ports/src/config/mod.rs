@@ -31,6 +31,11 @@ pub trait ConfigService: Send + Sync {
     /// Reads this node's applied copy; never waits for raft.
     fn get(&self, key: &ConfigKey) -> Option<Arc<Config>>;
 
+    /// Waits until this node holds every write that completed before the call, anywhere
+    /// in the cluster: the reads that follow are linearizable. Reads are local and may lag
+    /// without it; a client asks for it per read.
+    async fn read_barrier(&self) -> Result<(), ConfigServiceError>;
+
     /// What a client at `client_ip` reads (the beta content if a beta lists it), and
     /// whether it is the beta.
     /// This is the hot read path: a borrowed key, no state lock, no allocation.
@@ -133,6 +138,10 @@ impl ConfigService for ConfigApp {
 
     fn get(&self, key: &ConfigKey) -> Option<Arc<Config>> {
         self.state.config(key)
+    }
+
+    async fn read_barrier(&self) -> Result<(), ConfigServiceError> {
+        Ok(self.consensus.ensure_linearizable().await?)
     }
 
     fn get_for<'a>(&self, key: KeyRef<'a>, client_ip: &str) -> Option<(Arc<Config>, bool)> {
