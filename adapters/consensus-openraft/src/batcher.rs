@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::forward::Forwarder;
+use crate::leader;
 use crate::record::{ApplyResult, LogRecord};
 use domain::{Command, Verdict};
 
@@ -91,12 +92,23 @@ async fn batches(forwarder: Forwarder, mut queue: mpsc::Receiver<Proposal>, roun
         }
         // Submitted in order here; the answer is awaited elsewhere so the next batch can be
         // formed while this one is in its raft round.
+        // A copy is kept for the one case a leader's batch goes elsewhere: it lost the lead
+        // before appending it (see `write_error`).
+        let kept = record.clone();
         match raft.client_write_ff(record).await {
             Ok(answer) => {
+                let forwarder = forwarder.clone();
                 rounds.spawn(async move {
                     let _round = permit;
                     match answer.await {
                         Ok(Ok(response)) => answer_all(replies, response.data),
+                        Ok(Err(ClientWriteError::ForwardToLeader(to))) => {
+                            let leader = to.leader_id.zip(to.leader_node.map(|node| node.addr));
+                            match forwarder.write(&kept, leader).await {
+                                Ok(result) => answer_all(replies, result),
+                                Err(err) => fail_all(replies, &err),
+                            }
+                        }
                         Ok(Err(err)) => fail_all(replies, &write_error(err)),
                         Err(_) => fail_all(replies, &ConsensusError::ShuttingDown),
                     }
@@ -109,15 +121,9 @@ async fn batches(forwarder: Forwarder, mut queue: mpsc::Receiver<Proposal>, roun
 
 /// The leader this node knows of, when it is not this node (`Some(None)`: none is known).
 fn elsewhere(forwarder: &Forwarder) -> Option<Option<(u64, String)>> {
-    let metrics = forwarder.raft.metrics();
-    let metrics = metrics.borrow();
-    match metrics.current_leader {
-        Some(leader) if leader == forwarder.node_id => None,
-        Some(leader) => {
-            let addr = metrics.membership_config.membership().get_node(&leader).map(|node| node.addr.clone());
-            Some(addr.map(|addr| (leader, addr)))
-        }
-        None => Some(None),
+    match leader::current(&forwarder.raft) {
+        Some((leader, _)) if leader == forwarder.node_id => None,
+        known => Some(known),
     }
 }
 
@@ -154,9 +160,9 @@ fn fail_all(replies: Vec<Reply>, err: &ConsensusError) {
     }
 }
 
-/// A proposal this node made as leader failed. "Forward to the leader" here means it lost
-/// the lead during the round: the batch was not appended (or was cut off), so the client
-/// may retry it safely, and is told to, as during any election.
+/// A proposal this node made as leader failed for a reason other than losing the lead.
+/// (Openraft answers "forward to the leader" only for entries it did not append, or cut
+/// off again, so such a batch is sent to the new leader instead: it cannot apply twice.)
 fn write_error(err: ClientWriteError<u64, openraft::BasicNode>) -> ConsensusError {
     match err {
         ClientWriteError::ForwardToLeader(_) => ConsensusError::NoLeader,

@@ -17,6 +17,7 @@ use ports::peer::{PeerError, PeerTransport, RaftRpcKind};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::leader;
 use crate::record::{ApplyResult, LogRecord};
 use crate::types::{NodeId, Raft};
 
@@ -58,7 +59,7 @@ impl Forwarder {
         loop {
             let (id, addr) = match leader.take() {
                 Some(known) => known,
-                None => self.wait_for_leader(deadline).await?,
+                None => leader::known(&self.raft, deadline).await?,
             };
             if id == self.node_id {
                 // Elected meanwhile: propose here.
@@ -100,19 +101,6 @@ impl Forwarder {
                 ForwardReply::Failed(reason) => return Err(ConsensusError::Failed(Arc::new(Refused(reason)))),
             }
         }
-    }
-
-    async fn wait_for_leader(&self, deadline: Instant) -> Result<(NodeId, String), ConsensusError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let metrics = self
-            .raft
-            .wait(Some(left))
-            .metrics(|metrics| metrics.current_leader.is_some(), "a leader is known")
-            .await
-            .map_err(|_| ConsensusError::NoLeader)?;
-        let id = metrics.current_leader.ok_or(ConsensusError::NoLeader)?;
-        let addr = metrics.membership_config.membership().get_node(&id).map(|node| node.addr.clone());
-        addr.map(|addr| (id, addr)).ok_or(ConsensusError::NoLeader)
     }
 }
 

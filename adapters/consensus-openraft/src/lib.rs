@@ -17,6 +17,7 @@ pub mod fuzzing;
 mod history_rows;
 mod joining;
 mod keys;
+mod leader;
 mod log_entries;
 mod log_segments;
 mod log_store;

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::contacts::Contacts;
+use crate::leader;
 use crate::types::{NodeId, Raft};
 
 /// How long a request waits for a leader (an election) before it fails.
@@ -73,7 +74,7 @@ impl Admin {
         let deadline = Instant::now() + LEADER_PATIENCE;
         let payload = serde_json::to_vec(&request).map_err(|err| ConsensusError::Failed(Arc::new(err)))?;
         loop {
-            let leader = self.known_leader(deadline).await?;
+            let leader = leader::known(&self.raft, deadline).await?;
             let reply = if leader.0 == self.node_id {
                 self.decide(request.clone()).await
             } else {
@@ -106,7 +107,7 @@ impl Admin {
 
     /// The receiving side: decide when leading, else pass to the leader once.
     pub(crate) async fn serve(&self, request: AdminRequest) -> AdminReply {
-        match self.leader_now() {
+        match leader::current(&self.raft) {
             Some((leader, _)) if leader == self.node_id => self.decide(request).await,
             Some((_, addr)) => match self.ask_member(&addr, &request).await {
                 Ok(reply) => reply,
@@ -114,27 +115,6 @@ impl Admin {
             },
             None => AdminReply::NotLeader { leader: None },
         }
-    }
-
-    fn leader_now(&self) -> Option<(NodeId, String)> {
-        let metrics = self.raft.metrics();
-        let metrics = metrics.borrow();
-        let leader = metrics.current_leader?;
-        let addr = metrics.membership_config.membership().get_node(&leader)?.addr.clone();
-        Some((leader, addr))
-    }
-
-    async fn known_leader(&self, deadline: Instant) -> Result<(NodeId, String), ConsensusError> {
-        if let Some(leader) = self.leader_now() {
-            return Ok(leader);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.raft
-            .wait(Some(left))
-            .metrics(|metrics| metrics.current_leader.is_some(), "a leader is known")
-            .await
-            .map_err(|_| ConsensusError::NoLeader)?;
-        self.leader_now().ok_or(ConsensusError::NoLeader)
     }
 
     /// The leader's decision.
@@ -160,16 +140,11 @@ impl Admin {
                 if membership.get_node(&node_id).is_none() {
                     return AdminReply::Refused(format!("node {node_id} is not a member"));
                 }
-                if voters.contains(&node_id) && voters.len() == 1 {
-                    return AdminReply::Refused(format!("node {node_id} is the last voter"));
-                }
                 tracing::info!(node_id, "removing a member");
-                let changes = if voters.contains(&node_id) {
-                    ChangeMembers::RemoveVoters(BTreeSet::from([node_id]))
-                } else {
-                    ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
-                };
-                change(changes).await
+                match removal(node_id, &voters) {
+                    Ok(changes) => change(changes).await,
+                    Err(refused) => refused,
+                }
             }
             AdminRequest::Move { node_id, addr } => match membership.get_node(&node_id) {
                 None => AdminReply::Refused(format!("node {node_id} is not a member")),
@@ -223,19 +198,25 @@ impl Admin {
 
     /// Removes `node_id` so that it can join again from nothing.
     async fn readmit(&self, node_id: NodeId, voters: &BTreeSet<NodeId>) -> AdminReply {
-        if voters.contains(&node_id) && voters.len() == 1 {
-            return AdminReply::Refused(format!("node {node_id} is the last voter"));
-        }
-        tracing::info!(node_id, "a member came back without its data: removed, to join again");
-        let changes = if voters.contains(&node_id) {
-            ChangeMembers::RemoveVoters(BTreeSet::from([node_id]))
-        } else {
-            ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
+        let changes = match removal(node_id, voters) {
+            Ok(changes) => changes,
+            Err(refused) => return refused,
         };
+        tracing::info!(node_id, "a member came back without its data: removed, to join again");
         match self.raft.change_membership(changes, false).await {
             // Not yet a member again: the node asks again and is added as a learner.
             Ok(_) => AdminReply::NotLeader { leader: None },
             Err(err) => AdminReply::Failed(err.to_string()),
         }
+    }
+}
+
+/// The change that removes `node_id` (a voter, or a learner), refused for the last voter.
+fn removal(node_id: NodeId, voters: &BTreeSet<NodeId>) -> Result<ChangeMembers<NodeId, BasicNode>, AdminReply> {
+    let ids = BTreeSet::from([node_id]);
+    match voters.contains(&node_id) {
+        true if voters.len() == 1 => Err(AdminReply::Refused(format!("node {node_id} is the last voter"))),
+        true => Ok(ChangeMembers::RemoveVoters(ids)),
+        false => Ok(ChangeMembers::RemoveNodes(ids)),
     }
 }
