@@ -2,7 +2,10 @@
 //! adapters to the services. The only crate that names concrete types.
 
 pub mod allocator;
+mod distro_tasks;
 pub mod node;
+#[cfg(test)]
+mod paused_clock;
 mod registry_tasks;
 pub mod settings;
 pub mod storage;

@@ -9,22 +9,23 @@ use api_grpc::{Connections, GrpcApi, GrpcLimits};
 use api_http::{HttpApi, LongPolls, ServerLimits, Timeouts, UdpPusher};
 use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
-use peer_grpc::{GrpcPeerTransport, PeerIdentity};
+use peer_grpc::{DistroSlot, GrpcDistroPeers, GrpcPeerTransport, PeerIdentity};
 use ports::applied::AppliedState;
 use ports::clock::{Clock, SystemClock};
+use ports::cluster::ClusterView;
 use ports::config::ConfigApp;
 use ports::config::ConfigService;
 use ports::connection::ConnectionApp;
 use ports::kv::KvStore;
 use ports::listen::ConfigListeners;
 use ports::namespace::NamespaceApp;
-use ports::naming::NamingApp;
+use ports::naming::{DistroPeers, NamingApp};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::settings::Settings;
-use crate::{registry_tasks, storage};
+use crate::{distro_tasks, registry_tasks, storage};
 
 /// How long a node waits for its first raft leader before giving up on start-up.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,7 +94,8 @@ impl Node {
         };
         let identity = PeerIdentity { cluster_id: settings.cluster_id.clone(), token: settings.cluster_token.clone() };
         let transport = Arc::new(GrpcPeerTransport::new(identity.clone()));
-        let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport).await?;
+        let distro_slot = Arc::new(DistroSlot::default());
+        let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport.clone()).await?;
 
         let (stop, stopped) = watch::channel(false);
         let http_addr = listeners.http.local_addr()?;
@@ -103,8 +105,9 @@ impl Node {
 
         let rpc_handler = Arc::new(raft.rpc_handler());
         let peer_stop = wait_for_stop(stopped.clone());
+        let slot = Arc::clone(&distro_slot);
         servers.push(tokio::spawn(async move {
-            if let Err(err) = peer_grpc::serve(listeners.cluster, rpc_handler, identity, peer_stop).await {
+            if let Err(err) = peer_grpc::serve(listeners.cluster, rpc_handler, slot, identity, peer_stop).await {
                 tracing::error!(cause = %err, "cluster server stopped");
             }
         }));
@@ -136,6 +139,17 @@ impl Node {
         };
         let naming = Arc::new(NamingApp::new(Arc::new(raft.clone()), state.clone(), Arc::clone(&clock)));
         state.observe(naming.clone());
+        // Distro: peers may send as soon as the handler is set; a member first loads what
+        // the others hold, so its registry is whole before it serves a read.
+        distro_slot.set(naming.clone());
+        let distro_peers: Arc<dyn DistroPeers> =
+            Arc::new(GrpcDistroPeers::new(Arc::clone(&transport), Arc::new(raft.clone())));
+        let others: Vec<u64> =
+            raft.status().members.iter().map(|member| member.node_id).filter(|id| *id != settings.node_id).collect();
+        if !others.is_empty() {
+            distro_tasks::load(&naming, distro_peers.as_ref(), &others).await;
+        }
+        servers.push(tokio::spawn(distro_tasks::run(naming.clone(), distro_peers, wait_for_stop(stopped.clone()))));
         naming.add_pusher(Arc::new(connections.clone()));
         let (udp, udp_reader) =
             UdpPusher::bind(settings.bind, Arc::clone(&clock), wait_for_stop(stopped.clone())).await?;

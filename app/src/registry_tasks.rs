@@ -46,23 +46,13 @@ mod tests {
 
     use domain::config::ConnectionId;
     use domain::naming::{InstanceAddress, InstanceDraft, Registrant, ServiceKey, Subscriber, SubscriberId, ViewQuery};
-    use domain::Millis;
     use ports::applied::AppliedState;
-    use ports::clock::Clock;
     use ports::consensus::MockConsensusLog;
     use ports::naming::{RegistryQueries, RegistryService, ServicePush, SharedView, SubscriptionService};
     use tokio::time::Instant;
 
     use super::*;
-
-    /// Epoch milliseconds that follow tokio's (paused) clock.
-    struct TokioClock(Instant);
-
-    impl Clock for TokioClock {
-        fn now(&self) -> Millis {
-            Millis(1_700_000_000_000 + u64::try_from(self.0.elapsed().as_millis()).unwrap())
-        }
-    }
+    use crate::paused_clock::TokioClock;
 
     /// Records when each push was queued, and what it carried.
     #[derive(Default)]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::process::{free_port_list, Nacosd};
+use crate::process::{free_nacos_ports, Nacosd};
 
 /// How often cluster state is polled while a test waits for it.
 const POLL: Duration = Duration::from_millis(50);
@@ -20,7 +20,8 @@ impl Cluster {
     /// leader). `extra` goes to every node.
     pub fn start(n: usize, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ports = free_port_list(3 * n);
+        // Nacos's port offsets, so that SDKs given only HTTP addresses find the gRPC ports.
+        let ports: Vec<u16> = (0..n).flat_map(|_| free_nacos_ports()).collect();
         let members: Vec<String> = (0..n).map(|i| format!("{}=127.0.0.1:{}", i + 1, ports[3 * i + 2])).collect();
         let members = members.join(",");
         let mut nodes: Vec<Nacosd> = (0..n)
@@ -47,7 +48,7 @@ impl Cluster {
     /// it (it serves once admitted); its index.
     pub fn add_joining(&mut self, seed: usize, extra: &[&str]) -> usize {
         let index = self.nodes.len();
-        let ports = crate::process::free_ports();
+        let ports = free_nacos_ports();
         let seed_addr = format!("127.0.0.1:{}", self.nodes[seed].cluster_port);
         let mut args = vec!["--node-id".to_owned(), (index + 1).to_string(), "--join".to_owned(), seed_addr];
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));

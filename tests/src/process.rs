@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a node may take to come up (raft election included).
@@ -224,16 +225,58 @@ fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "could not signal nacosd");
 }
 
-/// Three distinct ports the OS says are free right now.
+/// Three distinct ports free right now.
 pub fn free_ports() -> [u16; 3] {
     let ports = free_port_list(3);
     [ports[0], ports[1], ports[2]]
 }
 
-/// `n` distinct ports the OS says are free right now.
+/// An HTTP port whose gRPC and cluster ports at Nacos's offsets (+1000, +1001) are free
+/// too, as SDKs that derive the gRPC port from the server address need. HTTP ports are even
+/// numbers in 10000..11000, so no triple's ports fall on another's (the others land in
+/// 11000..12001, where nothing else is picked).
+pub fn free_nacos_ports() -> [u16; 3] {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = spread(500);
+    loop {
+        let port = 10_000 + 2 * u16::try_from((start + NEXT.fetch_add(1, Ordering::Relaxed)) % 500).unwrap();
+        let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).ok();
+        if let (Some(_http), Some(_grpc), Some(_cluster)) = (free(port), free(port + 1000), free(port + 1001)) {
+            return [port, port + 1000, port + 1001];
+        }
+    }
+}
+
+/// `n` distinct ports free right now.
 pub fn free_port_list(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    listeners.iter().map(|listener| listener.local_addr().unwrap().port()).collect()
+    (0..n).map(|_| pick_port()).collect()
+}
+
+/// A port free now, from 12100 up to the kernel's range of ephemeral ports. A port the OS
+/// hands out for `bind(0)` is one it also picks as the source port of outgoing connections
+/// (peers retrying a killed node, clients, SDKs): such a connection can take a killed
+/// node's port before it restarts on it. Below the range, only a listener can hold one.
+fn pick_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_from: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (low, high) = (12_100_u32, ephemeral_from.max(13_000));
+    let span = high - low;
+    let start = spread(span);
+    loop {
+        let port = u16::try_from(low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Where this process starts walking a range of `span` ports, so that test processes
+/// running at once start far apart.
+fn spread(span: u32) -> u32 {
+    std::process::id().wrapping_mul(7919) % span
 }
 
 /// The `nacosd` built alongside this test binary (`target/<profile>/nacosd`), or `NACOSD_BIN`.

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use ports::peer::{PeerError, PeerTransport, RaftRpcHandler, RaftRpcKind};
 use proto::peer::peer_client::PeerClient;
 use proto::peer::peer_server::{Peer, PeerServer};
-use proto::peer::{RaftKind, RaftReply, RaftRequest};
+use proto::peer::{DistroKind, DistroReply, DistroRequest, RaftKind, RaftReply, RaftRequest};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::metadata::MetadataValue;
@@ -120,34 +120,65 @@ impl GrpcPeerTransport {
     }
 }
 
-#[async_trait]
-impl PeerTransport for GrpcPeerTransport {
-    async fn raft_rpc(&self, addr: &str, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError> {
-        let mut client = PeerClient::new(self.channel(addr)?)
+impl GrpcPeerTransport {
+    fn client(&self, addr: &str) -> Result<PeerClient<Channel>, PeerError> {
+        Ok(PeerClient::new(self.channel(addr)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let mut request = Request::new(RaftRequest { kind: kind_to_wire(kind) as i32, payload });
+            .max_encoding_message_size(MAX_MESSAGE_BYTES))
+    }
+
+    /// `message` as a request that carries this node's identity.
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
         if let Ok(value) = MetadataValue::try_from(self.identity.cluster_id.as_str()) {
             request.metadata_mut().insert(CLUSTER_ID_HEADER, value);
         }
         if let Some(Ok(value)) = self.identity.token.as_deref().map(MetadataValue::try_from) {
             request.metadata_mut().insert(CLUSTER_TOKEN_HEADER, value);
         }
-        match client.raft(request).await {
+        request
+    }
+
+    /// What a failed call to `addr` means; a refusal is logged (at most every few seconds).
+    fn failure(&self, addr: &str, status: &Status) -> PeerError {
+        match status.code() {
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                PeerError::Unreachable { addr: addr.to_owned(), reason: status.message().to_owned() }
+            }
+            tonic::Code::InvalidArgument => PeerError::Malformed(status.message().to_owned()),
+            tonic::Code::Unauthenticated | tonic::Code::FailedPrecondition => {
+                if self.refusals.due(addr) {
+                    tracing::error!(peer = addr, reason = status.message(), "a peer refused this node");
+                }
+                PeerError::Refused { addr: addr.to_owned(), reason: status.message().to_owned() }
+            }
+            _ => PeerError::Remote(status.message().to_owned()),
+        }
+    }
+
+    /// One Distro message to `addr`.
+    pub(crate) async fn distro(
+        &self,
+        addr: &str,
+        kind: DistroKind,
+        from: u64,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, PeerError> {
+        let request = self.request(DistroRequest { kind: kind as i32, from, payload });
+        match self.client(addr)?.distro(request).await {
             Ok(reply) => Ok(reply.into_inner().payload),
-            Err(status) => Err(match status.code() {
-                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-                    PeerError::Unreachable { addr: addr.to_owned(), reason: status.message().to_owned() }
-                }
-                tonic::Code::InvalidArgument => PeerError::Malformed(status.message().to_owned()),
-                tonic::Code::Unauthenticated | tonic::Code::FailedPrecondition => {
-                    if self.refusals.due(addr) {
-                        tracing::error!(peer = addr, reason = status.message(), "a peer refused this node");
-                    }
-                    PeerError::Refused { addr: addr.to_owned(), reason: status.message().to_owned() }
-                }
-                _ => PeerError::Remote(status.message().to_owned()),
-            }),
+            Err(status) => Err(self.failure(addr, &status)),
+        }
+    }
+}
+
+#[async_trait]
+impl PeerTransport for GrpcPeerTransport {
+    async fn raft_rpc(&self, addr: &str, kind: RaftRpcKind, payload: Vec<u8>) -> Result<Vec<u8>, PeerError> {
+        let request = self.request(RaftRequest { kind: kind_to_wire(kind) as i32, payload });
+        match self.client(addr)?.raft(request).await {
+            Ok(reply) => Ok(reply.into_inner().payload),
+            Err(status) => Err(self.failure(addr, &status)),
         }
     }
 }
@@ -155,22 +186,33 @@ impl PeerTransport for GrpcPeerTransport {
 /// The tonic service for incoming peer RPCs.
 struct PeerService {
     raft: Arc<dyn RaftRpcHandler>,
+    distro: Arc<DistroSlot>,
     identity: PeerIdentity,
     refusals: RefusalLog,
+}
+
+impl PeerService {
+    /// Refuses a call from outside this cluster (and says so, at most every few seconds).
+    fn admit<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let header = |name| request.metadata().get(name).and_then(|value| value.to_str().ok());
+        match self.identity.refuses(header(CLUSTER_ID_HEADER), header(CLUSTER_TOKEN_HEADER)) {
+            None => Ok(()),
+            Some(refusal) => {
+                let peer = request.remote_addr().map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
+                if self.refusals.due(&peer) {
+                    tracing::warn!(peer, reason = refusal.message(), "refused a peer's call");
+                }
+                Err(refusal)
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]
 impl Peer for PeerService {
     #[tracing::instrument(level = "trace", skip_all)]
     async fn raft(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
-        let header = |name| request.metadata().get(name).and_then(|value| value.to_str().ok());
-        if let Some(refusal) = self.identity.refuses(header(CLUSTER_ID_HEADER), header(CLUSTER_TOKEN_HEADER)) {
-            let peer = request.remote_addr().map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
-            if self.refusals.due(&peer) {
-                tracing::warn!(peer, reason = refusal.message(), "refused a peer's call");
-            }
-            return Err(refusal);
-        }
+        self.admit(&request)?;
         let request = request.into_inner();
         let kind = kind_from_wire(request.kind).ok_or_else(|| Status::invalid_argument("unknown raft rpc kind"))?;
         match self.raft.handle(kind, request.payload).await {
@@ -179,16 +221,25 @@ impl Peer for PeerService {
             Err(err) => Err(Status::internal(err.to_string())),
         }
     }
+
+    #[tracing::instrument(level = "trace", skip_all)]
+    async fn distro(&self, request: Request<DistroRequest>) -> Result<Response<DistroReply>, Status> {
+        self.admit(&request)?;
+        let request = request.into_inner();
+        let payload = distro::serve(&self.distro, request.kind, request.from, &request.payload)?;
+        Ok(Response::new(DistroReply { payload }))
+    }
 }
 
 /// Serves the peer service on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     raft: Arc<dyn RaftRpcHandler>,
+    distro: Arc<DistroSlot>,
     identity: PeerIdentity,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let service = PeerServer::new(PeerService { raft, identity, refusals: RefusalLog::default() })
+    let service = PeerServer::new(PeerService { raft, distro, identity, refusals: RefusalLog::default() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     tonic::transport::Server::builder()
@@ -225,6 +276,11 @@ fn kind_from_wire(raw: i32) -> Option<RaftRpcKind> {
         RaftKind::Unspecified => None,
     }
 }
+
+mod distro;
+mod distro_wire;
+
+pub use distro::{DistroSlot, GrpcDistroPeers};
 
 #[cfg(test)]
 mod tests;

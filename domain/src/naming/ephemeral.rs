@@ -203,14 +203,16 @@ impl EphemeralRegistry {
 
     /// Applies beat expiry at `now` to beat-kept instances: unhealthy once silent for their
     /// beat timeout, removed once silent for their delete timeout. Connection-owned
-    /// instances never expire here. Answers the services that changed.
-    pub fn expire(&mut self, now: Millis) -> Vec<ServiceKey> {
+    /// instances never expire here, nor do those of owners `elsewhere` says another node
+    /// is responsible for (their beats go there; that node says what becomes of them).
+    /// Answers the services that changed.
+    pub fn expire(&mut self, now: Millis, elsewhere: impl Fn(&Owner) -> bool) -> Vec<ServiceKey> {
         // Only services holding beat-kept instances can expire anything; the owner index
         // finds them, so instances of gRPC clients cost nothing here.
         let candidates: BTreeSet<Arc<ServiceKey>> = self
             .by_owner
             .iter()
-            .filter(|(owner, _)| matches!(owner, Owner::Beats { .. }))
+            .filter(|(owner, _)| matches!(owner, Owner::Beats { .. }) && !elsewhere(owner))
             .flat_map(|(_, services)| services.iter().cloned())
             .collect();
         let mut changed = Vec::new();
@@ -220,7 +222,7 @@ impl EphemeralRegistry {
             let before = published.len();
             let mut flipped = false;
             published.retain(|p| {
-                if !matches!(p.owner, Owner::Beats { .. }) {
+                if !matches!(p.owner, Owner::Beats { .. }) || elsewhere(&p.owner) {
                     return true;
                 }
                 let silent = now.0.saturating_sub(p.last_beat.0);
@@ -275,6 +277,21 @@ impl EphemeralRegistry {
 
     pub fn owner_count(&self) -> usize {
         self.by_owner.len()
+    }
+
+    /// The services `owner` has instances in.
+    pub fn services_of(&self, owner: &Owner) -> impl Iterator<Item = &ServiceKey> + '_ {
+        self.by_owner.get(owner).into_iter().flat_map(|services| services.iter().map(|key| &**key))
+    }
+
+    /// Whether `owner` has any instance.
+    pub fn has_owner(&self, owner: &Owner) -> bool {
+        self.by_owner.contains_key(owner)
+    }
+
+    /// Every owner with instances.
+    pub fn owners(&self) -> impl Iterator<Item = &Owner> + '_ {
+        self.by_owner.keys()
     }
 
     fn forget_if_unowned(&mut self, owner: &Owner, service: &ServiceKey) {

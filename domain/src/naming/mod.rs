@@ -6,6 +6,7 @@
 //! replicated through raft. Service metadata and persistent instances ([`NamingTable`]) are
 //! part of the raft [`crate::State`]. A client's view ([`ServiceView`]) is computed from both.
 
+pub mod distro;
 mod ephemeral;
 mod instance;
 mod metadata;

@@ -199,18 +199,31 @@ fn beats_expire_instances_by_their_own_timeouts() {
     ]));
     registry.register(beats("10.0.0.1", 1), &service, quick, Millis(0));
     registry.register(conn("c"), &service, instance(&service, "10.0.0.2", 2), Millis(0));
-    assert!(registry.expire(Millis(1000)).is_empty(), "at the timeout it is still healthy");
-    assert_eq!(registry.expire(Millis(1001)), vec![service.clone()]);
+    assert!(registry.expire(Millis(1000), |_| false).is_empty(), "at the timeout it is still healthy");
+    assert_eq!(registry.expire(Millis(1001), |_| false), vec![service.clone()]);
     assert!(!registry.instances(&service).next().unwrap().healthy);
-    assert!(registry.expire(Millis(1500)).is_empty(), "unhealthy once, pushed once");
+    assert!(registry.expire(Millis(1500), |_| false).is_empty(), "unhealthy once, pushed once");
     assert_eq!(
         registry.beat(&service, "10.0.0.1", 1, &ClusterName::default(), Millis(1600)),
         BeatOutcome::Alive { interval: 500, changed: true }
     );
     assert!(registry.instances(&service).next().unwrap().healthy);
-    assert_eq!(registry.expire(Millis(3601)), vec![service.clone()]);
+    assert_eq!(registry.expire(Millis(3601), |_| false), vec![service.clone()]);
     assert_eq!(addrs(&registry, &service), vec![("10.0.0.2".into(), 2)], "connection-owned never expire");
     assert_eq!(registry.beat(&service, "10.0.0.1", 1, &ClusterName::default(), Millis(4000)), BeatOutcome::Unknown);
+}
+
+#[test]
+fn copies_another_node_is_responsible_for_do_not_expire_here() {
+    let service = key("svc");
+    let mut registry = EphemeralRegistry::default();
+    registry.register(beats("10.0.0.1", 1), &service, instance(&service, "10.0.0.1", 1), Millis(0));
+    let far_later = Millis(10 * 60 * 1000);
+    assert!(registry.expire(far_later, |owner| *owner == beats("10.0.0.1", 1)).is_empty());
+    assert!(registry.instances(&service).next().unwrap().healthy);
+    assert_eq!(registry.services_of(&beats("10.0.0.1", 1)).count(), 1);
+    assert_eq!(registry.expire(far_later, |_| false), vec![service.clone()]);
+    assert!(!registry.has_owner(&beats("10.0.0.1", 1)));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! (called on a short timer) turns the dirty set into one push per subscriber with the
 //! latest view, so a burst of registrations costs a bounded number of pushes.
 
+mod distro;
 mod push;
 mod query;
 mod register;
@@ -30,6 +31,9 @@ use crate::applied::{AppliedState, StateObserver};
 use crate::clock::Clock;
 use crate::consensus::{ConsensusError, ConsensusLog};
 
+pub use distro::{DistroHandler, DistroPeers};
+#[cfg(any(test, feature = "mock"))]
+pub use distro::{MockDistroHandler, MockDistroPeers};
 pub use views::SharedView;
 use views::ViewCache;
 
@@ -216,6 +220,7 @@ struct Inner {
     /// Subscribers owed their first push (Nacos pushes shortly after a subscribe).
     welcome: Vec<(SubscriberId, ServiceKey)>,
     views: ViewCache,
+    distro: distro::DistroState,
 }
 
 impl NamingApp {
@@ -256,7 +261,16 @@ impl NamingApp {
 }
 
 impl Inner {
+    /// This node's clients changed `service`: its views are stale, its subscribers are owed
+    /// a push, and the peers the new instances.
     fn changed(&mut self, service: &ServiceKey) {
+        self.changed_remotely(service);
+        self.distro.mark_unsent(service);
+    }
+
+    /// `service` changed by another node's doing (a peer's sync, raft): views and pushes
+    /// only; the change is not this node's to send.
+    fn changed_remotely(&mut self, service: &ServiceKey) {
         self.views.invalidate(service);
         if !self.dirty.contains(service) {
             self.dirty.insert(service.clone());
@@ -292,7 +306,7 @@ impl Inner {
 /// subscribers are owed a push.
 impl StateObserver for NamingApp {
     fn service_changed(&self, service: &ServiceKey) {
-        self.inner().changed(service);
+        self.inner().changed_remotely(service);
     }
 }
 

@@ -239,7 +239,10 @@ impl NamingApp {
     pub fn expire(&self) {
         let now = self.clock.now();
         let mut inner = self.inner();
-        for service in inner.ephemeral.expire(now) {
+        let inner = &mut *inner;
+        let distro = &inner.distro;
+        let changed = inner.ephemeral.expire(now, |owner| distro.is_remote(owner));
+        for service in changed {
             inner.changed(&service);
         }
         inner.subscribers.expire_udp(now);

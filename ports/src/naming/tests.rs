@@ -227,3 +227,117 @@ fn when_every_client_leaves_a_subscriber_gets_one_push_per_service_per_round() {
     let pushed = pushes.0.lock().unwrap();
     assert!(pushed.iter().all(|(id, view)| *id == watcher && view.hosts.is_empty()), "each shows the empty service");
 }
+
+/// A registry on node `id` sharing `clock` with its peers.
+fn node(id: u64, clock: &Arc<StepClock>) -> Arc<NamingApp> {
+    let mut consensus = MockConsensusLog::new();
+    consensus.expect_node_id().return_const(id);
+    Arc::new(NamingApp::new(Arc::new(consensus), AppliedState::new(), clock.clone()))
+}
+
+fn ips(app: &NamingApp, service: &ServiceKey) -> Vec<String> {
+    let view = app.view(service, &ViewQuery::default());
+    let mut ips: Vec<String> = view.hosts.iter().map(|host| host.ip.clone()).collect();
+    ips.sort();
+    ips
+}
+
+/// One sync round from `from` (node `from_id`) to `to`.
+fn sync_round(from: &NamingApp, from_id: u64, to: &NamingApp) {
+    to.on_sync(from_id, from.take_unsent());
+}
+
+#[tokio::test]
+async fn distro_sends_native_changes_and_the_peer_follows_them() {
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (a, b) = (node(1, &clock), node(2, &clock));
+    let service = key("orders");
+    a.register(Registrant::Connection(ConnectionId::new("c1")), &service, &draft("127.0.0.1", 80)).await.unwrap();
+    a.register(Registrant::Http, &service, &draft("127.0.0.2", 80)).await.unwrap();
+    sync_round(&a, 1, &b);
+    assert_eq!(ips(&b, &service), ["127.0.0.1", "127.0.0.2"]);
+    // The copies are not the peer's to send on.
+    assert!(b.take_unsent().is_empty(), "copies were echoed back");
+    assert!(b.digest().is_empty());
+
+    // The connection closes on A; B drops its instance at the next round.
+    a.connection_closed(&ConnectionId::new("c1"));
+    sync_round(&a, 1, &b);
+    assert_eq!(ips(&b, &service), ["127.0.0.2"]);
+
+    // B's own instance in the same service is untouched by A's rounds.
+    b.register(Registrant::Connection(ConnectionId::new("b1")), &service, &draft("127.0.0.3", 80)).await.unwrap();
+    a.deregister(&service, &address("127.0.0.2", 80), true).await.unwrap();
+    sync_round(&a, 1, &b);
+    assert_eq!(ips(&b, &service), ["127.0.0.3"]);
+    sync_round(&b, 2, &a);
+    assert_eq!(ips(&a, &service), ["127.0.0.3"]);
+}
+
+#[tokio::test]
+async fn a_digest_renews_copies_and_names_the_services_that_differ() {
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (a, b) = (node(1, &clock), node(2, &clock));
+    let (orders, stock) = (key("orders"), key("stock"));
+    a.register(Registrant::Connection(ConnectionId::new("c1")), &orders, &draft("127.0.0.1", 80)).await.unwrap();
+    a.register(Registrant::Connection(ConnectionId::new("c1")), &stock, &draft("127.0.0.1", 81)).await.unwrap();
+    sync_round(&a, 1, &b);
+    assert!(b.on_verify(1, a.digest()).is_empty(), "copies agree");
+
+    // A sync is lost: the digest shows it, and sending the named services again repairs it.
+    a.register(Registrant::Connection(ConnectionId::new("c2")), &orders, &draft("127.0.0.2", 80)).await.unwrap();
+    let _lost = a.take_unsent();
+    let differ = b.on_verify(1, a.digest());
+    assert_eq!(differ, vec![orders.clone()]);
+    b.on_sync(1, a.native_syncs(differ));
+    assert_eq!(ips(&b, &orders), ["127.0.0.1", "127.0.0.2"]);
+
+    // A service A no longer has instances in, but B still holds: dropped on the digest.
+    a.connection_closed(&ConnectionId::new("c1"));
+    let _lost = a.take_unsent();
+    b.on_verify(1, a.digest());
+    assert!(ips(&b, &stock).is_empty());
+}
+
+#[tokio::test]
+async fn copies_from_a_silent_node_go_after_the_lease_and_only_then() {
+    use domain::naming::distro::LEASE_MS;
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (a, b, c) = (node(1, &clock), node(2, &clock), node(3, &clock));
+    let service = key("orders");
+    a.register(Registrant::Connection(ConnectionId::new("c1")), &service, &draft("127.0.0.1", 80)).await.unwrap();
+    c.register(Registrant::Connection(ConnectionId::new("x1")), &service, &draft("127.0.0.3", 80)).await.unwrap();
+    sync_round(&a, 1, &b);
+    sync_round(&c, 3, &b);
+
+    // A falls silent; C keeps verifying.
+    clock.0.fetch_add(LEASE_MS, Ordering::Relaxed);
+    b.on_verify(3, c.digest());
+    assert!(b.expire_copies().is_empty(), "at the lease's end the copies still count");
+    assert_eq!(ips(&b, &service), ["127.0.0.1", "127.0.0.3"]);
+    clock.0.fetch_add(1, Ordering::Relaxed);
+    assert_eq!(b.expire_copies(), vec![1]);
+    assert_eq!(ips(&b, &service), ["127.0.0.3"]);
+
+    // A starting node loads a snapshot from a peer: every copy, with its responsible node.
+    let d = node(4, &clock);
+    d.load_copies(b.snapshot());
+    assert_eq!(ips(&d, &service), ["127.0.0.3"]);
+    assert!(d.take_unsent().is_empty() && d.digest().is_empty(), "loaded copies are not native");
+}
+
+#[tokio::test]
+async fn beat_expiry_leaves_copies_to_the_node_responsible_for_them() {
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (a, b) = (node(1, &clock), node(2, &clock));
+    let service = key("orders");
+    a.register(Registrant::Http, &service, &draft("127.0.0.1", 80)).await.unwrap();
+    sync_round(&a, 1, &b);
+    clock.0.fetch_add(60_000, Ordering::Relaxed);
+    b.expire();
+    assert_eq!(ips(&b, &service), ["127.0.0.1"], "B expired a copy A is responsible for");
+    a.expire();
+    assert!(ips(&a, &service).is_empty());
+    sync_round(&a, 1, &b);
+    assert!(ips(&b, &service).is_empty());
+}
