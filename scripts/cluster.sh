@@ -8,14 +8,15 @@
 # Node i (1..N) serves HTTP on 8848 + 10*(i-1), client gRPC on HTTP+1000 and cluster gRPC
 # on HTTP+1001, with its data in ./cluster_data/node<i> and its log beside it. Running `up`
 # again on the same data restarts the same cluster. NACOSD_BIN picks another binary;
-# CLUSTER_DIR another place for the data; extra nacosd flags go in NACOSD_ARGS.
+# CLUSTER_DIR another place for the data; CLUSTER_BASE_PORT another first HTTP port;
+# extra nacosd flags go in NACOSD_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command="${1:-}"
 count="${2:-3}"
 dir="${CLUSTER_DIR:-cluster_data}"
-base_port=8848
+base_port="${CLUSTER_BASE_PORT:-8848}"
 
 http_port() { echo $((base_port + 10 * ($1 - 1))); }
 

@@ -3,12 +3,16 @@
 # plain HTTP) against a fresh nacosd, for the capabilities nacosd has so far.
 #   scripts/conformance.sh [path/to/nacosd]      (default: target/debug/nacosd)
 # Cases run: all of them (config cfg_* and naming ns_*); CONFORMANCE_CASES narrows it.
+# CONFORMANCE_NODES=3 runs the suite against the second node of a fresh three-node
+# cluster (scripts/cluster.sh) instead: writes go through a follower or the leader as
+# the election fell, and everything must behave as on one node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SUITE="$ROOT/../shared/conformance"
 BIN=${1:-$ROOT/target/debug/nacosd}
 CASES=${CONFORMANCE_CASES:-*}
+NODES=${CONFORMANCE_NODES:-1}
 
 if [ ! -x "$SUITE/run.sh" ]; then
   echo "conformance: no suite at $SUITE (it comes with the shared/ folder beside this repo)" >&2
@@ -37,14 +41,24 @@ def free(p):
         return False
     finally:
         s.close()
+nodes = int(__import__("os").environ.get("NODES", "1"))
 for _ in range(200):
-    p = random.randint(20000, 40000)
-    if free(p) and free(p + 1000) and free(p + 1001):
+    p = random.randint(20000, 30000)
+    if all(free(p + 10 * i + d) for i in range(nodes) for d in (0, 1000, 1001)):
         print(p); break
 PY
 }
-PORT=$(pick_port)
+PORT=$(NODES=$NODES pick_port)
 WORK=$(mktemp -d /tmp/nacosd-conformance-XXXXXX)
+if [ "$NODES" -gt 1 ]; then
+  export NACOSD_BIN="$BIN" CLUSTER_DIR="$WORK/cluster" CLUSTER_BASE_PORT="$PORT"
+  trap 'scripts/cluster.sh down "$NODES" >/dev/null' EXIT
+  scripts/cluster.sh up "$NODES"
+  PORT=$((PORT + 10))
+  echo "== conformance suite ($CASES) against node 2 of $NODES on $PORT (logs in $CLUSTER_DIR)"
+  "$SUITE/run.sh" --http-port "$PORT" --only "$CASES"
+  exit 0
+fi
 "$BIN" --http-port "$PORT" --bind 127.0.0.1 --data-dir "$WORK/data" >"$WORK/server.log" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }

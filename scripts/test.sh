@@ -12,6 +12,7 @@ echo "== tests, default build (RocksDB)"
 cargo test --locked --workspace
 
 scripts/conformance.sh target/debug/nacosd
+CONFORMANCE_NODES=3 scripts/conformance.sh target/debug/nacosd
 scripts/sdk-tests.sh target/debug/nacosd
 scripts/fuzz.sh
 
