@@ -84,6 +84,7 @@ impl Node {
             node_id: settings.node_id,
             members: settings.members.clone(),
             advertise_addr: settings.advertise_addr.clone(),
+            http_addr: http_advertised(settings, &listeners)?,
             join: settings.join.clone(),
             heartbeat: Duration::from_millis(100),
             election_timeout_min: Duration::from_millis(300),
@@ -185,6 +186,7 @@ impl Node {
             long_polls,
             cluster: Arc::new(raft.clone()),
             http_port: http_addr.port(),
+            relay: api_http::Relay::default(),
             max_body_bytes,
         };
         let http_limits = ServerLimits {
@@ -217,6 +219,13 @@ impl Node {
         tracing::info!("storage flushed; bye");
         Ok(())
     }
+}
+
+/// Where peers reach this node's HTTP API: the advertised host, the bound HTTP port.
+fn http_advertised(settings: &Settings, listeners: &Listeners) -> anyhow::Result<String> {
+    let port = listeners.http.local_addr()?.port();
+    let host = settings.advertise_addr.host();
+    Ok(if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
 }
 
 /// Waits for the first leader. A one-node cluster elects itself at once, so a wait there

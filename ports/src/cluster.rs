@@ -32,6 +32,8 @@ pub struct MemberStatus {
     pub last_log_index: Option<u64>,
     /// Milliseconds since this node last heard from it (0 for itself); `None`: never.
     pub silence_ms: Option<u64>,
+    /// Where it serves HTTP (`host:port`), once its probe said.
+    pub http_addr: Option<String>,
 }
 
 /// The cluster as this node sees it.
@@ -53,6 +55,19 @@ pub trait ClusterView: Send + Sync {
 
     /// Removes a member by id (shrinking the cluster, or before replacing a lost node).
     async fn remove_member(&self, node_id: u64) -> Result<(), ClusterError>;
+
+    /// Which node is responsible for the HTTP client tagged `tag` (`ip:port`), by the
+    /// domain's rule over the live members (Distro).
+    fn responsible_for(&self, tag: &str) -> Responsible;
+}
+
+/// Where an HTTP client's registry writes are handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Responsible {
+    /// This node (also when the responsible node's HTTP address is not known yet).
+    Here,
+    /// Another node, at this HTTP address.
+    Peer { node_id: u64, http_addr: String },
 }
 
 /// Why a membership change was not made.

@@ -125,6 +125,11 @@ fn a_wiped_node_rejoins_under_its_id_and_catches_up_by_snapshot() {
     wait_converged(&cluster, &expected);
     let log = cluster.nodes[wiped].log();
     assert!(log.contains("installed a raft snapshot"), "the wiped node did not install a snapshot:\n{log}");
+    // Nobody's raft stopped on the way (openraft's leader panicked on a member whose log
+    // went backwards, before loosen-follower-log-revert).
+    for node in &cluster.nodes {
+        assert!(!node.log().contains("panicked"), "a raft core panicked:\n{}", node.log());
+    }
 }
 
 #[test]

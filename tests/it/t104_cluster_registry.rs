@@ -165,3 +165,53 @@ fn a_killed_node_s_client_moves_registers_again_and_no_subscriber_sees_it_gone()
     assert!(live.iter().all(|hosts| !hosts.is_empty()), "a push was empty once the service was live: {seen:?}");
     drop(rt);
 }
+
+/// An HTTP (beat-kept) client is handled by the node responsible for its `ip:port`,
+/// whichever node it talks to; when that node dies, the client's beats through another
+/// node keep the instance, healthy, past the dead node's lease.
+#[test]
+fn an_http_client_s_writes_are_routed_and_its_beats_keep_it_when_its_node_dies() {
+    use domain::naming::distro::{responsible, LEASE_MS};
+    let mut cluster = Cluster::start(3, &[]);
+    // Every node knows every other's HTTP address (from the member probe) and sees it UP.
+    for index in 0..3 {
+        cluster.wait_for_members(index, DEADLINE, |members| {
+            members.len() == 3 && members.iter().all(|m| m["state"] == "UP")
+        });
+    }
+    // A client whose responsible node is not node 1, registering through node 1.
+    let (ip, owner) = (100..200)
+        .map(|last| format!("127.0.1.{last}"))
+        .map(|ip| {
+            let owner = responsible(&format!("{ip}:8080"), &[1, 2, 3]).unwrap();
+            (ip, owner)
+        })
+        .find(|(_, owner)| *owner != 1)
+        .unwrap();
+    let owner_index = usize::try_from(owner).unwrap() - 1;
+    let send = |node: &Nacosd, method: reqwest::Method, path: &str| {
+        let form = [("serviceName", "billing"), ("ip", ip.as_str()), ("port", "8080")];
+        let response = node.http().request(method, node.url(path)).form(&form).send().unwrap();
+        response.text().unwrap()
+    };
+    assert_eq!(send(&cluster.nodes[0], reqwest::Method::POST, "/nacos/v1/ns/instance"), "ok");
+    let want = format!("{ip}:8080");
+    for node in &cluster.nodes {
+        wait_hosts(node, "billing", &[want.as_str()]);
+    }
+
+    // The responsible node dies; the client keeps beating through node 1.
+    cluster.nodes[owner_index].kill9();
+    let survivors: Vec<usize> = (0..3).filter(|&i| i != owner_index).collect();
+    let until = Instant::now() + Duration::from_millis(LEASE_MS + 6_000);
+    while Instant::now() < until {
+        let beat = send(&cluster.nodes[0], reqwest::Method::PUT, "/nacos/v1/ns/instance/beat");
+        let reply: Value = serde_json::from_str(&beat).unwrap();
+        assert_eq!(reply["code"], 10200, "the beat found no instance: {reply}");
+        for &index in &survivors {
+            let hosts = http_hosts(&cluster.nodes[index], "billing").expect("a survivor answers");
+            assert_eq!(hosts, [want.as_str()], "node {} lost a beating instance", index + 1);
+        }
+        std::thread::sleep(Duration::from_millis(1_000));
+    }
+}

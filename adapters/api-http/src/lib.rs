@@ -19,6 +19,7 @@ mod namespaces;
 mod naming;
 mod naming_wire;
 mod params;
+mod relay;
 mod server;
 mod udp_push;
 
@@ -36,6 +37,7 @@ use warp::Filter;
 
 pub use error::ApiError;
 pub use long_poll::LongPolls;
+pub use relay::Relay;
 pub use server::{PeerAddr, ServerLimits, Timeouts};
 pub use udp_push::UdpPusher;
 
@@ -55,6 +57,8 @@ pub struct HttpApi {
     pub cluster: Arc<dyn ClusterView>,
     /// The port this API is served on, which the cluster endpoints show for this node.
     pub http_port: u16,
+    /// Passes registry writes to the node responsible for their client.
+    pub relay: Relay,
     /// Largest request body accepted, in bytes (form encoding can triple a config's size).
     pub max_body_bytes: u64,
 }

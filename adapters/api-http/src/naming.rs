@@ -13,6 +13,7 @@ use domain::naming::{
     ViewQuery, DEFAULT_GROUP,
 };
 use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
+use ports::cluster::Responsible;
 use ports::naming::NamingServiceError;
 use serde_json::{json, Value};
 use warp::http::Method;
@@ -64,6 +65,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .and(warp::method())
         .and(params(limit))
         .and(client_ip())
+        .and(warp::header::optional::<String>("user-agent"))
         .and(with_api)
         .and_then(dispatch)
 }
@@ -74,15 +76,24 @@ async fn dispatch(
     method: Method,
     params: Params,
     client_ip: String,
+    agent: Option<String>,
     api: Arc<HttpApi>,
 ) -> Result<Response, warp::Rejection> {
-    let version = match version.as_str() {
+    let version_name = version;
+    let version = match version_name.as_str() {
         "v1" => Version::V1,
         "v2" => Version::V2,
         _ => return Err(warp::reject::not_found()),
     };
     let call = Call { api, params, client_ip, version };
     let path = tail.as_str().trim_end_matches('/');
+    if let Some(http_addr) = relay_to(&call, &method, path, agent.as_deref()) {
+        let full_path = format!("/nacos/{version_name}/ns/{path}");
+        match call.api.relay.relay(&http_addr, &method, &full_path, &call.params).await {
+            Ok(answer) => return Ok(answer),
+            Err(reason) => tracing::warn!(reason, "a registry write is handled here instead"),
+        }
+    }
     let answer = match (&method, path) {
         (&Method::POST, "instance") => register(&call).await,
         (&Method::DELETE, "instance") => deregister(&call).await,
@@ -106,6 +117,36 @@ async fn dispatch(
         _ => return Err(warp::reject::not_found()),
     };
     Ok(render(version, answer))
+}
+
+/// The HTTP address of the node responsible for this write's client, when it is another
+/// node (Distro's routing): writes of ephemeral instances, beats and health, keyed by the
+/// instance's `ip:port` (for a beat without them, the `beat` JSON's). A write another node
+/// already passed on is handled here.
+fn relay_to(call: &Call, method: &Method, path: &str, agent: Option<&str>) -> Option<String> {
+    let routed = matches!(
+        (method, path),
+        (&Method::POST | &Method::DELETE | &Method::PUT | &Method::PATCH, "instance")
+            | (&Method::PUT, "instance/beat" | "health/instance" | "health")
+    );
+    if !routed || agent.is_some_and(|agent| agent.starts_with(crate::relay::RELAYED_AGENT)) {
+        return None;
+    }
+    let params = &call.params;
+    if params.get("ephemeral").is_some_and(|ephemeral| ephemeral.eq_ignore_ascii_case("false")) {
+        return None;
+    }
+    let tag = match (params.get("ip"), params.get("port")) {
+        (Some(ip), port) => format!("{ip}:{}", port.unwrap_or("0")),
+        (None, _) => {
+            let beat: Value = serde_json::from_str(params.get("beat")?).ok()?;
+            format!("{}:{}", beat["ip"].as_str()?, beat["port"].as_u64()?)
+        }
+    };
+    match call.api.cluster.responsible_for(&tag) {
+        Responsible::Peer { http_addr, .. } => Some(http_addr),
+        Responsible::Here => None,
+    }
 }
 
 fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {

@@ -29,6 +29,24 @@ impl Params {
         Ok(params)
     }
 
+    /// Every parameter as a form body (for a request passed to another node).
+    pub(crate) fn encode_form(&self) -> String {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let mut pairs: Vec<(&String, &String)> = self.values.iter().collect();
+        pairs.sort();
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(name, NON_ALPHANUMERIC),
+                    utf8_percent_encode(value, NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     /// The parameter's value; blank values count as absent, as in Nacos.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())

@@ -19,10 +19,13 @@ use crate::types::{NodeId, Raft};
 /// How often every member is probed.
 pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(2);
 
-/// A probe and its answer: who sends, who answers.
+/// A probe and its answer: who sends, who answers, and where it serves HTTP (which the
+/// registry needs to pass an HTTP client's request to the node responsible for it).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Ping {
     pub(crate) node_id: NodeId,
+    #[serde(default)]
+    pub(crate) http_addr: String,
 }
 
 /// Last contact per member, and what the probe last found. Std locks: held only to read
@@ -31,6 +34,7 @@ pub(crate) struct Ping {
 pub(crate) struct Contacts {
     last: Arc<Mutex<HashMap<NodeId, Instant>>>,
     reachable: Arc<Mutex<HashMap<NodeId, bool>>>,
+    http: Arc<Mutex<HashMap<NodeId, String>>>,
 }
 
 impl Contacts {
@@ -45,6 +49,18 @@ impl Contacts {
         self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(node, Instant::now());
     }
 
+    /// Records where `node` serves HTTP, as its probe said.
+    pub(crate) fn serves_http_at(&self, node: NodeId, addr: String) {
+        if !addr.is_empty() {
+            self.http.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(node, addr);
+        }
+    }
+
+    /// Where `node` serves HTTP, if it said.
+    pub(crate) fn http_addr(&self, node: NodeId) -> Option<String> {
+        self.http.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&node).cloned()
+    }
+
     /// Milliseconds since `node` was last heard from; `None`: never.
     pub(crate) fn silence_ms(&self, node: NodeId) -> Option<u64> {
         let last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -55,14 +71,15 @@ impl Contacts {
 /// Probes every other member every [`PROBE_EVERY`] until `stop`.
 pub(crate) async fn probe(
     raft: Raft,
-    node_id: NodeId,
+    ping: Ping,
     transport: Arc<dyn PeerTransport>,
     contacts: Contacts,
     stop: CancellationToken,
 ) {
     let mut every = tokio::time::interval(PROBE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let Ok(payload) = serde_json::to_vec(&Ping { node_id }) else { return };
+    let node_id = ping.node_id;
+    let Ok(payload) = serde_json::to_vec(&ping) else { return };
     loop {
         tokio::select! {
             _ = every.tick() => {}
@@ -92,13 +109,14 @@ pub(crate) async fn probe(
                     }
                 };
                 match serde_json::from_slice::<Ping>(&reply) {
-                    Ok(Ping { node_id: answered }) if answered == id => {
+                    Ok(Ping { node_id: answered, http_addr }) if answered == id => {
                         contacts.heard(id);
+                        contacts.serves_http_at(id, http_addr);
                         if contacts.mark(id, true) {
                             tracing::info!(node_id = id, addr, "a member is reachable");
                         }
                     }
-                    Ok(Ping { node_id: answered }) => tracing::error!(
+                    Ok(Ping { node_id: answered, .. }) => tracing::error!(
                         addr,
                         expected = id,
                         answered,

@@ -7,8 +7,8 @@
 //!   `Done`, so a leader change in between only delays it; a lost `Done` costs one more
 //!   round of removal and admission, never a wrong membership). An id that is already a member at another
 //!   address is refused while that address still answers as that id (two nodes with one id
-//!   would corrupt the log); a member at the same address is a wiped node coming back and
-//!   is removed and added again, since its old vote is gone.
+//!   would corrupt the log); a voter asking to join is a wiped node coming back, whose old
+//!   votes are gone: it becomes a learner (at its new address) until it has caught up.
 //! - `Move`: a member restarted at a new address with its data records the new address.
 //! - `Remove`: an operator removes a member by id.
 //! - `ReadIndex`: the leader confirms it still leads and says which index a linearizable
@@ -165,11 +165,11 @@ impl Admin {
                             ));
                         }
                         // The old holder of the id is gone: this is it, moved and wiped.
-                        return self.readmit(node_id, &voters).await;
+                        return self.readmit(node_id, addr, &voters).await;
                     }
                     Some(_) if voters.contains(&node_id) => {
                         // Same id, same address, no state: a wiped node coming back.
-                        return self.readmit(node_id, &voters).await;
+                        return self.readmit(node_id, addr, &voters).await;
                     }
                     Some(_) => {}
                     None => {
@@ -196,16 +196,24 @@ impl Admin {
         }
     }
 
-    /// Removes `node_id` so that it can join again from nothing.
-    async fn readmit(&self, node_id: NodeId, voters: &BTreeSet<NodeId>) -> AdminReply {
-        let changes = match removal(node_id, voters) {
-            Ok(changes) => changes,
-            Err(refused) => return refused,
-        };
-        tracing::info!(node_id, "a member came back without its data: removed, to join again");
-        match self.raft.change_membership(changes, false).await {
-            // Not yet a member again: the node asks again and is added as a learner.
-            Ok(_) => AdminReply::NotLeader { leader: None },
+    /// Takes `node_id`'s vote away until it has caught up again: a node that lost its data
+    /// lost the votes it gave, and could give them twice. It stays a learner (so the leader
+    /// keeps sending it the log, the change that demoted it included, and it never stands
+    /// for election on a stale membership) at `addr`, and is promoted like any learner.
+    async fn readmit(&self, node_id: NodeId, addr: String, voters: &BTreeSet<NodeId>) -> AdminReply {
+        if voters.contains(&node_id) {
+            if voters.len() == 1 {
+                return AdminReply::Refused(format!("node {node_id} is the last voter"));
+            }
+            tracing::info!(node_id, "a member came back without its data: a learner until it has caught up");
+            let demote = ChangeMembers::RemoveVoters(BTreeSet::from([node_id]));
+            if let Err(err) = self.raft.change_membership(demote, true).await {
+                return AdminReply::Failed(err.to_string());
+            }
+        }
+        let moved = ChangeMembers::SetNodes(BTreeMap::from([(node_id, BasicNode { addr })]));
+        match self.raft.change_membership(moved, false).await {
+            Ok(_) => AdminReply::Learner,
             Err(err) => AdminReply::Failed(err.to_string()),
         }
     }

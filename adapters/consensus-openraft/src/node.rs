@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::cluster::{Members, PeerAddr};
+use domain::cluster::{MemberState, Members, PeerAddr};
 use domain::{Command, Verdict};
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use ports::applied::AppliedState;
-use ports::cluster::{ClusterError, ClusterStatus, ClusterView, MemberStatus, RaftRole};
+use ports::cluster::{ClusterError, ClusterStatus, ClusterView, MemberStatus, RaftRole, Responsible};
 use ports::consensus::{ConsensusError, ConsensusLog};
 use ports::kv::KvStore;
 use ports::peer::PeerTransport;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::batcher::{self, Proposal};
-use crate::contacts::{self, Contacts};
+use crate::contacts::{self, Contacts, Ping};
 use crate::forward::Forwarder;
 use crate::joining;
 use crate::membership::{Admin, AdminReply, AdminRequest};
@@ -39,6 +39,8 @@ pub struct RaftSettings {
     pub members: Members,
     /// This node's cluster address, as peers reach it.
     pub advertise_addr: PeerAddr,
+    /// Where this node serves HTTP, as peers reach it (told to them in probes).
+    pub http_addr: String,
     /// A member to ask for admission, for a node that starts with no state and joins an
     /// existing cluster instead of founding one with `members`.
     pub join: Option<PeerAddr>,
@@ -72,6 +74,7 @@ pub struct RaftNode {
     raft: Raft,
     node_id: NodeId,
     /// Proposals for the batcher task, which turns concurrent ones into one entry.
+    http_addr: String,
     proposals: mpsc::Sender<Proposal>,
     /// Membership changes and read barriers, through the leader.
     admin: Admin,
@@ -146,14 +149,14 @@ impl RaftNode {
         let (proposals, queue) = mpsc::channel(batcher::QUEUE);
         tasks.spawn(contacts::probe(
             raft.clone(),
-            settings.node_id,
+            Ping { node_id: settings.node_id, http_addr: settings.http_addr.clone() },
             Arc::clone(&transport),
             contacts.clone(),
             stop.clone(),
         ));
         let forwarder = Forwarder { raft: raft.clone(), node_id: settings.node_id, transport };
         tasks.spawn(batcher::run(forwarder, queue, tasks.clone(), stop.clone()));
-        Ok(Self { raft, node_id: settings.node_id, proposals, admin, tasks, stop })
+        Ok(Self { raft, node_id: settings.node_id, http_addr: settings.http_addr, proposals, admin, tasks, stop })
     }
 
     /// Waits until some node leads (this one, on a single-node cluster).
@@ -169,7 +172,7 @@ impl RaftNode {
 
     /// The handler peers' raft RPCs are given to.
     pub fn rpc_handler(&self) -> RaftRpcServer {
-        RaftRpcServer::new(self.raft.clone(), self.admin.clone())
+        RaftRpcServer::new(self.raft.clone(), self.admin.clone(), self.http_addr.clone())
     }
 
     /// Stops raft; the stores are flushed by their owner afterwards.
@@ -249,10 +252,29 @@ impl ClusterView for RaftNode {
                     role,
                     last_log_index,
                     silence_ms: if own { Some(0) } else { self.admin.contacts.silence_ms(*id) },
+                    http_addr: if own { Some(self.http_addr.clone()) } else { self.admin.contacts.http_addr(*id) },
                 }
             })
             .collect();
         ClusterStatus { self_id: self.node_id, leader: metrics.current_leader, term: metrics.current_term, members }
+    }
+
+    fn responsible_for(&self, tag: &str) -> Responsible {
+        let status = self.status();
+        let live: Vec<NodeId> = status
+            .members
+            .iter()
+            .filter(|member| member.role != RaftRole::Learner)
+            .filter(|member| MemberState::after_silence(member.silence_ms) != MemberState::Down)
+            .map(|member| member.node_id)
+            .collect();
+        match domain::naming::distro::responsible(tag, &live) {
+            Some(node) if node != self.node_id => {
+                let http_addr = status.members.iter().find(|m| m.node_id == node).and_then(|m| m.http_addr.clone());
+                http_addr.map_or(Responsible::Here, |http_addr| Responsible::Peer { node_id: node, http_addr })
+            }
+            _ => Responsible::Here,
+        }
     }
 
     async fn remove_member(&self, node_id: u64) -> Result<(), ClusterError> {

@@ -17,11 +17,13 @@ use crate::types::{Raft, TypeConfig};
 pub struct RaftRpcServer {
     raft: Raft,
     admin: Admin,
+    /// Where this node serves HTTP, told to probing peers.
+    http_addr: String,
 }
 
 impl RaftRpcServer {
-    pub(crate) fn new(raft: Raft, admin: Admin) -> Self {
-        Self { raft, admin }
+    pub(crate) fn new(raft: Raft, admin: Admin, http_addr: String) -> Self {
+        Self { raft, admin, http_addr }
     }
 }
 
@@ -37,7 +39,8 @@ impl RaftRpcHandler for RaftRpcServer {
             RaftRpcKind::Ping => {
                 let ping: Ping = parse(&payload)?;
                 self.admin.contacts.heard(ping.node_id);
-                serde_json::to_vec(&Ping { node_id: self.admin.node_id })
+                self.admin.contacts.serves_http_at(ping.node_id, ping.http_addr);
+                serde_json::to_vec(&Ping { node_id: self.admin.node_id, http_addr: self.http_addr.clone() })
             }
             RaftRpcKind::Admin => serde_json::to_vec(&self.admin.serve(parse(&payload)?).await),
             RaftRpcKind::Vote => serde_json::to_vec(&self.raft.vote(parse(&payload)?).await),

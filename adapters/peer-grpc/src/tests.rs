@@ -119,6 +119,7 @@ async fn distro_messages_cross_the_wire_typed_and_wait_for_the_registry() {
         role: RaftRole::Follower,
         last_log_index: None,
         silence_ms: Some(0),
+        http_addr: None,
     };
     let status = ClusterStatus {
         self_id: 1,

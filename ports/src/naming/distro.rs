@@ -199,6 +199,18 @@ impl DistroHandler for NamingApp {
 }
 
 impl Inner {
+    /// This node handles `owner` now (its writes were routed here: the node that was
+    /// responsible for it left): its instances become native, and go out to the peers as
+    /// this node's, without expiring in between.
+    pub(super) fn adopt(&mut self, owner: &Owner) {
+        if self.distro.remote.remove(owner).is_some() {
+            let services: Vec<ServiceKey> = self.ephemeral.services_of(owner).cloned().collect();
+            for service in services {
+                self.distro.mark_unsent(&service);
+            }
+        }
+    }
+
     /// `service`'s native instances, by owner.
     fn native_sync(&self, service: ServiceKey) -> ServiceSync {
         let mut clients: BTreeMap<&Owner, Vec<_>> = BTreeMap::new();

@@ -115,6 +115,7 @@ impl RegistryService for NamingApp {
         let now = self.clock.now();
         let outcome = {
             let mut inner = self.inner();
+            inner.adopt(&Owner::Beats { ip: address.ip.clone(), port: address.port });
             let outcome = inner.ephemeral.beat(service, &address.ip, address.port, &address.cluster, now);
             if let BeatOutcome::Alive { changed: true, .. } = outcome {
                 inner.changed(service);
@@ -174,6 +175,7 @@ impl NamingApp {
         self.refuse_if_persistent(service)?;
         let now = self.clock.now();
         let mut inner = self.inner();
+        inner.adopt(&owner);
         if inner.ephemeral.register(owner, service, instance, now) {
             inner.changed(service);
         }

@@ -341,3 +341,24 @@ async fn beat_expiry_leaves_copies_to_the_node_responsible_for_them() {
     sync_round(&a, 1, &b);
     assert!(ips(&b, &service).is_empty());
 }
+
+#[tokio::test]
+async fn a_node_that_gets_an_http_client_s_beats_adopts_it_and_keeps_it_past_the_old_node_s_lease() {
+    use domain::naming::distro::LEASE_MS;
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (a, b) = (node(1, &clock), node(2, &clock));
+    let service = key("orders");
+    a.register(Registrant::Http, &service, &draft("127.0.0.1", 80)).await.unwrap();
+    sync_round(&a, 1, &b);
+
+    // A dies; the beats now reach B (routed there): B adopts the client.
+    clock.0.fetch_add(3_000, Ordering::Relaxed);
+    assert!(b.beat(&service, &address("127.0.0.1", 80), None).unwrap().known);
+    let sent = b.take_unsent();
+    assert_eq!(sent.len(), 1, "the adopted client goes out as B's");
+    assert_eq!(b.digest().len(), 1);
+    clock.0.fetch_add(LEASE_MS + 1, Ordering::Relaxed);
+    b.beat(&service, &address("127.0.0.1", 80), None).unwrap();
+    assert!(b.expire_copies().contains(&1));
+    assert_eq!(ips(&b, &service), ["127.0.0.1"], "a beating instance went with its old node");
+}

@@ -14,6 +14,7 @@ fn three_nodes() -> Mocks {
         role,
         last_log_index: Some(40 + node_id),
         silence_ms,
+        http_addr: None,
     };
     let status = ClusterStatus {
         self_id: 2,

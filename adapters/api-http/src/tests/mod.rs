@@ -19,8 +19,8 @@ use ports::naming::{MockRegistryQueries, MockRegistryService, MockSubscriptionSe
 use crate::{HttpApi, LongPolls};
 
 /// One mock per driving port; a test sets the expectations it needs, and any call it did
-/// not expect fails it.
-#[derive(Default)]
+/// not expect fails it. A single node: every client is this node's (Distro's routing is
+/// tested with real processes, `tests/it/t104_cluster_registry.rs`).
 pub(super) struct Mocks {
     pub(super) config: MockConfigService,
     pub(super) namespaces: MockNamespaceService,
@@ -29,6 +29,22 @@ pub(super) struct Mocks {
     pub(super) subscriptions: MockSubscriptionService,
     pub(super) listening: MockListenService,
     pub(super) cluster: MockClusterView,
+}
+
+impl Default for Mocks {
+    fn default() -> Self {
+        let mut cluster = MockClusterView::new();
+        cluster.expect_responsible_for().returning(|_| ports::cluster::Responsible::Here);
+        Self {
+            config: MockConfigService::new(),
+            namespaces: MockNamespaceService::new(),
+            registry: MockRegistryService::new(),
+            queries: MockRegistryQueries::new(),
+            subscriptions: MockSubscriptionService::new(),
+            listening: MockListenService::new(),
+            cluster,
+        }
+    }
 }
 
 impl Mocks {
@@ -47,6 +63,7 @@ impl Mocks {
             long_polls,
             cluster: Arc::new(self.cluster),
             http_port: 8848,
+            relay: crate::Relay::default(),
             max_body_bytes: 64 * 1024,
         }
     }
