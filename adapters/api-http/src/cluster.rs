@@ -135,7 +135,13 @@ impl View<'_> {
         let cluster_addr = PeerAddr::parse(&member.cluster_addr).ok();
         let ip = cluster_addr.as_ref().map_or("", PeerAddr::host).to_owned();
         let raft_port = cluster_addr.as_ref().map_or(0, PeerAddr::port);
-        let port = if member.node_id == self.status.self_id { self.http_port } else { http_port_of(raft_port) };
+        // A peer's HTTP port as its probe said; before the first probe, Nacos's offset.
+        let told = member.http_addr.as_deref().and_then(|addr| PeerAddr::parse(addr).ok()).map(|addr| addr.port());
+        let port = if member.node_id == self.status.self_id {
+            self.http_port
+        } else {
+            told.unwrap_or_else(|| http_port_of(raft_port))
+        };
         let state = MemberState::after_silence(member.silence_ms);
         let leader = self
             .status

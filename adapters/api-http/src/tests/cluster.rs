@@ -14,7 +14,8 @@ fn three_nodes() -> Mocks {
         role,
         last_log_index: Some(40 + node_id),
         silence_ms,
-        http_addr: None,
+        // Node 3 has told its HTTP address; node 1 not yet.
+        http_addr: (node_id == 3).then(|| "127.0.0.1:7777".to_owned()),
     };
     let status = ClusterStatus {
         self_id: 2,
@@ -43,10 +44,11 @@ async fn v1_nodes_lists_every_member_sorted_with_one_leader_and_raft_fields() {
     assert_eq!(body["code"], 200);
     let nodes = body["data"].as_array().unwrap();
     let addresses: Vec<&str> = nodes.iter().map(|n| n["address"].as_str().unwrap()).collect();
-    // Peers' HTTP ports are derived from their cluster ports; this node's is its own.
-    assert_eq!(addresses, ["127.0.0.1:8838", "127.0.0.1:8848", "127.0.0.1:8868"]);
+    // A peer's HTTP port is the one it told, or else Nacos's offset from its cluster
+    // port; this node's is its own.
+    assert_eq!(addresses, ["127.0.0.1:7777", "127.0.0.1:8838", "127.0.0.1:8848"]);
     let states: Vec<&str> = nodes.iter().map(|n| n["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["SUSPICIOUS", "UP", "UP"]);
+    assert_eq!(states, ["UP", "SUSPICIOUS", "UP"]);
     for node in nodes {
         let group = &node["extendInfo"]["raftMetaData"]["metaDataMap"]["naming_persistent_service_v2"];
         assert_eq!(group["leader"], "127.0.0.1:9869");
@@ -60,7 +62,7 @@ async fn v1_nodes_lists_every_member_sorted_with_one_leader_and_raft_fields() {
     assert_eq!(leader["clusterAddr"], "127.0.0.1:9869");
     assert_eq!(leader["extendInfo"]["raftPort"], "9869");
 
-    let (_, filtered) = get("/nacos/v1/core/cluster/nodes?keyword=127.0.0.1:886").await;
+    let (_, filtered) = get("/nacos/v1/core/cluster/nodes?keyword=127.0.0.1:77").await;
     assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
 }
 
