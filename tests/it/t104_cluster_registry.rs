@@ -196,6 +196,8 @@ fn an_http_client_s_writes_are_routed_and_its_beats_keep_it_when_its_node_dies()
     };
     assert_eq!(send(&cluster.nodes[0], reqwest::Method::POST, "/nacos/v1/ns/instance"), "ok");
     let want = format!("{ip}:8080");
+    // Passed to its node, and read at once where it was written: no polling.
+    assert_eq!(http_hosts(&cluster.nodes[0], "billing").unwrap(), [want.as_str()]);
     for node in &cluster.nodes {
         wait_hosts(node, "billing", &[want.as_str()]);
     }

@@ -87,10 +87,15 @@ async fn dispatch(
     };
     let call = Call { api, params, client_ip, version };
     let path = tail.as_str().trim_end_matches('/');
-    if let Some(http_addr) = relay_to(&call, &method, path, agent.as_deref()) {
+    if let Some((node, http_addr)) = relay_to(&call, &method, path, agent.as_deref()) {
         let full_path = format!("/nacos/{version_name}/ns/{path}");
         match call.api.relay.relay(&http_addr, &method, &full_path, &call.params).await {
-            Ok(answer) => return Ok(answer),
+            Ok(answer) => {
+                if answer.status().is_success() {
+                    mirror_relayed(&call, &method, path, node).await;
+                }
+                return Ok(answer);
+            }
             Err(reason) => tracing::warn!(reason, "a registry write is handled here instead"),
         }
     }
@@ -123,7 +128,7 @@ async fn dispatch(
 /// node (Distro's routing): writes of ephemeral instances, beats and health, keyed by the
 /// instance's `ip:port` (for a beat without them, the `beat` JSON's). A write another node
 /// already passed on is handled here.
-fn relay_to(call: &Call, method: &Method, path: &str, agent: Option<&str>) -> Option<String> {
+fn relay_to(call: &Call, method: &Method, path: &str, agent: Option<&str>) -> Option<(u64, String)> {
     let routed = matches!(
         (method, path),
         (&Method::POST | &Method::DELETE | &Method::PUT | &Method::PATCH, "instance")
@@ -144,8 +149,27 @@ fn relay_to(call: &Call, method: &Method, path: &str, agent: Option<&str>) -> Op
         }
     };
     match call.api.cluster.responsible_for(&tag) {
-        Responsible::Peer { http_addr, .. } => Some(http_addr),
+        Responsible::Peer { node_id, http_addr } => Some((node_id, http_addr)),
         Responsible::Here => None,
+    }
+}
+
+/// After node `node` took a registration or a deregistration for its client, the same
+/// change here at once, so the client reads its write on the node it wrote to (that node's
+/// next sync confirms it). Beats and updates change nothing a list shows.
+async fn mirror_relayed(call: &Call, method: &Method, path: &str, node: u64) {
+    let done = match (method, path) {
+        (&Method::POST, "instance") => match (service_key(&call.params), draft(&call.params)) {
+            (Ok(service), Ok(draft)) => {
+                call.api.registry.record_relayed(node, &service, &draft).map_err(ApiError::from)
+            }
+            (Err(err), _) | (_, Err(err)) => Err(err),
+        },
+        (&Method::DELETE, "instance") => deregister(call).await.map(|_| ()),
+        _ => Ok(()),
+    };
+    if let Err(err) = done {
+        tracing::debug!(cause = %err, "a relayed write was not mirrored here");
     }
 }
 

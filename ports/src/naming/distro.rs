@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use domain::cluster::NodeId;
 use domain::naming::distro::{checksum, lease_expired, ClientCopy, ServiceSync};
-use domain::naming::{Owner, ServiceKey};
+use domain::naming::{Instance, Owner, ServiceKey};
 use domain::Millis;
 
 use super::{Inner, NamingApp};
@@ -208,6 +208,26 @@ impl Inner {
             for service in services {
                 self.distro.mark_unsent(&service);
             }
+        }
+    }
+
+    /// Takes in `instance` as a copy of node `node`'s client `owner` (unless this node is
+    /// responsible for that client: then the copy is not needed).
+    pub(super) fn record_copy(
+        &mut self,
+        node: NodeId,
+        owner: Owner,
+        service: &ServiceKey,
+        instance: Instance,
+        now: Millis,
+    ) {
+        if self.ephemeral.has_owner(&owner) && !self.distro.is_remote(&owner) {
+            return;
+        }
+        self.distro.remote.insert(owner.clone(), node);
+        self.distro.heard.entry(node).or_insert(now);
+        if self.ephemeral.register(owner, service, instance, now) {
+            self.changed_remotely(service);
         }
     }
 

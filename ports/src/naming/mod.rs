@@ -73,6 +73,11 @@ pub trait RegistryService: Send + Sync {
         draft: &InstanceDraft,
     ) -> Result<(), NamingServiceError>;
 
+    /// Records here, as a copy of node `node`'s client, an HTTP registration that was
+    /// passed to that node and succeeded there: the client reads its write on the node it
+    /// wrote to at once, and the responsible node's next sync replaces the copy.
+    fn record_relayed(&self, node: u64, service: &ServiceKey, draft: &InstanceDraft) -> Result<(), NamingServiceError>;
+
     /// Replaces everything `connection` has in `service` with `drafts`, all validated
     /// first: one bad instance refuses the whole batch.
     fn register_batch(

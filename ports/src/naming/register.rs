@@ -25,6 +25,15 @@ impl RegistryService for NamingApp {
         }
     }
 
+    fn record_relayed(&self, node: u64, service: &ServiceKey, draft: &InstanceDraft) -> Result<(), NamingServiceError> {
+        let Lifetime::Ephemeral(owner) = draft.lifetime(&Registrant::Http)? else { return Ok(()) };
+        let instance = Instance { ephemeral: true, ..draft.validate()? };
+        let now = self.clock.now();
+        let mut inner = self.inner();
+        inner.record_copy(node, owner, service, instance, now);
+        Ok(())
+    }
+
     fn register_batch(
         &self,
         connection: &ConnectionId,

@@ -362,3 +362,22 @@ async fn a_node_that_gets_an_http_client_s_beats_adopts_it_and_keeps_it_past_the
     assert!(b.expire_copies().contains(&1));
     assert_eq!(ips(&b, &service), ["127.0.0.1"], "a beating instance went with its old node");
 }
+
+#[tokio::test]
+async fn a_relayed_registration_is_read_at_once_where_it_arrived_and_the_owner_s_sync_rules() {
+    let clock = Arc::new(StepClock(AtomicU64::new(1_000)));
+    let (owner, entry) = (node(1, &clock), node(2, &clock));
+    let service = key("orders");
+    // Node 2 passed the registration to node 1, which took it; node 2 mirrors it.
+    owner.register(Registrant::Http, &service, &draft("127.0.0.1", 80)).await.unwrap();
+    entry.record_relayed(1, &service, &draft("127.0.0.1", 80)).unwrap();
+    assert_eq!(ips(&entry, &service), ["127.0.0.1"]);
+    assert!(entry.take_unsent().is_empty() && entry.digest().is_empty(), "the mirror is node 1's copy");
+    // Node 1's sync confirms it; its digest agrees with the copy.
+    sync_round(&owner, 1, &entry);
+    assert!(entry.on_verify(1, owner.digest()).is_empty());
+    // A client node 2 itself handles is never demoted to a copy by a mirror.
+    entry.register(Registrant::Http, &service, &draft("127.0.0.2", 80)).await.unwrap();
+    entry.record_relayed(1, &service, &draft("127.0.0.2", 80)).unwrap();
+    assert_eq!(entry.digest().len(), 1);
+}
