@@ -302,6 +302,15 @@ fn a_frozen_leader_is_replaced_and_rejoins_as_a_follower_when_it_thaws() {
     };
     wait_for_progress(&cluster.nodes[new_leader], "during-freeze");
     acks.wait_for(30);
+    // Once the survivors see the frozen node as suspicious, they still see each other UP:
+    // a probe the frozen node never answers does not hold up the others'.
+    let other = *survivors.iter().find(|&&i| i != new_leader).unwrap();
+    let (frozen_id, other_id) = ((leader + 1) as u64, (other + 1) as u64);
+    let members = cluster.wait_for_members(new_leader, DEADLINE, |members| {
+        members.iter().any(|m| m["nodeId"] == frozen_id && m["state"] != "UP")
+    });
+    let other_state = members.iter().find(|m| m["nodeId"] == other_id).map(|m| m["state"].clone());
+    assert_eq!(other_state, Some("UP".into()), "{members:#?}");
     cluster.nodes[leader].resume();
     stop.store(true, Ordering::Relaxed);
     let outcomes: Vec<Outcomes> = writers.into_iter().map(|writer| writer.join().unwrap()).collect();

@@ -18,6 +18,9 @@ use crate::types::{NodeId, Raft};
 
 /// How often every member is probed.
 pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// A probe not answered in this time failed: a frozen member (its socket open, nobody
+/// reading) must not hold up the round, or every other member would look silent too.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1_500);
 
 /// A probe and its answer: who sends, who answers, and where it serves HTTP (which the
 /// registry needs to pass an HTTP client's request to the node responsible for it).
@@ -99,11 +102,18 @@ pub(crate) async fn probe(
         let probes = members.into_iter().map(|(id, addr)| {
             let (transport, contacts, payload) = (Arc::clone(&transport), contacts.clone(), payload.clone());
             async move {
-                let reply = match transport.raft_rpc(&addr, RaftRpcKind::Ping, payload).await {
-                    Ok(reply) => reply,
-                    Err(err) => {
+                let call = transport.raft_rpc(&addr, RaftRpcKind::Ping, payload);
+                let reply = match tokio::time::timeout(PROBE_TIMEOUT, call).await {
+                    Ok(Ok(reply)) => reply,
+                    Ok(Err(err)) => {
                         if contacts.mark(id, false) {
                             tracing::warn!(node_id = id, addr, cause = %err, "a member is unreachable");
+                        }
+                        return;
+                    }
+                    Err(_) => {
+                        if contacts.mark(id, false) {
+                            tracing::warn!(node_id = id, addr, "a member does not answer its probe");
                         }
                         return;
                     }
