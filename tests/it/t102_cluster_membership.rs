@@ -155,3 +155,28 @@ fn a_linearizable_read_on_a_follower_sees_a_write_made_elsewhere() {
     }
     assert_eq!(read(&cluster.nodes[follower], "fresh").map(|(content, _)| content).as_deref(), Some("v49"));
 }
+
+#[test]
+fn a_node_that_claims_a_live_member_s_id_is_refused_and_changes_nothing() {
+    let cluster = Cluster::start(3, &[]);
+    let leader = cluster.wait_for_leader(DEADLINE);
+    let taken = cluster.other_than(leader);
+    let taken_id = (taken + 1) as u64;
+    let taken_addr = format!("127.0.0.1:{}", cluster.nodes[taken].cluster_port);
+    // A fourth process with that member's id, at its own address, asking to join.
+    let dir = tempfile::tempdir().unwrap();
+    let seed = format!("127.0.0.1:{}", cluster.nodes[leader].cluster_port);
+    let args = vec!["--node-id".to_owned(), taken_id.to_string(), "--join".to_owned(), seed];
+    let mut impostor = tests::Nacosd::prepare(&dir.path().join("impostor"), tests::process::free_nacos_ports(), args);
+    impostor.launch();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !impostor.log().contains("is taken by the member at") {
+        assert!(std::time::Instant::now() < deadline, "no refusal:\n{}", impostor.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let members = cluster.members_seen_by(leader);
+    assert_eq!(members.len(), 3, "{members:#?}");
+    let holder = members.iter().find(|m| m["nodeId"] == taken_id).unwrap();
+    assert_eq!(holder["clusterAddr"], taken_addr.as_str());
+    assert_eq!(holder["raftRole"], "follower");
+}
