@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::cluster::{MemberState, Members, PeerAddr};
+use domain::cluster::{Members, PeerAddr};
 use domain::{Command, Verdict};
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use ports::applied::AppliedState;
@@ -264,21 +264,7 @@ impl ClusterView for RaftNode {
         if self.raft.metrics().borrow().membership_config.membership().nodes().nth(1).is_none() {
             return Responsible::Here;
         }
-        let status = self.status();
-        let live: Vec<NodeId> = status
-            .members
-            .iter()
-            .filter(|member| member.role != RaftRole::Learner)
-            .filter(|member| MemberState::after_silence(member.silence_ms) != MemberState::Down)
-            .map(|member| member.node_id)
-            .collect();
-        match domain::naming::distro::responsible(tag, &live) {
-            Some(node) if node != self.node_id => {
-                let http_addr = status.members.iter().find(|m| m.node_id == node).and_then(|m| m.http_addr.clone());
-                http_addr.map_or(Responsible::Here, |http_addr| Responsible::Peer { node_id: node, http_addr })
-            }
-            _ => Responsible::Here,
-        }
+        self.status().responsible_for(tag)
     }
 
     async fn remove_member(&self, node_id: u64) -> Result<(), ClusterError> {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use domain::cluster::{MemberState, NodeId};
+use domain::cluster::NodeId;
 use domain::naming::distro::{ClientCopy, ServiceSync};
 use domain::naming::ServiceKey;
 use ports::cluster::ClusterView;
@@ -65,14 +65,7 @@ impl GrpcDistroPeers {
 #[async_trait]
 impl DistroPeers for GrpcDistroPeers {
     fn live_peers(&self) -> Vec<NodeId> {
-        let status = self.cluster.status();
-        status
-            .members
-            .iter()
-            .filter(|member| member.node_id != status.self_id)
-            .filter(|member| MemberState::after_silence(member.silence_ms) != MemberState::Down)
-            .map(|member| member.node_id)
-            .collect()
+        self.cluster.status().live_peers()
     }
 
     async fn sync(&self, to: NodeId, syncs: Vec<ServiceSync>) -> Result<(), PeerError> {
