@@ -1,14 +1,12 @@
 //! Membership changes and read barriers, done by the leader whoever is asked.
 //!
 //! A node asks any member; a member that does not lead passes the request to the leader
-//! (one hop, retried while an election settles). The leader decides:
-//! - `Join`: a node with no state asks to be added. Unknown ids become learners; a learner
-//!   is promoted to voter once it has caught up (it asks again until the leader answers
-//!   `Done`, so a leader change in between only delays it; a lost `Done` costs one more
-//!   round of removal and admission, never a wrong membership). An id that is already a member at another
-//!   address is refused while that address still answers as that id (two nodes with one id
-//!   would corrupt the log); a voter asking to join is a wiped node coming back, whose old
-//!   votes are gone: it becomes a learner (at its new address) until it has caught up.
+//! (one hop, retried while an election settles). The leader decides by the domain's rules
+//! (`domain::cluster::membership`: who becomes a learner, who is promoted, who is refused)
+//! and carries the decision out as openraft membership changes:
+//! - `Join`: a node with no state asks until the answer is `Done` (a voter), so a leader
+//!   change in between only delays it; a lost `Done` costs one more round of demotion and
+//!   admission, never a wrong membership.
 //! - `Move`: a member restarted at a new address with its data records the new address.
 //! - `Remove`: an operator removes a member by id.
 //! - `ReadIndex`: the leader confirms it still leads and says which index a linearizable
@@ -18,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::cluster::membership::{self, MembershipDecision, MembershipRequest, MembershipView, NodeFacts};
 use openraft::{BasicNode, ChangeMembers};
 use ports::consensus::ConsensusError;
 use ports::peer::{PeerError, PeerTransport, RaftRpcKind};
@@ -30,10 +29,6 @@ use crate::types::{NodeId, Raft};
 
 /// How long a request waits for a leader (an election) before it fails.
 const LEADER_PATIENCE: Duration = Duration::from_secs(5);
-/// A learner within this many entries of the leader's log is caught up and promoted.
-const CAUGHT_UP_WITHIN: u64 = 100;
-/// A member heard from this recently is alive: another node may not take its id.
-const ALIVE_WITHIN_MS: u64 = domain::cluster::UP_WITHIN_MS;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum AdminRequest {
@@ -117,114 +112,97 @@ impl Admin {
         }
     }
 
-    /// The leader's decision.
+    /// The leader's decision (the domain's rules), carried out.
     async fn decide(&self, request: AdminRequest) -> AdminReply {
         let metrics = self.raft.metrics().borrow().clone();
         if metrics.current_leader != Some(self.node_id) {
             return AdminReply::NotLeader { leader: None };
         }
-        let membership = metrics.membership_config.membership().clone();
-        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-        let change = |changes: ChangeMembers<NodeId, BasicNode>| async move {
-            match self.raft.change_membership(changes, false).await {
-                Ok(_) => AdminReply::Done,
-                Err(err) => AdminReply::Failed(err.to_string()),
+        let request = match request {
+            AdminRequest::ReadIndex => {
+                return match self.raft.get_read_log_id().await {
+                    Ok((read, _)) => AdminReply::ReadIndex(read.map_or(0, |log_id| log_id.index)),
+                    Err(err) => AdminReply::Failed(err.to_string()),
+                }
             }
+            AdminRequest::Join { node_id, addr } => MembershipRequest::Join { node_id, addr },
+            AdminRequest::Move { node_id, addr } => MembershipRequest::Move { node_id, addr },
+            AdminRequest::Remove { node_id } => MembershipRequest::Remove { node_id },
         };
-        match request {
-            AdminRequest::ReadIndex => match self.raft.get_read_log_id().await {
-                Ok((read, _)) => AdminReply::ReadIndex(read.map_or(0, |log_id| log_id.index)),
-                Err(err) => AdminReply::Failed(err.to_string()),
-            },
-            AdminRequest::Remove { node_id } => {
-                if membership.get_node(&node_id).is_none() {
-                    return AdminReply::Refused(format!("node {node_id} is not a member"));
-                }
-                tracing::info!(node_id, "removing a member");
-                match removal(node_id, &voters) {
-                    Ok(changes) => change(changes).await,
-                    Err(refused) => refused,
+        let membership = metrics.membership_config.membership();
+        let nodes: BTreeMap<NodeId, String> = membership.nodes().map(|(id, node)| (*id, node.addr.clone())).collect();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let view =
+            MembershipView { nodes: &nodes, voters: &voters, last_log_index: metrics.last_log_index.unwrap_or(0) };
+        let facts = |node_id| NodeFacts {
+            silence_ms: self.contacts.silence_ms(node_id),
+            matched_index: metrics
+                .replication
+                .as_ref()
+                .and_then(|replication| replication.get(&node_id).copied().flatten())
+                .map(|log_id| log_id.index),
+        };
+        let decision = membership::decide(&request, view, facts);
+        self.carry_out(decision).await
+    }
+
+    /// Makes the membership change a decision names, and says how it went.
+    async fn carry_out(&self, decision: MembershipDecision) -> AdminReply {
+        let change = |changes: ChangeMembers<NodeId, BasicNode>, retain: bool| async move {
+            self.raft
+                .change_membership(changes, retain)
+                .await
+                .map(|_| ())
+                .map_err(|err| AdminReply::Failed(err.to_string()))
+        };
+        let outcome = match decision {
+            MembershipDecision::AddLearner { node_id, addr } => {
+                tracing::info!(node_id, addr, "a node joins as a learner");
+                match self.raft.add_learner(node_id, BasicNode { addr }, false).await {
+                    Ok(_) => return AdminReply::Learner,
+                    Err(err) => Err(AdminReply::Failed(err.to_string())),
                 }
             }
-            AdminRequest::Move { node_id, addr } => match membership.get_node(&node_id) {
-                None => AdminReply::Refused(format!("node {node_id} is not a member")),
-                Some(node) if node.addr == addr => AdminReply::Done,
-                Some(node) => {
-                    tracing::info!(node_id, from = %node.addr, to = %addr, "a member moved");
-                    change(ChangeMembers::SetNodes(BTreeMap::from([(node_id, BasicNode { addr })]))).await
-                }
-            },
-            AdminRequest::Join { node_id, addr } => {
-                match membership.get_node(&node_id) {
-                    Some(node) if node.addr != addr => {
-                        let silence = self.contacts.silence_ms(node_id);
-                        if silence.is_some_and(|ms| ms <= ALIVE_WITHIN_MS) {
-                            return AdminReply::Refused(format!(
-                                "node id {node_id} is taken by the member at {}, which is alive",
-                                node.addr
-                            ));
-                        }
-                        // The old holder of the id is gone: this is it, moved and wiped.
-                        return self.readmit(node_id, addr, &voters).await;
-                    }
-                    Some(_) if voters.contains(&node_id) => {
-                        // Same id, same address, no state: a wiped node coming back.
-                        return self.readmit(node_id, addr, &voters).await;
-                    }
-                    Some(_) => {}
-                    None => {
-                        tracing::info!(node_id, addr, "a node joins as a learner");
-                        return match self.raft.add_learner(node_id, BasicNode { addr }, false).await {
-                            Ok(_) => AdminReply::Learner,
-                            Err(err) => AdminReply::Failed(err.to_string()),
-                        };
-                    }
-                }
-                // A learner: promoted once caught up.
-                let matched = metrics
-                    .replication
-                    .as_ref()
-                    .and_then(|replication| replication.get(&node_id).copied().flatten())
-                    .map_or(0, |log_id| log_id.index);
-                let last = metrics.last_log_index.unwrap_or(0);
-                if matched + CAUGHT_UP_WITHIN < last {
-                    return AdminReply::Learner;
-                }
+            MembershipDecision::StillLearner => return AdminReply::Learner,
+            MembershipDecision::Promote { node_id } => {
                 tracing::info!(node_id, "a caught-up learner becomes a voter");
-                change(ChangeMembers::AddVoterIds(BTreeSet::from([node_id]))).await
+                change(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])), false).await
             }
-        }
-    }
-
-    /// Takes `node_id`'s vote away until it has caught up again: a node that lost its data
-    /// lost the votes it gave, and could give them twice. It stays a learner (so the leader
-    /// keeps sending it the log, the change that demoted it included, and it never stands
-    /// for election on a stale membership) at `addr`, and is promoted like any learner.
-    async fn readmit(&self, node_id: NodeId, addr: String, voters: &BTreeSet<NodeId>) -> AdminReply {
-        if voters.contains(&node_id) {
-            if voters.len() == 1 {
-                return AdminReply::Refused(format!("node {node_id} is the last voter"));
+            MembershipDecision::Readmit { node_id, addr, demote } => {
+                tracing::info!(node_id, addr, "a member came back without its data: a learner until it has caught up");
+                // `retain`: the demoted voter stays a learner, so the leader keeps sending
+                // it the log (this change included) and it never stands for election on a
+                // stale membership.
+                if demote {
+                    if let Err(failed) = change(ChangeMembers::RemoveVoters(BTreeSet::from([node_id])), true).await {
+                        return failed;
+                    }
+                }
+                return match change(ChangeMembers::SetNodes(BTreeMap::from([(node_id, BasicNode { addr })])), false)
+                    .await
+                {
+                    Ok(()) => AdminReply::Learner,
+                    Err(failed) => failed,
+                };
             }
-            tracing::info!(node_id, "a member came back without its data: a learner until it has caught up");
-            let demote = ChangeMembers::RemoveVoters(BTreeSet::from([node_id]));
-            if let Err(err) = self.raft.change_membership(demote, true).await {
-                return AdminReply::Failed(err.to_string());
+            MembershipDecision::SetAddress { node_id, addr } => {
+                tracing::info!(node_id, to = %addr, "a member moved");
+                change(ChangeMembers::SetNodes(BTreeMap::from([(node_id, BasicNode { addr })])), false).await
             }
+            MembershipDecision::RemoveVoter { node_id } => {
+                tracing::info!(node_id, "removing a voter");
+                change(ChangeMembers::RemoveVoters(BTreeSet::from([node_id])), false).await
+            }
+            MembershipDecision::RemoveLearner { node_id } => {
+                tracing::info!(node_id, "removing a learner");
+                change(ChangeMembers::RemoveNodes(BTreeSet::from([node_id])), false).await
+            }
+            MembershipDecision::AlreadyDone => Ok(()),
+            MembershipDecision::Refused(refusal) => Err(AdminReply::Refused(refusal.to_string())),
+        };
+        match outcome {
+            Ok(()) => AdminReply::Done,
+            Err(reply) => reply,
         }
-        let moved = ChangeMembers::SetNodes(BTreeMap::from([(node_id, BasicNode { addr })]));
-        match self.raft.change_membership(moved, false).await {
-            Ok(_) => AdminReply::Learner,
-            Err(err) => AdminReply::Failed(err.to_string()),
-        }
-    }
-}
-
-/// The change that removes `node_id` (a voter, or a learner), refused for the last voter.
-fn removal(node_id: NodeId, voters: &BTreeSet<NodeId>) -> Result<ChangeMembers<NodeId, BasicNode>, AdminReply> {
-    let ids = BTreeSet::from([node_id]);
-    match voters.contains(&node_id) {
-        true if voters.len() == 1 => Err(AdminReply::Refused(format!("node {node_id} is the last voter"))),
-        true => Ok(ChangeMembers::RemoveVoters(ids)),
-        false => Ok(ChangeMembers::RemoveNodes(ids)),
     }
 }

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod membership;
+
 /// A node's id in the cluster: stable across restarts and address changes.
 pub type NodeId = u64;
 
