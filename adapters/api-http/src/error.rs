@@ -99,7 +99,9 @@ impl From<ConfigServiceError> for ApiError {
 impl From<ConsensusError> for ApiError {
     fn from(err: ConsensusError) -> Self {
         match err {
-            ConsensusError::NoLeader | ConsensusError::ShuttingDown => Self::Unavailable(err.to_string()),
+            ConsensusError::NoLeader | ConsensusError::Timeout | ConsensusError::ShuttingDown => {
+                Self::Unavailable(err.to_string())
+            }
             ConsensusError::Fatal(_) | ConsensusError::Failed(_) => {
                 tracing::error!(cause = &err as &dyn std::error::Error, "write failed inside raft");
                 Self::Internal

@@ -196,7 +196,10 @@ impl ConsensusLog for RaftNode {
     async fn propose(&self, command: Command) -> Result<Verdict, ConsensusError> {
         let (reply, answer) = oneshot::channel();
         self.proposals.send(Proposal { command, reply }).await.map_err(|_| ConsensusError::ShuttingDown)?;
-        answer.await.map_err(|_| ConsensusError::ShuttingDown)?
+        match tokio::time::timeout(WRITE_PATIENCE, answer).await {
+            Ok(answer) => answer.map_err(|_| ConsensusError::ShuttingDown)?,
+            Err(_) => Err(ConsensusError::Timeout),
+        }
     }
 
     async fn ensure_linearizable(&self) -> Result<(), ConsensusError> {
@@ -284,6 +287,11 @@ struct Unexpected(String);
 
 /// How long a linearizable read waits for this node to apply what the leader committed.
 const READ_PATIENCE: Duration = Duration::from_secs(10);
+/// How long a client's write waits to be committed and applied. A leader cut off from the
+/// majority keeps its proposals until it hears of a newer term, which may be never: past
+/// this the client is told the outcome is unknown rather than left hanging (Nacos's raft
+/// gives up after 5 s; SDKs give up after 3).
+const WRITE_PATIENCE: Duration = Duration::from_secs(10);
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)

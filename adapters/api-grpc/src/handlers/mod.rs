@@ -131,7 +131,7 @@ fn consensus_error(err: &ports::consensus::ConsensusError) -> (i32, String) {
             tracing::error!(cause = err as &dyn std::error::Error, "write failed inside raft");
             (code::SERVER_ERROR, "server error".to_owned())
         }
-        E::NoLeader | E::ShuttingDown => (code::SERVER_ERROR, err.to_string()),
+        E::NoLeader | E::Timeout | E::ShuttingDown => (code::SERVER_ERROR, err.to_string()),
     }
 }
 
