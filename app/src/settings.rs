@@ -69,6 +69,11 @@ pub struct Cli {
     #[arg(long, env = "NACOSD_ADVERTISE_ADDR")]
     pub advertise_addr: Option<String>,
 
+    /// Local address this node's calls to peers leave from, for hosts with several
+    /// addresses where peers or firewalls admit one [default: chosen by the OS].
+    #[arg(long, env = "NACOSD_PEER_SOURCE_IP")]
+    pub peer_source_ip: Option<IpAddr>,
+
     /// Directory for all persistent data [default: ./nacos_data].
     #[arg(long, env = "NACOSD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -160,6 +165,7 @@ struct FileSettings {
     cluster_port: Option<u16>,
     bind: Option<IpAddr>,
     advertise_addr: Option<String>,
+    peer_source_ip: Option<IpAddr>,
     data_dir: Option<PathBuf>,
     node_id: Option<u64>,
     members: Option<String>,
@@ -188,6 +194,8 @@ pub struct Settings {
     pub cluster_port: u16,
     pub bind: IpAddr,
     pub advertise_addr: PeerAddr,
+    /// Where calls to peers leave from; the OS's choice when `None`.
+    pub peer_source_ip: Option<IpAddr>,
     pub data_dir: PathBuf,
     pub node_id: u64,
     /// The founding members; this node alone unless `--members` was given.
@@ -288,6 +296,7 @@ impl Settings {
             cluster_port,
             bind,
             advertise_addr,
+            peer_source_ip: cli.peer_source_ip.or(file.peer_source_ip),
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("nacos_data")),
             node_id,
             members,

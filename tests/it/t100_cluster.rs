@@ -19,7 +19,7 @@ pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 /// (the closing note has the figures). Under this test's write load, on a debug build
 /// sharing two cores with two other nodes, 2-3 s was seen; the bound catches an election
 /// that is broken (none, or one per many timeouts), not a slow machine.
-const ELECTION_BOUND: Duration = Duration::from_secs(5);
+pub(crate) const ELECTION_BOUND: Duration = Duration::from_secs(5);
 
 pub(crate) fn publish(node: &Nacosd, data_id: &str, content: &str) -> Result<(), String> {
     let form = [("dataId", data_id), ("group", "DEFAULT_GROUP"), ("content", content)];
@@ -286,20 +286,8 @@ fn a_frozen_leader_is_replaced_and_rejoins_as_a_follower_when_it_thaws() {
     acks.wait_for(30);
 
     cluster.nodes[leader].pause();
-    let deadline = Instant::now() + DEADLINE;
-    let new_leader = loop {
-        // The frozen node cannot answer; ask the others.
-        let named: Vec<usize> = survivors
-            .iter()
-            .copied()
-            .filter(|&i| cluster.own_status(i).is_some_and(|status| status["raftRole"] == "leader"))
-            .collect();
-        if let [one] = named[..] {
-            break one;
-        }
-        assert!(Instant::now() < deadline, "no leader among the survivors");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // The frozen node cannot answer; ask the others.
+    let new_leader = cluster.wait_for_leader_among(&survivors, DEADLINE);
     wait_for_progress(&cluster.nodes[new_leader], "during-freeze");
     acks.wait_for(30);
     // Once the survivors see the frozen node as suspicious, they still see each other UP:

@@ -1,17 +1,22 @@
 //! A cluster of real `nacosd` processes on loopback: node `i` (0-based) has id `i + 1`,
-//! its own ports and data directory; all are founding members.
+//! its own ports and data directory; all are founding members. A cluster started with
+//! [`Cluster::start_partitionable`] reaches each member's cluster port through a
+//! [`LinkProxy`], so a test can cut members apart.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::process::{free_nacos_ports, Nacosd};
+use crate::process::{free_nacos_ports, free_port_list, Nacosd};
+use crate::proxy::{source_ip, LinkProxy};
 
 /// How often cluster state is polled while a test waits for it.
 const POLL: Duration = Duration::from_millis(50);
 
 pub struct Cluster {
     pub nodes: Vec<Nacosd>,
+    /// In front of each member's cluster port, when partitionable.
+    proxies: Vec<LinkProxy>,
     dir: tempfile::TempDir,
 }
 
@@ -19,15 +24,38 @@ impl Cluster {
     /// Starts `n` founding members together and waits until each serves (which needs a
     /// leader). `extra` goes to every node.
     pub fn start(n: usize, extra: &[&str]) -> Self {
+        Self::start_with(n, extra, false)
+    }
+
+    /// As [`Self::start`], with members reaching each other through proxies that
+    /// [`Self::isolate`] cuts.
+    pub fn start_partitionable(n: usize, extra: &[&str]) -> Self {
+        Self::start_with(n, extra, true)
+    }
+
+    fn start_with(n: usize, extra: &[&str], partitionable: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Nacos's port offsets, so that SDKs given only HTTP addresses find the gRPC ports.
         let ports: Vec<u16> = (0..n).flat_map(|_| free_nacos_ports()).collect();
-        let members: Vec<String> = (0..n).map(|i| format!("{}=127.0.0.1:{}", i + 1, ports[3 * i + 2])).collect();
+        let proxies: Vec<LinkProxy> = match partitionable {
+            true => free_port_list(n)
+                .into_iter()
+                .enumerate()
+                .map(|(i, port)| LinkProxy::start(port, ([127, 0, 0, 1], ports[3 * i + 2]).into()))
+                .collect(),
+            false => Vec::new(),
+        };
+        let peer_port = |i: usize| proxies.get(i).map_or(ports[3 * i + 2], |proxy| proxy.port);
+        let members: Vec<String> = (0..n).map(|i| format!("{}=127.0.0.1:{}", i + 1, peer_port(i))).collect();
         let members = members.join(",");
         let mut nodes: Vec<Nacosd> = (0..n)
             .map(|i| {
                 let mut args =
                     vec!["--node-id".to_owned(), (i + 1).to_string(), "--members".to_owned(), members.clone()];
+                if partitionable {
+                    let id = (i + 1) as u64;
+                    args.extend(["--peer-source-ip".to_owned(), source_ip(id).to_string()]);
+                }
                 args.extend(extra.iter().map(|arg| (*arg).to_owned()));
                 let node_ports = [ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]];
                 Nacosd::prepare(&dir.path().join(format!("node{}", i + 1)), node_ports, args)
@@ -41,7 +69,30 @@ impl Cluster {
                 panic!("a member exited during start-up; log:\n{log}");
             }
         }
-        Self { nodes, dir }
+        Self { nodes, proxies, dir }
+    }
+
+    /// Where the other members reach node `index`: its cluster port, or its proxy's.
+    pub fn peer_addr(&self, index: usize) -> String {
+        let port = self.proxies.get(index).map_or(self.nodes[index].cluster_port, |proxy| proxy.port);
+        format!("127.0.0.1:{port}")
+    }
+
+    /// Cuts node `index` off from every other member, both ways.
+    pub fn isolate(&self, index: usize) {
+        assert!(!self.proxies.is_empty(), "start the cluster with start_partitionable");
+        for other in (0..self.nodes.len()).filter(|&other| other != index) {
+            self.proxies[other].cut(source_ip(index as u64 + 1));
+            self.proxies[index].cut(source_ip(other as u64 + 1));
+        }
+    }
+
+    /// Undoes [`Self::isolate`].
+    pub fn reconnect(&self, index: usize) {
+        for other in (0..self.nodes.len()).filter(|&other| other != index) {
+            self.proxies[other].heal(source_ip(index as u64 + 1));
+            self.proxies[index].heal(source_ip(other as u64 + 1));
+        }
     }
 
     /// Starts a node with the next id that joins through node `seed`, without waiting for
@@ -94,21 +145,25 @@ impl Cluster {
         Some(body["data"].clone())
     }
 
-    /// The running node that says it leads, if exactly one does.
-    pub fn leader(&self) -> Option<usize> {
-        let leaders: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| self.own_status(i).is_some_and(|status| status["raftRole"] == "leader"))
-            .collect();
-        (leaders.len() == 1).then(|| leaders[0])
-    }
-
     /// Waits until one running node leads and every running node names it; its index.
     pub fn wait_for_leader(&self, within: Duration) -> usize {
+        let running: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].is_running()).collect();
+        self.wait_for_leader_among(&running, within)
+    }
+
+    /// Waits until one of `among` leads and all of them name it; its index. The others
+    /// are not asked (a member cut off may still think it leads).
+    pub fn wait_for_leader_among(&self, among: &[usize], within: Duration) -> usize {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(leader) = self.leader() {
-                let leader_addr = format!("127.0.0.1:{}", self.nodes[leader].cluster_port);
-                let agreed = (0..self.nodes.len()).filter(|&i| self.nodes[i].is_running()).all(|i| {
+            let leaders: Vec<usize> = among
+                .iter()
+                .copied()
+                .filter(|&i| self.own_status(i).is_some_and(|status| status["raftRole"] == "leader"))
+                .collect();
+            if let [leader] = leaders[..] {
+                let leader_addr = self.peer_addr(leader);
+                let agreed = among.iter().all(|&i| {
                     self.own_status(i).is_some_and(|status| {
                         status["extendInfo"]["raftMetaData"]["metaDataMap"]["nacos_config"]["leader"] == leader_addr
                     })

@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod process;
+pub mod proxy;
 
 pub use cluster::Cluster;
 pub use process::Nacosd;

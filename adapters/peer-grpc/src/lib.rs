@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,6 +96,8 @@ impl RefusalLog {
 /// Sends peer RPCs, one lazily connected channel per peer address.
 pub struct GrpcPeerTransport {
     identity: PeerIdentity,
+    /// The local address connections leave from; the OS's choice when `None`.
+    source_ip: Option<IpAddr>,
     /// A std lock: held only to look up or insert a channel, never across an `.await`.
     channels: Mutex<HashMap<String, Channel>>,
     refusals: RefusalLog,
@@ -102,7 +105,13 @@ pub struct GrpcPeerTransport {
 
 impl GrpcPeerTransport {
     pub fn new(identity: PeerIdentity) -> Self {
-        Self { identity, channels: Mutex::default(), refusals: RefusalLog::default() }
+        Self { identity, source_ip: None, channels: Mutex::default(), refusals: RefusalLog::default() }
+    }
+
+    /// Connections to peers leave from `source_ip` (hosts with several addresses).
+    pub fn with_source_ip(mut self, source_ip: Option<IpAddr>) -> Self {
+        self.source_ip = source_ip;
+        self
     }
 
     fn channel(&self, addr: &str) -> Result<Channel, PeerError> {
@@ -113,7 +122,8 @@ impl GrpcPeerTransport {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|err| PeerError::Unreachable { addr: addr.to_owned(), reason: err.to_string() })?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(REQUEST_TIMEOUT)
+            .local_address(self.source_ip);
         let channel = endpoint.connect_lazy();
         channels.insert(addr.to_owned(), channel.clone());
         Ok(channel)

@@ -93,10 +93,12 @@ fn members_name_this_node_and_its_advertised_address() {
 
 #[test]
 fn without_members_a_node_is_a_cluster_of_one() {
-    let settings = Settings::resolve(cli(&["--node-id", "7", "--cluster-token", "s"])).unwrap();
+    let settings =
+        Settings::resolve(cli(&["--node-id", "7", "--cluster-token", "s", "--peer-source-ip", "127.0.0.7"])).unwrap();
     assert_eq!(
         settings.members.iter().map(|(id, addr)| (id, addr.as_str())).collect::<Vec<_>>(),
         [(7, "127.0.0.1:9849")]
     );
     assert_eq!(settings.cluster_token.as_deref(), Some("s"));
+    assert_eq!(settings.peer_source_ip, Some(IpAddr::from([127, 0, 0, 7])));
 }
