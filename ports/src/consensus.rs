@@ -35,9 +35,10 @@ pub enum ConsensusError {
     /// are forwarded to the leader by the consensus adapter, never refused for that.
     #[error("no raft leader is available, retry later")]
     NoLeader,
-    /// The write was not confirmed in time (no majority reachable from this node's
-    /// leader, or the leader lost); it may still be applied. The client may retry.
-    #[error("the write was not confirmed in time; it may or may not be applied")]
+    /// A write or a linearizable read was not confirmed by a majority in time (none
+    /// reachable from this node's leader, or the leader lost); a write may still be
+    /// applied. The client may retry.
+    #[error("not confirmed by a majority in time; a write may or may not be applied")]
     Timeout,
     /// The node is shutting down.
     #[error("raft is shutting down")]

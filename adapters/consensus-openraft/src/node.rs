@@ -203,7 +203,10 @@ impl ConsensusLog for RaftNode {
     }
 
     async fn ensure_linearizable(&self) -> Result<(), ConsensusError> {
-        let index = match self.admin.ask(AdminRequest::ReadIndex).await? {
+        // The leader confirms it still leads with a round of heartbeats to a majority; cut
+        // off from it, that round never ends.
+        let asked = tokio::time::timeout(READ_PATIENCE, self.admin.ask(AdminRequest::ReadIndex));
+        let index = match asked.await.map_err(|_| ConsensusError::Timeout)?? {
             AdminReply::ReadIndex(index) => index,
             other => return Err(ConsensusError::Failed(Arc::new(Unexpected(format!("{other:?}"))))),
         };
