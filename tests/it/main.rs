@@ -6,6 +6,7 @@ mod t100_cluster;
 mod t102_cluster_membership;
 mod t104_cluster_registry;
 mod t106_cluster_partition;
+mod t108_cluster_histories;
 mod t10_dependency_direction;
 mod t20_openraft_suite;
 mod t30_config_http;
