@@ -38,9 +38,16 @@ pub(crate) async fn run(naming: Arc<NamingApp>, peers: Arc<dyn DistroPeers>, sto
     loop {
         tokio::select! {
             _ = sync.tick() => {
+                let live = peers.live_peers();
+                if live.is_empty() {
+                    // Nobody to tell, so no copies to build (a one-node cluster would make
+                    // and drop a copy of every changed service ten times a second).
+                    naming.forget_unsent();
+                    continue;
+                }
                 let syncs = naming.take_unsent();
                 if !syncs.is_empty() {
-                    for peer in peers.live_peers() {
+                    for peer in live {
                         senders.send(peer, syncs.clone());
                     }
                 }
@@ -49,8 +56,12 @@ pub(crate) async fn run(naming: Arc<NamingApp>, peers: Arc<dyn DistroPeers>, sto
                 for node in naming.expire_copies() {
                     tracing::warn!(node, "a member stopped verifying: its registry copies are dropped");
                 }
+                let live = peers.live_peers();
+                if live.is_empty() {
+                    continue;
+                }
                 let digest = naming.digest();
-                for peer in peers.live_peers() {
+                for peer in live {
                     let (naming, peers, digest) = (Arc::clone(&naming), Arc::clone(&peers), digest.clone());
                     let resend = senders.queue(peer);
                     tasks.spawn(async move {
@@ -209,5 +220,28 @@ mod tests {
         let hosts: Vec<String> =
             naming.view(&service, &ViewQuery::default()).hosts.iter().map(|h| h.ip.clone()).collect();
         assert_eq!(hosts, ["127.0.0.1"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_no_peer_nothing_is_sent_and_changes_are_not_kept() {
+        let started = Instant::now();
+        let mut consensus = MockConsensusLog::new();
+        consensus.expect_node_id().return_const(1_u64);
+        let naming = Arc::new(NamingApp::new(Arc::new(consensus), AppliedState::new(), Arc::new(TokioClock(started))));
+        let service = ServiceKey::parse(None, None, Some("orders")).unwrap();
+        let mut peers = MockDistroPeers::new();
+        peers.expect_live_peers().returning(Vec::new);
+        // No `sync` nor `verify` expected: the mock panics if either is called.
+
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let rounds = tokio::spawn(run(naming.clone(), Arc::new(peers), async move {
+            let _ = stopped.await;
+        }));
+        let draft = InstanceDraft { ip: Some("127.0.0.1".into()), port: Some(80), ..Default::default() };
+        naming.register(Registrant::Connection(ConnectionId::new("c")), &service, &draft).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(VERIFY_EVERY_MS * 2)).await;
+        stop.send(()).unwrap();
+        rounds.await.unwrap();
+        assert!(naming.take_unsent().is_empty(), "the change was kept for peers that do not exist");
     }
 }

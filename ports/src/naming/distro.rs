@@ -81,6 +81,12 @@ impl NamingApp {
         services.into_iter().map(|service| inner.native_sync(service)).collect()
     }
 
+    /// Forgets which services changed: for a round with no peer to send them to (a member
+    /// that comes later loads a whole snapshot first).
+    pub fn forget_unsent(&self) {
+        self.inner().distro.unsent.clear();
+    }
+
     /// The native instances of `services` now, to send again.
     pub fn native_syncs(&self, services: Vec<ServiceKey>) -> Vec<ServiceSync> {
         let inner = self.inner();
