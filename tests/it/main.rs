@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod t100_cluster;
+mod t101_cluster_in_process;
 mod t102_cluster_membership;
 mod t104_cluster_registry;
 mod t106_cluster_partition;
