@@ -13,19 +13,19 @@ pub(crate) trait Worker: Send + 'static {
     fn call(&mut self, n: u64) -> impl Future<Output = bool> + Send;
 }
 
-/// Connects `load.connections` workers with `connect`, runs them until the deadline, and
-/// merges what they measured.
+/// Connects `load.connections` workers with `connect` (given each worker's number), runs
+/// them until the deadline, and merges what they measured.
 pub(crate) async fn run<W, C, F>(load: Load, connect: C) -> anyhow::Result<Stats>
 where
     W: Worker,
-    C: Fn() -> F,
+    C: Fn(usize) -> F,
     F: Future<Output = anyhow::Result<W>> + Send + 'static,
 {
     let measure_from = Instant::now() + load.warmup;
     let until = measure_from + load.duration;
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..load.connections {
-        let connecting = connect();
+        let connecting = connect(worker);
         workers.spawn(async move {
             let mut stats = Stats::new();
             let mut worker_state = connecting.await?;
@@ -38,6 +38,7 @@ where
                     if ok {
                         let second = usize::try_from(sent.duration_since(measure_from).as_secs()).unwrap_or(usize::MAX);
                         stats.record_at(second, micros(sent.elapsed()));
+                        stats.completed_at(measure_from.elapsed());
                     } else {
                         stats.errors += 1;
                     }

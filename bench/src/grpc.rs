@@ -148,11 +148,16 @@ impl Worker for GrpcWorker {
     }
 }
 
-pub(crate) async fn run(addr: SocketAddr, load: Load, op: Op) -> anyhow::Result<Stats> {
-    driver::run(load, || async move {
-        let (channel, stream) = connect(addr, op.module()).await?;
-        let client = RequestClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
-        Ok(GrpcWorker { client, op, _stream: stream })
+/// Runs `op` from `load.connections` connections spread over `addrs` in turn.
+pub(crate) async fn run(addrs: &[SocketAddr], load: Load, op: Op) -> anyhow::Result<Stats> {
+    anyhow::ensure!(!addrs.is_empty(), "no target");
+    driver::run(load, |worker| {
+        let addr = addrs[worker % addrs.len()];
+        async move {
+            let (channel, stream) = connect(addr, op.module()).await?;
+            let client = RequestClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+            Ok(GrpcWorker { client, op, _stream: stream })
+        }
     })
     .await
 }

@@ -192,6 +192,12 @@ impl Worker for HttpWorker {
     }
 }
 
-pub(crate) async fn run(addr: SocketAddr, load: Load, op: Op) -> anyhow::Result<Stats> {
-    driver::run(load, || async move { Ok(HttpWorker { addr, op, sender: connect(addr).await? }) }).await
+/// Runs `op` from `load.connections` connections spread over `addrs` in turn.
+pub(crate) async fn run(addrs: &[SocketAddr], load: Load, op: Op) -> anyhow::Result<Stats> {
+    anyhow::ensure!(!addrs.is_empty(), "no target");
+    driver::run(load, |worker| {
+        let addr = addrs[worker % addrs.len()];
+        async move { Ok(HttpWorker { addr, op, sender: connect(addr).await? }) }
+    })
+    .await
 }

@@ -29,9 +29,11 @@ struct Args {
     /// What to run.
     #[arg(long, value_enum)]
     scenario: Scenario,
-    /// The server's HTTP address; gRPC is HTTP + 1000 unless --grpc-port is given.
-    #[arg(long, default_value = "127.0.0.1:8848")]
-    target: SocketAddr,
+    /// The server's HTTP address; gRPC is HTTP + 1000 unless --grpc-port is given. Several,
+    /// comma-separated (a cluster's members): the throughput scenarios spread their
+    /// connections over them in turn; the others use the first.
+    #[arg(long, default_value = "127.0.0.1:8848", value_delimiter = ',', required = true)]
+    target: Vec<SocketAddr>,
     #[arg(long)]
     grpc_port: Option<u16>,
     /// Concurrent connections, each a closed loop.
@@ -143,29 +145,34 @@ async fn main() -> anyhow::Result<()> {
         warmup: Duration::from_secs(args.warmup),
         duration: Duration::from_secs(args.duration.max(1)),
     };
-    let grpc_addr = SocketAddr::new(args.target.ip(), args.grpc_port.unwrap_or(args.target.port() + 1000));
-    http::seed(args.target).await?;
-    http::seed_naming(args.target).await?;
+    let grpc_addrs: Vec<SocketAddr> = args
+        .target
+        .iter()
+        .map(|http| SocketAddr::new(http.ip(), args.grpc_port.unwrap_or(http.port() + 1000)))
+        .collect();
+    let (target, grpc_addr) = (args.target[0], grpc_addrs[0]);
+    http::seed(target).await?;
+    http::seed_naming(target).await?;
 
     match args.scenario {
         Scenario::ConfigPushFanout => {
-            let measured = fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            let measured = fanout::run(target, grpc_addr, load.connections, load.duration).await?;
             report_fanout("ConfigPushFanout", ("listener", "publish"), load, measured, args.json);
             return Ok(());
         }
         Scenario::NamingSubscribeFanout => {
-            let measured = naming_fanout::run(args.target, grpc_addr, load.connections, load.duration).await?;
+            let measured = naming_fanout::run(target, grpc_addr, load.connections, load.duration).await?;
             report_fanout("NamingSubscribeFanout", ("subscriber", "register"), load, measured, args.json);
             return Ok(());
         }
         Scenario::ScaleInstances => {
             let per = args.instances_per_connection.max(1);
-            let found = scale::instances(args.target, grpc_addr, load.connections, per, args.server_pid).await?;
+            let found = scale::instances(target, grpc_addr, load.connections, per, args.server_pid).await?;
             print_scale(&found, args.json);
             return Ok(());
         }
         Scenario::ScaleConfigs => {
-            let found = scale::configs(args.target, args.configs, load.connections, args.server_pid).await?;
+            let found = scale::configs(target, args.configs, load.connections, args.server_pid).await?;
             print_scale(&found, args.json);
             return Ok(());
         }
@@ -174,8 +181,8 @@ async fn main() -> anyhow::Result<()> {
     let before = args.server_pid.map(ProcStats::read).transpose()?;
     let sampler = args.server_pid.map(PeakSampler::start);
     let measured = match (args.scenario.http_op(), args.scenario.grpc_op()) {
-        (Some(op), _) => http::run(args.target, load, op).await?,
-        (None, Some(op)) => grpc::run(grpc_addr, load, op).await?,
+        (Some(op), _) => http::run(&args.target, load, op).await?,
+        (None, Some(op)) => grpc::run(&grpc_addrs, load, op).await?,
         (None, None) => anyhow::bail!("{:?} is not a throughput scenario", args.scenario),
     };
     let after = args.server_pid.map(ProcStats::read).transpose()?;
@@ -189,12 +196,12 @@ async fn main() -> anyhow::Result<()> {
     let limit = match (args.limit, args.scenario.http_op(), args.scenario.grpc_op()) {
         (false, _, _) | (true, None, None) => None,
         (true, Some(op), _) => {
-            let bytes = http::capture(args.target, op).await?;
-            Some(http::run(baseline::spawn_http(bytes).await?, load, op).await?)
+            let bytes = http::capture(target, op).await?;
+            Some(http::run(&[baseline::spawn_http(bytes).await?], load, op).await?)
         }
         (true, None, Some(op)) => {
             let answer = grpc::capture(grpc_addr, op).await?;
-            Some(grpc::run(baseline::spawn_grpc(answer).await?, load, op).await?)
+            Some(grpc::run(&[baseline::spawn_grpc(answer).await?], load, op).await?)
         }
     };
 

@@ -17,12 +17,23 @@ pub(crate) struct Stats {
     /// Latency per second of the run, so that a periodic stall shows as the seconds it hit
     /// rather than disappearing into one p99.
     pub(crate) by_second: Vec<Histogram<u64>>,
+    /// When each successful call was answered, in milliseconds into the measured part: the
+    /// longest stretch without one is how long the server could not be written (a leader
+    /// killed during the run).
+    pub(crate) completions_ms: Vec<u32>,
     pub(crate) elapsed: Duration,
 }
 
 impl Stats {
     pub(crate) fn new() -> Self {
-        Self { ops: 0, errors: 0, latency: new_histogram(), by_second: Vec::new(), elapsed: Duration::ZERO }
+        Self {
+            ops: 0,
+            errors: 0,
+            latency: new_histogram(),
+            by_second: Vec::new(),
+            completions_ms: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
     }
 
     pub(crate) fn record(&mut self, micros: u64) {
@@ -40,7 +51,23 @@ impl Stats {
         let _ = self.by_second[second].record(micros.clamp(1, 60_000_000));
     }
 
+    /// Notes a successful call answered `after` the measured part began.
+    pub(crate) fn completed_at(&mut self, after: Duration) {
+        self.completions_ms.push(u32::try_from(after.as_millis()).unwrap_or(u32::MAX));
+    }
+
+    /// The longest time in the measured part without a successful answer, in milliseconds.
+    pub(crate) fn longest_gap_ms(&self) -> u64 {
+        let mut at: Vec<u64> = self.completions_ms.iter().map(|ms| u64::from(*ms)).collect();
+        at.sort_unstable();
+        let end = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX);
+        let edges = std::iter::once(0).chain(at.iter().copied()).chain(std::iter::once(end));
+        let edges: Vec<u64> = edges.collect();
+        edges.windows(2).map(|pair| pair[1].saturating_sub(pair[0])).max().unwrap_or(0)
+    }
+
     pub(crate) fn merge(&mut self, other: &Stats) {
+        self.completions_ms.extend_from_slice(&other.completions_ms);
         self.ops += other.ops;
         self.errors += other.errors;
         let _ = self.latency.add(&other.latency);
@@ -204,6 +231,7 @@ impl Measurement {
                 "p99_us": stats.latency.value_at_quantile(0.99),
                 "max_us": stats.latency.max(),
                 "p99_us_by_second": stats.p99_by_second(),
+                "longest_gap_ms": stats.longest_gap_ms(),
             })
         };
         json!({
@@ -272,5 +300,28 @@ impl Measurement {
             out.push_str(&format!("nacosd throughput = {percent:.1}% of the bare-server limit\n"));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_gap_counts_the_run_s_edges_and_any_order_of_merging() {
+        let mut first = Stats::new();
+        for ms in [100, 200, 1_900] {
+            first.completed_at(Duration::from_millis(ms));
+        }
+        let mut second = Stats::new();
+        second.completed_at(Duration::from_millis(300));
+        first.merge(&second);
+        first.elapsed = Duration::from_secs(2);
+        assert_eq!(first.longest_gap_ms(), 1_600, "from 300 ms to 1,900 ms");
+        first.elapsed = Duration::from_secs(5);
+        assert_eq!(first.longest_gap_ms(), 3_100, "from the last answer to the end");
+        let mut none = Stats::new();
+        none.elapsed = Duration::from_secs(1);
+        assert_eq!(none.longest_gap_ms(), 1_000);
     }
 }
