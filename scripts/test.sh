@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the whole workspace, the shared Python conformance suite (config and
-# naming) and the SDK suites (Python legacy HTTP client, Node client) on the default engine
+# naming, on one node and on a three-node cluster), the Python 3.x SDK's redo across the
+# cluster's nodes, and the SDK suites (Python legacy HTTP client, Node client) on the default engine
 # (RocksDB), the cargo-fuzz targets briefly (scripts/fuzz.sh), then the workspace and the
 # conformance suite again on the sled engine.
 set -euo pipefail
@@ -13,6 +14,7 @@ cargo test --locked --workspace
 
 scripts/conformance.sh target/debug/nacosd
 CONFORMANCE_NODES=3 scripts/conformance.sh target/debug/nacosd
+scripts/sdk-cluster-redo.sh target/debug/nacosd
 scripts/sdk-tests.sh target/debug/nacosd
 scripts/fuzz.sh
 

@@ -16,10 +16,13 @@ use super::{Instance, Owner, ServiceKey};
 
 /// How often a node sends its digest to every other.
 pub const VERIFY_EVERY_MS: u64 = 5_000;
-/// Copies from a node not heard verifying for this long are dropped: four digests missed,
-/// long past a dead node's clients reconnecting elsewhere and registering again (SDKs redo
-/// every 3 s), so no live instance goes missing in between.
-pub const LEASE_MS: u64 = 20_000;
+/// Copies from a node not heard verifying for this long are dropped: long past a dead
+/// node's clients reconnecting elsewhere and registering again, so no live instance goes
+/// missing in between. The slowest redo we know is nacos-sdk-python 3.x's: its redo task
+/// wakes every 30 s (the Java and Rust SDKs redo within 3 s of reconnecting), so 20 s
+/// dropped its instances for up to ten seconds. Java Nacos keeps such copies 3 minutes;
+/// one minute covers every SDK twice over and serves a dead client's instances for less.
+pub const LEASE_MS: u64 = 60_000;
 
 /// Whether copies last renewed at `renewed` have outlived their lease at `now`.
 pub fn lease_expired(renewed: Millis, now: Millis) -> bool {
