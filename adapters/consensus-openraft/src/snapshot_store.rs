@@ -74,6 +74,24 @@ impl SnapshotStore {
         Ok(Self::Files { dir: dir.to_path_buf(), writing: Mutex::new(()) })
     }
 
+    /// Where a snapshot sent by the leader is written as it arrives: a file in the snapshot
+    /// directory, so a large one is never held in memory (its name is removed at once: the
+    /// open file is all that is needed, and nothing is left behind by a crash); a buffer
+    /// for the in-memory engine.
+    pub(crate) fn receiving(&self) -> std::io::Result<SnapshotData> {
+        match self {
+            Self::InStore => Ok(SnapshotData::buffer(Vec::new())),
+            Self::Files { dir, .. } => {
+                let path = dir.join(format!("receiving.{EXTENSION}.tmp"));
+                let file = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+                // Best effort: where an open file cannot be unlinked, the next snapshot
+                // removes it (`remove_all_but`).
+                let _ = fs::remove_file(&path);
+                Ok(SnapshotData::File(tokio::fs::File::from_std(file)))
+            }
+        }
+    }
+
     /// Makes what `write` writes the current snapshot, writing `batch` (whatever else must
     /// change with it) in the same synced store write. Answers the snapshot as stored.
     pub(crate) fn save(

@@ -21,7 +21,8 @@ use crate::snapshot_data::SnapshotData;
 use crate::snapshot_format::Format;
 use crate::snapshot_store::{SnapshotStore, Stored};
 use crate::state_rows::{
-    read_snapshot_rows, visit_rows, write_snapshot_rows, StateLoader, DERIVED_PREFIXES, LOADED_PREFIXES, ROW_PREFIXES,
+    read_snapshot_file, read_snapshot_rows, visit_rows, write_snapshot_rows, StateLoader, DERIVED_PREFIXES,
+    LOADED_PREFIXES, ROW_PREFIXES,
 };
 use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
@@ -202,11 +203,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotData>, StorageError> {
-        Ok(Box::new(SnapshotData::buffer(Vec::new())))
+        self.snapshots.receiving().map(Box::new).map_err(write_sm)
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotData>) -> Result<(), StorageError> {
-        let data = snapshot.into_bytes().await.map_err(|err| read_snapshot(meta, err))?;
+        let mut received = match *snapshot {
+            SnapshotData::Buffer(cursor) => Received::Bytes(cursor.into_inner()),
+            SnapshotData::File(file) => Received::File(file.into_std().await),
+        };
 
         // Every row is checked by taking it into the new state before any is written.
         let mut batch = WriteBatch::new();
@@ -215,11 +219,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             batch.delete_range(KeyRange::prefix(prefix));
         }
         let mut loader = StateLoader::default();
-        read_snapshot_rows(&data, &mut |key, value| {
+        let mut take = |key: Vec<u8>, value: Vec<u8>| {
             loader.row(&key, &value)?;
             batch.put(key, value);
             Ok(())
-        })
+        };
+        match &mut received {
+            Received::Bytes(data) => read_snapshot_rows(data, &mut take),
+            Received::File(file) => read_snapshot_file(file, &mut take),
+        }
         .map_err(|err| read_snapshot(meta, err))?;
         for (key, value) in loader.take_history_index() {
             batch.put(key, value);
@@ -230,20 +238,47 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         tracing::info!(
             snapshot = %meta.snapshot_id,
             last_log = ?meta.last_log_id.map(|log_id| log_id.index),
-            bytes = data.len(),
+            bytes = received.len(),
             "installed a raft snapshot from the leader"
         );
         // The state first, so the counters written with the meta are the snapshot's.
         self.state.replace(loader.finish());
         self.write_meta(&mut batch)?;
         // The rows and the snapshot become current in one synced write.
-        self.snapshots.save(&*self.kv, batch, meta, &mut |out| out.write_all(&data))?;
+        self.snapshots.save(&*self.kv, batch, meta, &mut |out| received.copy_to(out))?;
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
         let current = self.snapshots.load(&*self.kv)?;
         Ok(current.map(|(meta, stored)| Snapshot { meta, snapshot: Box::new(stored.into_data()) }))
+    }
+}
+
+/// A snapshot received from the leader: the buffer, or the file it was written to as it
+/// arrived (see `SnapshotStore::receiving`).
+enum Received {
+    Bytes(Vec<u8>),
+    File(std::fs::File),
+}
+
+impl Received {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(data) => data.len() as u64,
+            Self::File(file) => file.metadata().map_or(0, |meta| meta.len()),
+        }
+    }
+
+    /// Copies the whole snapshot to `out`, a buffer at a time.
+    fn copy_to(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Self::Bytes(data) => out.write_all(data),
+            Self::File(file) => {
+                std::io::Seek::seek(file, std::io::SeekFrom::Start(0))?;
+                std::io::copy(file, out).map(|_| ())
+            }
+        }
     }
 }
 

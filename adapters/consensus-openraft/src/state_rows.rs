@@ -1,7 +1,7 @@
 //! The state machine's rows as a whole: which they are, how a state is rebuilt from them one
 //! at a time, and the version 1 snapshot that held them all as one JSON document.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use domain::State;
 use ports::kv::{KeyRange, KvError, KvPair, KvSnapshot, Visitor};
@@ -195,4 +195,29 @@ pub(crate) fn read_snapshot_rows(
         }
     }
     Ok(())
+}
+
+/// As [`read_snapshot_rows`], from a snapshot file, read from its start a buffer at a time
+/// (a version 1 snapshot, one JSON document, is read whole).
+pub(crate) fn read_snapshot_file(
+    file: &mut std::fs::File,
+    each: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<(), RowError>,
+) -> Result<(), SnapshotReadError> {
+    file.seek(SeekFrom::Start(0)).map_err(FormatError::Io)?;
+    let format = Format::detect_in(&mut *file)?;
+    file.seek(SeekFrom::Start(0)).map_err(FormatError::Io)?;
+    match format {
+        Format::Json => {
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).map_err(FormatError::Io)?;
+            read_snapshot_rows(&data, each)
+        }
+        Format::Rows => {
+            let mut reader = RowReader::new(io::BufReader::with_capacity(256 * 1024, &mut *file))?;
+            while let Some((key, value)) = reader.next_row()? {
+                each(key, value)?;
+            }
+            Ok(())
+        }
+    }
 }

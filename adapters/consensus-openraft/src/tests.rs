@@ -489,6 +489,58 @@ mod state_machine {
         assert_eq!(fresh.get_current_snapshot().await.unwrap().unwrap().snapshot.into_bytes().await.unwrap(), data);
     }
 
+    /// A snapshot sent by the leader is written to a file as its chunks arrive (never held
+    /// whole in memory where snapshots are files), installed from it, and kept as the
+    /// node's own snapshot; nothing of the received file is left beside it.
+    #[tokio::test]
+    async fn a_received_snapshot_goes_to_a_file_as_it_arrives_and_installs_from_it() {
+        use tokio::io::AsyncWriteExt;
+
+        let kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let state = AppliedState::new();
+        let dir = tempfile::tempdir().unwrap();
+        let mut leader = StateMachine::open(Arc::clone(&kv), state.clone())
+            .unwrap()
+            .keep_snapshots_in(&dir.path().join("leader"))
+            .unwrap();
+        let commands: Vec<Command> =
+            (0..300).map(|i| publish(&format!("d{i}"), &"x".repeat(i + 1), 10 + i as u64)).collect();
+        leader.apply(entries(&commands, 1)).await.unwrap();
+        let sent = leader.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let bytes = sent.snapshot.into_bytes().await.unwrap();
+
+        let follower_dir = dir.path().join("follower");
+        let follower_kv: Arc<dyn KvStore> = Arc::new(store_mem::MemStore::new());
+        let installed = AppliedState::new();
+        let mut follower = StateMachine::open(Arc::clone(&follower_kv), installed.clone())
+            .unwrap()
+            .keep_snapshots_in(&follower_dir)
+            .unwrap();
+        let mut receiving = follower.begin_receiving_snapshot().await.unwrap();
+        assert!(matches!(*receiving, SnapshotData::File(_)), "received into memory where snapshots are files");
+        for chunk in bytes.chunks(1_000) {
+            receiving.write_all(chunk).await.unwrap();
+        }
+        receiving.flush().await.unwrap();
+        follower.install_snapshot(&sent.meta, receiving).await.unwrap();
+
+        assert_eq!(summary(&installed, &follower_kv), summary(&state, &kv));
+        let names: Vec<String> = std::fs::read_dir(&follower_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("{}.snap", sent.meta.snapshot_id)]);
+        let kept = follower.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(kept.snapshot.into_bytes().await.unwrap(), bytes);
+
+        // A damaged one (cut short) is refused and changes nothing.
+        let mut receiving = follower.begin_receiving_snapshot().await.unwrap();
+        receiving.write_all(&bytes[..bytes.len() / 2]).await.unwrap();
+        receiving.flush().await.unwrap();
+        assert!(follower.install_snapshot(&sent.meta, receiving).await.is_err());
+        assert_eq!(summary(&installed, &follower_kv), summary(&state, &kv));
+    }
+
     /// A snapshot in a format version this nacosd does not know stops start-up (and an
     /// install) with its name and version, instead of being misread.
     #[tokio::test]
