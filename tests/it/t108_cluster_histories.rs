@@ -184,12 +184,16 @@ enum Fault {
 
 #[test]
 fn histories_across_a_killed_leader_are_linearizable_and_local_reads_sequential() {
-    check_histories_across(Fault::Kill);
+    for _ in 0..tests::soak_rounds() {
+        check_histories_across(Fault::Kill);
+    }
 }
 
 #[test]
 fn histories_across_a_partitioned_leader_are_linearizable_and_local_reads_sequential() {
-    check_histories_across(Fault::Partition);
+    for _ in 0..tests::soak_rounds() {
+        check_histories_across(Fault::Partition);
+    }
 }
 
 fn check_histories_across(fault: Fault) {
