@@ -279,30 +279,67 @@ fn check_histories_across(fault: Fault) {
 /// The values written to `key` in the order the cluster applied them, from the config's
 /// history as `node` serves it: an insert records the value it wrote, an update the value
 /// it replaced; the value served now is the last.
+///
+/// `node` may have been restarted and still be catching up, so the history is taken
+/// between two linearizable reads of the value (each waits until `node` has applied
+/// everything committed when it was asked) that agree: nothing was applied in between.
 fn applied_order(node: &Nacosd, key: u64) -> Vec<u64> {
     let data_id = format!("reg-{key}");
-    let query = [("search", "accurate"), ("dataId", &data_id), ("group", "DEFAULT_GROUP"), ("pageSize", "500")];
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let before = read_caught_up(node, &data_id);
+        let records = history_of(node, &data_id);
+        if read_caught_up(node, &data_id) != before {
+            assert!(Instant::now() < deadline, "reg-{key} kept changing after the clients stopped");
+            continue;
+        }
+        let mut order: Vec<u64> = records.iter().filter(|(op, _)| op == "U").map(|(_, value)| *value).collect();
+        if order.is_empty() {
+            order.extend(records.iter().filter(|(op, _)| op == "I").map(|(_, value)| *value));
+        }
+        order.extend(before.filter(|now| order.last() != Some(now)));
+        return order;
+    }
+}
+
+/// `data_id`'s value (`None`: absent) once `node` has applied every committed write.
+fn read_caught_up(node: &Nacosd, data_id: &str) -> Option<u64> {
+    let query = [("dataId", data_id), ("group", "DEFAULT_GROUP"), ("linearizable", "true")];
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Ok(response) = node.http().get(node.url(CONFIGS)).query(&query).send() {
+            match response.status() {
+                StatusCode::NOT_FOUND => return None,
+                StatusCode::OK => return Some(value_of(&response.text().unwrap())),
+                _ => {}
+            }
+        }
+        assert!(Instant::now() < deadline, "{data_id}: no linearizable read on the node");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `data_id`'s history records as `node` serves them, oldest first: (opType, value).
+fn history_of(node: &Nacosd, data_id: &str) -> Vec<(String, u64)> {
+    let query = [("search", "accurate"), ("dataId", data_id), ("group", "DEFAULT_GROUP"), ("pageSize", "500")];
     let body = node.http().get(node.url("/nacos/v1/cs/history")).query(&query).send().unwrap().text().unwrap();
     let body: Value = serde_json::from_str(&body).unwrap();
-    let value = |content: &str| content.strip_prefix('v').and_then(|n| n.parse::<u64>().ok()).unwrap();
     let mut records: Vec<(u64, String, u64)> = body["pageItems"]
         .as_array()
         .unwrap()
         .iter()
         .map(|item| {
             let id = item["id"].as_str().unwrap().parse().unwrap();
-            (id, item["opType"].as_str().unwrap().to_owned(), value(item["content"].as_str().unwrap()))
+            (id, item["opType"].as_str().unwrap().to_owned(), value_of(item["content"].as_str().unwrap()))
         })
         .collect();
     assert!((records.len() as u64) < 500, "more history than one page");
     records.sort_by_key(|(id, _, _)| *id);
-    let mut order: Vec<u64> = records.iter().filter(|(_, op, _)| op == "U").map(|(_, _, value)| *value).collect();
-    if order.is_empty() {
-        order.extend(records.iter().filter(|(_, op, _)| op == "I").map(|(_, _, value)| *value));
-    }
-    let current = crate::t100_cluster::read(node, &data_id).map(|(content, _)| value(&content));
-    order.extend(current.filter(|now| order.last() != Some(now)));
-    order
+    records.into_iter().map(|(_, op, value)| (op, value)).collect()
+}
+
+fn value_of(content: &str) -> u64 {
+    content.strip_prefix('v').and_then(|n| n.parse::<u64>().ok()).unwrap()
 }
 
 /// Checks one client's operations against the applied order of writes: each acknowledged
