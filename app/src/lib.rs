@@ -3,6 +3,7 @@
 
 pub mod allocator;
 mod distro_tasks;
+mod health_tasks;
 pub mod node;
 #[cfg(test)]
 mod paused_clock;

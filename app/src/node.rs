@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::health_tasks::HealthCheckTask;
 use crate::settings::Settings;
 use crate::{distro_tasks, registry_tasks, storage};
 
@@ -158,6 +159,12 @@ impl Node {
         tracing::debug!(addr = %udp.local_addr()?, "udp push socket bound");
         naming.add_pusher(Arc::new(udp));
         servers.push(tokio::spawn(registry_tasks::run(naming.clone(), wait_for_stop(stopped.clone()))));
+        let health_checks = HealthCheckTask {
+            naming: naming.clone(),
+            cluster: Arc::new(raft.clone()),
+            probe: Arc::new(health_probe::NetProbe::default()),
+        };
+        servers.push(tokio::spawn(health_checks.run(wait_for_stop(stopped.clone()))));
         let services = api_grpc::Services {
             config: config.clone(),
             listening: listening.clone(),

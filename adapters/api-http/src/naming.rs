@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use domain::config::Namespace;
 use domain::naming::{
-    InstanceAddress, ProtectThreshold, Registrant, Selector, ServiceKey, ServiceMeta, Subscriber, SubscriberId,
-    ViewQuery, DEFAULT_GROUP,
+    ClusterMeta, ClusterName, InstanceAddress, NamingError, ProtectThreshold, Registrant, Selector, ServiceKey,
+    ServiceMeta, Subscriber, SubscriberId, ViewQuery, DEFAULT_GROUP,
 };
 use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 use ports::cluster::Responsible;
@@ -109,6 +109,7 @@ async fn dispatch(
         (&Method::POST, "service") => create_service(&call).await,
         (&Method::PUT, "service") => update_service(&call).await,
         (&Method::DELETE, "service") => remove_service(&call).await,
+        (&Method::PUT, "cluster") => update_cluster(&call).await,
         (&Method::GET, "service" | "catalog/service") => service(&call),
         (&Method::GET, "service/list") => service_list(&call),
         (&Method::GET, "service/subscribers") => subscribers(&call),
@@ -351,6 +352,27 @@ async fn update_service(call: &Call) -> Result<Answer, ApiError> {
     Ok(Answer::Ok)
 }
 
+/// `PUT /ns/cluster`: a cluster's health checker, check port and metadata. Java requires
+/// every parameter but the metadata.
+async fn update_cluster(call: &Call) -> Result<Answer, ApiError> {
+    let params = &call.params;
+    let service = service_key(params)?;
+    let name = params.get("clusterName").ok_or(ApiError::MissingParam("clusterName"))?;
+    let cluster = ClusterName::new(name)?;
+    let check_port = number(params, "checkPort")?.ok_or(ApiError::MissingParam("checkPort"))?;
+    let check_port = u16::try_from(check_port).map_err(|_| {
+        ApiError::Naming(NamingError::Invalid { param: "checkPort", reason: "must be a port (0-65535)".to_owned() })
+    })?;
+    let use_instance_port =
+        boolean(params, "useInstancePort4Check")?.ok_or(ApiError::MissingParam("useInstancePort4Check"))?;
+    let checker =
+        naming_wire::health_checker(params.get("healthChecker").ok_or(ApiError::MissingParam("healthChecker"))?)?;
+    let metadata = naming_wire::metadata(params.get("metadata"))?.unwrap_or_default();
+    let meta = ClusterMeta { checker, check_port, use_instance_port, metadata };
+    call.api.registry.update_cluster(&service, &cluster, meta).await?;
+    Ok(Answer::Ok)
+}
+
 async fn remove_service(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
     call.api.registry.remove_service(&service).await?;
@@ -363,11 +385,14 @@ fn service(call: &Call) -> Result<Answer, ApiError> {
         call.api.queries.service(&service).ok_or_else(|| ApiError::ServiceNotFound(service.grouped_name()))?;
     let meta = summary.meta.unwrap_or_default();
     let selector = selector_json(&meta.selector);
-    let clusters: Vec<Value> = summary
-        .clusters
-        .iter()
-        .map(|name| json!({ "name": name, "healthChecker": { "type": "TCP" }, "metadata": {} }))
-        .collect();
+    // Clusters with instances, and those given settings before any instance joined.
+    let mut names: Vec<&str> = summary.clusters.iter().map(String::as_str).collect();
+    names.extend(meta.clusters.keys().map(String::as_str));
+    names.sort_unstable();
+    names.dedup();
+    let default = ClusterMeta::default();
+    let cluster_of = |name: &str| naming_wire::cluster_json(name, meta.clusters.get(name).unwrap_or(&default));
+    let clusters: Vec<Value> = names.iter().map(|name| cluster_of(name)).collect();
     Ok(Answer::Json(match call.version {
         Version::V1 => json!({
             "namespaceId": service.namespace.as_str(),
@@ -382,7 +407,7 @@ fn service(call: &Call) -> Result<Answer, ApiError> {
             "namespace": service.namespace.as_str(),
             "groupName": service.group.as_str(),
             "serviceName": service.name.as_str(),
-            "clusterMap": summary.clusters.iter().map(|name| (name.clone(), json!({ "name": name, "healthChecker": { "type": "TCP" } }))).collect::<serde_json::Map<_, _>>(),
+            "clusterMap": names.iter().map(|name| ((*name).to_owned(), cluster_of(name))).collect::<serde_json::Map<_, _>>(),
             "metadata": meta.metadata,
             "protectThreshold": meta.protect_threshold.value(),
             "selector": selector,

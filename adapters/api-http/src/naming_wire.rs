@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::naming::{InstanceDraft, InstancePatch, ServiceKey};
+use domain::naming::{ClusterMeta, HealthChecker, InstanceDraft, InstancePatch, ServiceKey};
 use ports::naming::SharedView;
 use serde::Deserialize;
 use serde_json::Value;
@@ -139,4 +139,42 @@ impl Beat {
 /// service name).
 pub(crate) fn service_info_bytes(view: &SharedView) -> std::sync::Arc<[u8]> {
     nacos_json::service_info_bytes(view, nacos_json::ServiceName::Grouped)
+}
+
+/// A cluster's `healthChecker` parameter: `{"type":"HTTP","path":"/health","headers":"",
+/// "expectedResponseCode":200}` (Java's `AbstractHealthChecker` JSON).
+pub(crate) fn health_checker(raw: &str) -> Result<HealthChecker, ApiError> {
+    let invalid = |reason: &str| {
+        ApiError::Naming(domain::naming::NamingError::Invalid { param: "healthChecker", reason: reason.to_owned() })
+    };
+    let object: serde_json::Map<String, Value> =
+        serde_json::from_str(raw.trim()).map_err(|_| invalid("must be a JSON object with a type"))?;
+    let text = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.as_str())),
+        Some(_) => Err(invalid("type, path and headers must be strings")),
+    };
+    let kind = text("type")?.ok_or_else(|| invalid("must be a JSON object with a type"))?;
+    let expected = match object.get("expectedResponseCode") {
+        None | Some(Value::Null) => None,
+        Some(code) => Some(code.as_i64().ok_or_else(|| invalid("expectedResponseCode must be a number"))?),
+    };
+    Ok(HealthChecker::from_parts(kind, text("path")?, text("headers")?, expected)?)
+}
+
+/// A cluster's settings as the service API shows them (Java's `Cluster` JSON).
+pub(crate) fn cluster_json(name: &str, meta: &ClusterMeta) -> Value {
+    let checker = match &meta.checker {
+        HealthChecker::Http { path, headers, expected_code } => serde_json::json!({
+            "type": "HTTP", "path": path, "headers": headers, "expectedResponseCode": expected_code,
+        }),
+        other => serde_json::json!({ "type": other.kind() }),
+    };
+    serde_json::json!({
+        "name": name,
+        "healthChecker": checker,
+        "metadata": meta.metadata,
+        "defaultCheckPort": meta.check_port,
+        "useIPPort4Check": meta.use_instance_port,
+    })
 }

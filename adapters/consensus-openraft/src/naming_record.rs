@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use domain::config::{Group, Namespace};
 use domain::naming::{
-    ClusterName, Instance, Metadata, NamingCommand, PersistentService, ProtectThreshold, Selector, ServiceKey,
-    ServiceMeta, ServiceName, Weight,
+    ClusterMeta, ClusterName, HealthChecker, Instance, Metadata, NamingCommand, PersistentService, ProtectThreshold,
+    Selector, ServiceKey, ServiceMeta, ServiceName, Weight,
 };
 use domain::Millis;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ pub enum NamingCommandV1 {
     RemoveService { service: ServiceKeyV1 },
     RegisterInstance { service: ServiceKeyV1, instance: InstanceV1, now: u64 },
     DeregisterInstance { service: ServiceKeyV1, ip: String, port: u16, cluster: String },
+    UpdateCluster { service: ServiceKeyV1, cluster: String, meta: ClusterMetaV1 },
+    SetHealth { service: ServiceKeyV1, ip: String, port: u16, cluster: String, healthy: bool },
 }
 
 // Weights and thresholds in records come from validated domain values: finite.
@@ -43,6 +45,63 @@ pub struct ServiceMetaV1 {
     ephemeral: bool,
     implicit: bool,
     created: u64,
+    /// Absent in rows and entries written before clusters had settings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    clusters: BTreeMap<String, ClusterMetaV1>,
+}
+
+/// A cluster's health checker and settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterMetaV1 {
+    checker: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    headers: String,
+    #[serde(default)]
+    expected_code: u16,
+    check_port: u16,
+    use_instance_port: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+}
+
+impl From<&ClusterMeta> for ClusterMetaV1 {
+    fn from(meta: &ClusterMeta) -> Self {
+        let (path, headers, expected_code) = match &meta.checker {
+            HealthChecker::Http { path, headers, expected_code } => (path.clone(), headers.clone(), *expected_code),
+            HealthChecker::Tcp | HealthChecker::None => (String::new(), String::new(), 0),
+        };
+        Self {
+            checker: meta.checker.kind().to_owned(),
+            path,
+            headers,
+            expected_code,
+            check_port: meta.check_port,
+            use_instance_port: meta.use_instance_port,
+            metadata: meta.metadata.clone(),
+        }
+    }
+}
+
+impl TryFrom<&ClusterMetaV1> for ClusterMeta {
+    type Error = RecordError;
+
+    fn try_from(meta: &ClusterMetaV1) -> Result<Self, RecordError> {
+        let checker = HealthChecker::from_parts(
+            &meta.checker,
+            Some(&meta.path),
+            Some(&meta.headers),
+            Some(i64::from(meta.expected_code)).filter(|code| *code != 0),
+        )
+        .map_err(invalid)?;
+        Ok(Self {
+            checker,
+            check_port: meta.check_port,
+            use_instance_port: meta.use_instance_port,
+            metadata: meta.metadata.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +143,16 @@ impl From<&NamingCommand> for NamingCommandV1 {
                 port: *port,
                 cluster: cluster.as_str().to_owned(),
             },
+            NamingCommand::UpdateCluster { service, cluster, meta } => {
+                Self::UpdateCluster { service: service.into(), cluster: cluster.as_str().to_owned(), meta: meta.into() }
+            }
+            NamingCommand::SetHealth { service, ip, port, cluster, healthy } => Self::SetHealth {
+                service: service.into(),
+                ip: ip.clone(),
+                port: *port,
+                cluster: cluster.as_str().to_owned(),
+                healthy: *healthy,
+            },
         }
     }
 }
@@ -110,6 +179,18 @@ impl TryFrom<&NamingCommandV1> for NamingCommand {
                 ip: ip.clone(),
                 port: *port,
                 cluster: ClusterName::restore(cluster).map_err(invalid)?,
+            },
+            NamingCommandV1::UpdateCluster { service, cluster, meta } => Self::UpdateCluster {
+                service: service.try_into()?,
+                cluster: ClusterName::restore(cluster).map_err(invalid)?,
+                meta: meta.try_into()?,
+            },
+            NamingCommandV1::SetHealth { service, ip, port, cluster, healthy } => Self::SetHealth {
+                service: service.try_into()?,
+                ip: ip.clone(),
+                port: *port,
+                cluster: ClusterName::restore(cluster).map_err(invalid)?,
+                healthy: *healthy,
             },
         })
     }
@@ -176,6 +257,7 @@ impl From<&ServiceMeta> for ServiceMetaV1 {
             ephemeral: meta.ephemeral,
             implicit: meta.implicit,
             created: meta.created.as_u64(),
+            clusters: meta.clusters.iter().map(|(name, cluster)| (name.clone(), cluster.into())).collect(),
         }
     }
 }
@@ -189,6 +271,11 @@ impl TryFrom<&ServiceMetaV1> for ServiceMeta {
             metadata: meta.metadata.clone(),
             selector: Selector::from_parts(Some(&meta.selector_type), Some(&meta.selector_expression))
                 .map_err(invalid)?,
+            clusters: meta
+                .clusters
+                .iter()
+                .map(|(name, cluster)| Ok((name.clone(), cluster.try_into()?)))
+                .collect::<Result<_, RecordError>>()?,
             ephemeral: meta.ephemeral,
             implicit: meta.implicit,
             created: Millis(meta.created),

@@ -8,6 +8,7 @@
 
 pub mod distro;
 mod ephemeral;
+pub mod health_check;
 mod instance;
 mod metadata;
 mod persistent;
@@ -17,6 +18,7 @@ mod subscribers;
 mod view;
 
 pub use ephemeral::{BeatOutcome, EphemeralRegistry, Lifetime, Owner, Published, Registrant};
+pub use health_check::{ClusterMeta, HealthChecker};
 pub use instance::{
     ClusterName, HeartbeatTimes, Instance, InstanceAddress, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
     DEFAULT_HEARTBEAT_INTERVAL,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{ClusterName, Instance, ServiceKey, ServiceMeta};
+use super::{ClusterMeta, ClusterName, Instance, ServiceKey, ServiceMeta};
 use crate::{Millis, Rejection};
 
 /// A service as raft holds it: its metadata and its persistent instances.
@@ -29,6 +29,12 @@ pub enum NamingCommand {
     RegisterInstance { service: ServiceKey, instance: Instance, now: Millis },
     /// Removes a persistent instance; absent is fine.
     DeregisterInstance { service: ServiceKey, ip: String, port: u16, cluster: ClusterName },
+    /// Sets how one cluster of a service is health-checked (and its metadata); refused if
+    /// the service is absent.
+    UpdateCluster { service: ServiceKey, cluster: ClusterName, meta: ClusterMeta },
+    /// Records a persistent instance's health as a probe found it; an absent instance (gone
+    /// while the probe ran) or one already so is left alone.
+    SetHealth { service: ServiceKey, ip: String, port: u16, cluster: ClusterName, healthy: bool },
 }
 
 /// What a naming command changed, for persistence and subscribers.
@@ -65,8 +71,13 @@ impl NamingTable {
                 let current =
                     self.services.get(service).ok_or_else(|| Rejection::ServiceNotFound(service.grouped_name()))?;
                 let mut updated = PersistentService::clone(current);
-                updated.meta =
-                    ServiceMeta { ephemeral: current.meta.ephemeral, created: current.meta.created, ..meta.clone() };
+                // The service API does not carry clusters: their settings stay.
+                updated.meta = ServiceMeta {
+                    ephemeral: current.meta.ephemeral,
+                    created: current.meta.created,
+                    clusters: current.meta.clusters.clone(),
+                    ..meta.clone()
+                };
                 updated.meta.implicit = false;
                 Ok(Some(self.put(service, updated)))
             }
@@ -111,6 +122,28 @@ impl NamingTable {
                     return Ok(Some(NamingChange::Removed { service: service.clone() }));
                 }
                 Ok(Some(self.put(service, entry)))
+            }
+            NamingCommand::UpdateCluster { service, cluster, meta } => {
+                let current =
+                    self.services.get(service).ok_or_else(|| Rejection::ServiceNotFound(service.grouped_name()))?;
+                if current.meta.clusters.get(cluster.as_str()) == Some(meta) {
+                    return Ok(None);
+                }
+                let mut updated = PersistentService::clone(current);
+                updated.meta.clusters.insert(cluster.as_str().to_owned(), meta.clone());
+                Ok(Some(self.put(service, updated)))
+            }
+            NamingCommand::SetHealth { service, ip, port, cluster, healthy } => {
+                let Some(current) = self.services.get(service) else { return Ok(None) };
+                let Some(at) = current.instances.iter().position(|i| i.is_at(ip, *port, cluster)) else {
+                    return Ok(None);
+                };
+                if current.instances[at].healthy == *healthy {
+                    return Ok(None);
+                }
+                let mut updated = PersistentService::clone(current);
+                updated.instances[at].healthy = *healthy;
+                Ok(Some(self.put(service, updated)))
             }
         }
     }

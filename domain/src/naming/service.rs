@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::NamingError;
+use super::{ClusterMeta, NamingError};
 use crate::config::{Group, Namespace};
 use crate::limits::MAX_SERVICE_NAME_LEN;
 use crate::Millis;
@@ -163,6 +163,9 @@ pub struct ServiceMeta {
     pub protect_threshold: ProtectThreshold,
     pub metadata: BTreeMap<String, String>,
     pub selector: Selector,
+    /// How each named cluster is health-checked; a cluster not named here has the default
+    /// ([`ClusterMeta::default`]).
+    pub clusters: BTreeMap<String, ClusterMeta>,
     pub ephemeral: bool,
     /// Created by a persistent registration rather than the service API: it goes away
     /// with its last instance, as Nacos cleans up empty services.

@@ -9,6 +9,7 @@
 //! latest view, so a burst of registrations costs a bounded number of pushes.
 
 mod distro;
+mod health;
 mod push;
 mod query;
 mod register;
@@ -20,9 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use async_trait::async_trait;
 use domain::config::{ConnectionId, Namespace};
 use domain::naming::{
-    compute_view, protect_threshold_reached, ClusterName, EphemeralRegistry, Instance, InstanceAddress, InstanceDraft,
-    InstancePatch, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey, ServiceMeta, Subscriber,
-    SubscriberId, SubscriberTable, ViewQuery,
+    compute_view, protect_threshold_reached, ClusterMeta, ClusterName, EphemeralRegistry, Instance, InstanceAddress,
+    InstanceDraft, InstancePatch, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey, ServiceMeta,
+    Subscriber, SubscriberId, SubscriberTable, ViewQuery,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -34,6 +35,9 @@ use crate::consensus::{ConsensusError, ConsensusLog};
 pub use distro::{DistroHandler, DistroPeers};
 #[cfg(any(test, feature = "mock"))]
 pub use distro::{MockDistroHandler, MockDistroPeers};
+pub use health::HealthProbe;
+#[cfg(any(test, feature = "mock"))]
+pub use health::MockHealthProbe;
 pub use views::SharedView;
 use views::ViewCache;
 
@@ -129,6 +133,15 @@ pub trait RegistryService: Send + Sync {
 
     /// Removes a service with stored metadata; refused while it has instances.
     async fn remove_service(&self, service: &ServiceKey) -> Result<(), NamingServiceError>;
+
+    /// Sets how one cluster of a service is health-checked, and its metadata; refused if
+    /// the service is absent.
+    async fn update_cluster(
+        &self,
+        service: &ServiceKey,
+        cluster: &ClusterName,
+        meta: ClusterMeta,
+    ) -> Result<(), NamingServiceError>;
 }
 
 /// Registry reads, all served from this node's memory (driving port).

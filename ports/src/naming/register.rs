@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use domain::config::ConnectionId;
 use domain::naming::{
-    BeatOutcome, Instance, InstanceAddress, InstanceDraft, InstancePatch, Lifetime, NamingCommand, Owner, Registrant,
-    ServiceKey, ServiceMeta, SubscriberId,
+    BeatOutcome, ClusterMeta, ClusterName, Instance, InstanceAddress, InstanceDraft, InstancePatch, Lifetime,
+    NamingCommand, Owner, Registrant, ServiceKey, ServiceMeta, SubscriberId,
 };
 use domain::Rejection;
 
@@ -169,6 +169,17 @@ impl RegistryService for NamingApp {
             return Err(NamingServiceError::Rejected(Rejection::ServiceNotEmpty(service.grouped_name())));
         }
         self.propose(NamingCommand::RemoveService { service: service.clone() }).await
+    }
+
+    async fn update_cluster(
+        &self,
+        service: &ServiceKey,
+        cluster: &ClusterName,
+        meta: ClusterMeta,
+    ) -> Result<(), NamingServiceError> {
+        domain::naming::check_metadata_size(&meta.metadata)?;
+        let command = NamingCommand::UpdateCluster { service: service.clone(), cluster: cluster.clone(), meta };
+        self.propose(command).await
     }
 }
 
