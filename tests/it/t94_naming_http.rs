@@ -331,3 +331,73 @@ fn overlong_names_are_refused_with_the_nacos_message() {
     }
     assert!(hosts(&node, "named").is_empty());
 }
+
+/// `PUT`/`DELETE /instance/metadata/batch`: named instances of one kind, or all of them;
+/// an absent instance or bad input refuses the whole batch and changes nothing.
+#[test]
+fn metadata_batches_edit_the_named_instances_and_refuse_a_missing_one() {
+    let (_dir, node) = node();
+    let batch = "/nacos/v1/ns/instance/metadata/batch";
+    for (service, ip, ephemeral) in
+        [("tagged", "127.30.0.1", "true"), ("tagged", "127.30.0.2", "true"), ("stored", "127.30.0.3", "false")]
+    {
+        let form =
+            [("serviceName", service), ("ip", ip), ("port", "80"), ("ephemeral", ephemeral), ("metadata", "a=1")];
+        assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).text().unwrap(), "ok");
+    }
+    let metadata_of = |service: &str, ip: &str| {
+        let form = [("serviceName", service), ("ip", ip), ("port", "80")];
+        json_of(send(&node, reqwest::Method::GET, INSTANCE, &form))["metadata"].clone()
+    };
+
+    let one = r#"[{"ip":"127.30.0.1","port":80,"clusterName":"DEFAULT"}]"#;
+    let form = [("serviceName", "tagged"), ("instances", one), ("metadata", r#"{"zone":"z1"}"#)];
+    let updated = json_of(send(&node, reqwest::Method::PUT, batch, &form));
+    assert_eq!(updated, json!({ "updated": ["127.30.0.1:80:unknown:DEFAULT:ephemeral"] }));
+    assert_eq!(metadata_of("tagged", "127.30.0.1"), json!({ "a": "1", "zone": "z1" }));
+    assert_eq!(metadata_of("tagged", "127.30.0.2"), json!({ "a": "1" }), "not named");
+
+    // No instances named: every persistent one (through raft).
+    let form = [("serviceName", "stored"), ("consistencyType", "persist"), ("metadata", "b=2")];
+    let updated = json_of(send(&node, reqwest::Method::PUT, batch, &form));
+    assert_eq!(updated, json!({ "updated": ["127.30.0.3:80:unknown:DEFAULT:persist"] }));
+    assert_eq!(metadata_of("stored", "127.30.0.3"), json!({ "a": "1", "b": "2" }));
+
+    let form = [("serviceName", "tagged"), ("instances", one), ("metadata", "a=,zone=")];
+    json_of(send(&node, reqwest::Method::DELETE, batch, &form));
+    assert_eq!(metadata_of("tagged", "127.30.0.1"), json!({}));
+    let v2 = "/nacos/v2/ns/instance/metadata/batch";
+    let form = [("serviceName", "tagged"), ("metadata", "c=3")];
+    let answer = json_of(send(&node, reqwest::Method::PUT, v2, &form));
+    assert_eq!(answer["data"]["updated"].as_array().unwrap().len(), 2, "{answer}");
+
+    let all = || {
+        [("tagged", "127.30.0.1"), ("tagged", "127.30.0.2"), ("stored", "127.30.0.3")]
+            .iter()
+            .map(|(service, ip)| metadata_of(service, ip))
+            .collect::<Vec<Value>>()
+    };
+    let before = all();
+    let missing = r#"[{"ip":"127.30.0.1","port":80},{"ip":"127.30.0.9","port":80}]"#;
+    let long = format!("k={}", "v".repeat(1100));
+    let no_port = r#"[{"ip":"127.30.0.1","port":"x"}]"#;
+    for (form, why) in [
+        (vec![("serviceName", "tagged"), ("instances", missing), ("metadata", "d=4")], "a missing instance"),
+        (vec![("serviceName", "tagged"), ("instances", "[{"), ("metadata", "d=4")], "malformed instances"),
+        (vec![("serviceName", "tagged"), ("instances", no_port), ("metadata", "d=4")], "no port"),
+        (vec![("serviceName", "tagged"), ("metadata", "{not json")], "malformed metadata"),
+        (vec![("serviceName", "tagged")], "no metadata"),
+        (vec![("serviceName", "tagged"), ("metadata", long.as_str())], "oversize metadata"),
+        (
+            vec![("serviceName", "stored"), ("consistencyType", "persist"), ("metadata", long.as_str())],
+            "oversize, persistent",
+        ),
+    ] {
+        let response = send(&node, reqwest::Method::PUT, batch, &form);
+        let status = response.status();
+        let text = response.text().unwrap();
+        assert!(status.is_client_error(), "{why}: {status} {text}");
+        assert!(!text.contains("panicked") && !text.is_empty(), "{why}: {text}");
+    }
+    assert_eq!(all(), before, "a refused batch changed metadata");
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use domain::config::Namespace;
 use domain::naming::{
-    ClusterMeta, ClusterName, InstanceAddress, NamingError, ProtectThreshold, Registrant, Selector, ServiceKey,
-    ServiceMeta, Subscriber, SubscriberId, ViewQuery, DEFAULT_GROUP,
+    ClusterMeta, ClusterName, InstanceAddress, MetadataEdit, NamingError, ProtectThreshold, Registrant, Selector,
+    ServiceKey, ServiceMeta, Subscriber, SubscriberId, ViewQuery, DEFAULT_GROUP,
 };
 use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 use ports::cluster::Responsible;
@@ -103,6 +103,8 @@ async fn dispatch(
         (&Method::POST, "instance") => register(&call).await,
         (&Method::DELETE, "instance") => deregister(&call).await,
         (&Method::PUT | &Method::PATCH, "instance") => update(&call).await,
+        (&Method::PUT, "instance/metadata/batch") => batch_metadata(&call, MetadataEdit::Put).await,
+        (&Method::DELETE, "instance/metadata/batch") => batch_metadata(&call, MetadataEdit::Remove).await,
         (&Method::GET, "instance") => instance(&call),
         (&Method::GET, "instance/list") => list(&call),
         (&Method::PUT, "instance/beat") => beat(&call),
@@ -229,6 +231,25 @@ async fn update(call: &Call) -> Result<Answer, ApiError> {
     let draft = draft(&call.params)?;
     call.api.registry.update_or_register(&service, &address, ephemeral, &patch, &draft).await?;
     Ok(Answer::Ok)
+}
+
+/// `PUT`/`DELETE /instance/metadata/batch`: adds or removes metadata on the named instances
+/// of one kind (`consistencyType=persist`, else ephemeral), or on all of them when
+/// `instances` names none. Answers Java's `updated` list (`ip:port:unknown:cluster:kind`).
+async fn batch_metadata(call: &Call, edit: MetadataEdit) -> Result<Answer, ApiError> {
+    let params = &call.params;
+    let service = service_key(params)?;
+    let ephemeral = params.get("consistencyType").map(str::trim) != Some("persist");
+    let addresses = naming_wire::batch_addresses(params.get("instances"))?;
+    let pairs = naming_wire::metadata(Some(params.get("metadata").ok_or(ApiError::MissingParam("metadata"))?))?
+        .unwrap_or_default();
+    let edited = call.api.registry.batch_metadata(&service, ephemeral, addresses, edit, pairs).await?;
+    let kind = if ephemeral { "ephemeral" } else { "persist" };
+    let updated: Vec<String> = edited
+        .iter()
+        .map(|instance| format!("{}:{}:unknown:{}:{kind}", instance.ip, instance.port, instance.cluster.as_str()))
+        .collect();
+    Ok(Answer::Json(json!({ "updated": updated })))
 }
 
 /// The instance a request names by `ip`, `port` and `clusterName` (or `cluster`).

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use domain::naming::{ClusterMeta, HealthChecker, InstanceDraft, InstancePatch, ServiceKey};
+use domain::naming::{
+    ClusterMeta, HealthChecker, InstanceAddress, InstanceDraft, InstancePatch, NamingError, ServiceKey,
+};
 use ports::naming::SharedView;
 use serde::Deserialize;
 use serde_json::Value;
@@ -177,4 +179,22 @@ pub(crate) fn cluster_json(name: &str, meta: &ClusterMeta) -> Value {
         "defaultCheckPort": meta.check_port,
         "useIPPort4Check": meta.use_instance_port,
     })
+}
+
+/// The `instances` of a metadata batch: a JSON array of `{"ip", "port", "clusterName"}`
+/// (Java's `Instance` JSON); absent or empty names none.
+pub(crate) fn batch_addresses(raw: Option<&str>) -> Result<Vec<InstanceAddress>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else { return Ok(Vec::new()) };
+    let invalid = |reason: String| ApiError::Naming(NamingError::Invalid { param: "instances", reason });
+    let items: Vec<Value> =
+        serde_json::from_str(raw).map_err(|_| invalid("must be a JSON array of instances".to_owned()))?;
+    items
+        .iter()
+        .map(|item| {
+            let port = item.get("port").and_then(Value::as_i64);
+            let cluster = item.get("clusterName").and_then(Value::as_str);
+            InstanceAddress::parse(item.get("ip").and_then(Value::as_str), port, cluster)
+                .map_err(|err| invalid(format!("{item}: {err}")))
+        })
+        .collect()
 }

@@ -75,6 +75,31 @@ pub fn check_metadata_size(map: &BTreeMap<String, String>) -> Result<(), NamingE
     Ok(())
 }
 
+/// A batch edit of instances' metadata (Java's `/instance/metadata/batch`): `Put` adds or
+/// replaces the given pairs, `Remove` drops the given keys (their values are ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataEdit {
+    Put,
+    Remove,
+}
+
+impl MetadataEdit {
+    /// `current` after the edit, checked against the size limit.
+    pub fn apply(
+        self,
+        current: &Metadata,
+        pairs: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, NamingError> {
+        let mut edited: BTreeMap<String, String> = current.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        match self {
+            Self::Put => edited.extend(pairs.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Self::Remove => edited.retain(|key, _| !pairs.contains_key(key)),
+        }
+        check_metadata_size(&edited)?;
+        Ok(edited)
+    }
+}
+
 impl From<&BTreeMap<String, String>> for Metadata {
     fn from(map: &BTreeMap<String, String>) -> Self {
         // A BTreeMap iterates sorted and without duplicate keys.
@@ -184,5 +209,18 @@ mod tests {
         assert!(metadata.is_empty());
         assert_eq!(metadata.iter().count(), 0);
         assert_eq!(Metadata::from(BTreeMap::new()), metadata);
+    }
+
+    #[test]
+    fn batch_edits_put_and_remove_and_keep_the_limit() {
+        let current: Metadata = [("a", "1"), ("b", "2")].into_iter().collect();
+        let pairs: BTreeMap<String, String> =
+            [("b".to_owned(), "3".to_owned()), ("c".to_owned(), "4".to_owned())].into();
+        let put = MetadataEdit::Put.apply(&current, &pairs).unwrap();
+        assert_eq!(put, BTreeMap::from([("a".into(), "1".into()), ("b".into(), "3".into()), ("c".into(), "4".into())]));
+        let removed = MetadataEdit::Remove.apply(&current, &pairs).unwrap();
+        assert_eq!(removed, BTreeMap::from([("a".into(), "1".into())]));
+        let huge: BTreeMap<String, String> = [("k".to_owned(), "v".repeat(MAX_METADATA_CHARS))].into();
+        assert!(matches!(MetadataEdit::Put.apply(&current, &huge), Err(NamingError::MetadataTooLong { .. })));
     }
 }

@@ -23,7 +23,7 @@ pub use instance::{
     ClusterName, HeartbeatTimes, Instance, InstanceAddress, InstanceDraft, InstancePatch, Weight, DEFAULT_CLUSTER,
     DEFAULT_HEARTBEAT_INTERVAL,
 };
-pub use metadata::{check_metadata_size, Metadata, MAX_METADATA_CHARS};
+pub use metadata::{check_metadata_size, Metadata, MetadataEdit, MAX_METADATA_CHARS};
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
 pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};

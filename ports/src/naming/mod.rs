@@ -15,15 +15,15 @@ mod query;
 mod register;
 mod views;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use domain::config::{ConnectionId, Namespace};
 use domain::naming::{
     compute_view, protect_threshold_reached, ClusterMeta, ClusterName, EphemeralRegistry, Instance, InstanceAddress,
-    InstanceDraft, InstancePatch, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey, ServiceMeta,
-    Subscriber, SubscriberId, SubscriberTable, ViewQuery,
+    InstanceDraft, InstancePatch, MetadataEdit, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey,
+    ServiceMeta, Subscriber, SubscriberId, SubscriberTable, ViewQuery,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -133,6 +133,18 @@ pub trait RegistryService: Send + Sync {
 
     /// Removes a service with stored metadata; refused while it has instances.
     async fn remove_service(&self, service: &ServiceKey) -> Result<(), NamingServiceError>;
+
+    /// Edits the metadata of the named instances of one kind (every instance of that kind
+    /// when none is named). Refused, changing nothing, when a named instance is absent or
+    /// an edit would break the size limit. Answers the instances edited.
+    async fn batch_metadata(
+        &self,
+        service: &ServiceKey,
+        ephemeral: bool,
+        addresses: Vec<InstanceAddress>,
+        edit: MetadataEdit,
+        pairs: BTreeMap<String, String>,
+    ) -> Result<Vec<Instance>, NamingServiceError>;
 
     /// Sets how one cluster of a service is health-checked, and its metadata; refused if
     /// the service is absent.

@@ -1,11 +1,13 @@
 //! Registry writes: ephemeral and persistent registration, updates, beats, clients going
 //! away, expiry, and the service API.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use domain::config::ConnectionId;
 use domain::naming::{
     BeatOutcome, ClusterMeta, ClusterName, Instance, InstanceAddress, InstanceDraft, InstancePatch, Lifetime,
-    NamingCommand, Owner, Registrant, ServiceKey, ServiceMeta, SubscriberId,
+    MetadataEdit, NamingCommand, Owner, Registrant, ServiceKey, ServiceMeta, SubscriberId,
 };
 use domain::Rejection;
 
@@ -169,6 +171,49 @@ impl RegistryService for NamingApp {
             return Err(NamingServiceError::Rejected(Rejection::ServiceNotEmpty(service.grouped_name())));
         }
         self.propose(NamingCommand::RemoveService { service: service.clone() }).await
+    }
+
+    async fn batch_metadata(
+        &self,
+        service: &ServiceKey,
+        ephemeral: bool,
+        addresses: Vec<InstanceAddress>,
+        edit: MetadataEdit,
+        pairs: BTreeMap<String, String>,
+    ) -> Result<Vec<Instance>, NamingServiceError> {
+        let of_kind: Vec<Instance> = if ephemeral {
+            self.inner().ephemeral.instances(service).cloned().collect()
+        } else {
+            self.persistent(service).map(|entry| entry.instances.clone()).unwrap_or_default()
+        };
+        let targets: Vec<Instance> = if addresses.is_empty() {
+            of_kind
+        } else {
+            addresses
+                .iter()
+                .map(|address| {
+                    of_kind
+                        .iter()
+                        .find(|i| i.is_at(&address.ip, address.port, &address.cluster))
+                        .cloned()
+                        .ok_or_else(|| not_found_instance(service, address))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        // Every edit is checked before any is made.
+        let edited: Vec<(InstanceAddress, InstancePatch)> = targets
+            .iter()
+            .map(|instance| {
+                let metadata = edit.apply(&instance.metadata, &pairs)?;
+                let address =
+                    InstanceAddress { ip: instance.ip.clone(), port: instance.port, cluster: instance.cluster.clone() };
+                Ok((address, InstancePatch { metadata: Some(metadata), ..InstancePatch::default() }))
+            })
+            .collect::<Result<_, NamingServiceError>>()?;
+        for (address, patch) in &edited {
+            self.update_instance(service, address, ephemeral, patch).await?;
+        }
+        Ok(targets)
     }
 
     async fn update_cluster(
