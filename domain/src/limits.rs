@@ -56,6 +56,8 @@ pub const MAX_CONFIG_SCHEMA_LEN: usize = 32 * 1024;
 pub const MAX_ENCRYPTED_DATA_KEY_LEN: usize = 4096;
 /// Most client ips one beta (gray) release may list.
 pub const MAX_BETA_IPS: usize = 1000;
+/// Longest tag of a tag-gray release (Java's `ParamUtils`: 16).
+pub const MAX_GRAY_TAG_LEN: usize = 16;
 
 /// Largest page a client may ask for; larger requests get pages of this size.
 pub const MAX_PAGE_SIZE: usize = 500;

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use domain::config::{view_for, Config, ConfigChange, ConfigKey, KeyRef};
+use domain::config::{view_for, Config, ConfigChange, ConfigKey, GrayConfig, KeyRef, Reader};
 use domain::naming::ServiceKey;
 
 use crate::read_index::ReadIndex;
@@ -126,17 +126,17 @@ impl AppliedState {
         }
     }
 
-    /// What a client at `client_ip` reads of `key` (beta-aware), and whether it is the
-    /// beta: the hot read path. Takes one shard's lock, not the state's, and allocates
-    /// nothing unless a beta applies.
-    pub fn config_for(&self, key: KeyRef<'_>, client_ip: &str) -> Option<(Arc<Config>, bool)> {
-        let (formal, beta) = self.index.get(key);
-        view_for(formal.as_ref(), beta.as_ref(), client_ip)
+    /// What `reader` reads of `key` (gray-aware), and the gray version that served it, if
+    /// one did: the hot read path. Takes one shard's lock, not the state's, and allocates
+    /// nothing unless a gray version applies.
+    pub fn config_for(&self, key: KeyRef<'_>, reader: &Reader<'_>) -> Option<(Arc<Config>, Option<Arc<GrayConfig>>)> {
+        let (formal, grays) = self.index.get(key);
+        view_for(formal.as_ref(), grays.as_deref(), reader)
     }
 
-    /// The md5 a client at `client_ip` should hold (beta-aware); `""` when absent.
-    pub fn config_md5_for(&self, key: &ConfigKey, client_ip: &str) -> String {
-        self.read().config.md5_for(key, client_ip)
+    /// The md5 `reader` should hold (gray-aware); `""` when absent.
+    pub fn config_md5_for(&self, key: &ConfigKey, reader: &Reader<'_>) -> String {
+        self.read().config.md5_for(key, reader)
     }
 
     /// The md5 of a config as this node holds it; `""` when absent.

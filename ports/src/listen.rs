@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use domain::config::{ConfigKey, ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, Registration};
+use domain::config::{
+    ConfigKey, ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, Reader, Registration,
+};
 
 use crate::applied::{AppliedState, StateObserver};
 
@@ -29,11 +31,12 @@ pub trait LongPollWaker: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ListenService: Send + Sync {
     /// Registers `contexts` for `listener`, all or none; answers those whose md5 differs
-    /// from what a client at `client_ip` should hold.
+    /// from what a client at `client_ip` reading with `tag` (`""`: none) should hold.
     fn listen(
         &self,
         listener: &ListenerId,
         client_ip: &str,
+        tag: &str,
         contexts: &[ListenContext],
     ) -> Result<Vec<ListenContext>, ListenError>;
 
@@ -85,11 +88,13 @@ impl ListenService for ConfigListeners {
         &self,
         listener: &ListenerId,
         client_ip: &str,
+        tag: &str,
         contexts: &[ListenContext],
     ) -> Result<Vec<ListenContext>, ListenError> {
         let state = &self.state;
+        let reader = Reader::new(client_ip, tag);
         self.table()
-            .listen(listener, client_ip, contexts, self.max_per_listener, |key| state.config_md5_for(key, client_ip))
+            .listen(listener, &reader, contexts, self.max_per_listener, |key| state.config_md5_for(key, &reader))
     }
 
     fn unlisten(&self, listener: &ListenerId, keys: &[ConfigKey]) {
@@ -98,7 +103,7 @@ impl ListenService for ConfigListeners {
 
     fn stale(&self, listener: &ListenerId) -> Vec<ListenContext> {
         let state = &self.state;
-        self.table().stale(listener, |key, client_ip| state.config_md5_for(key, client_ip))
+        self.table().stale(listener, |key, reader| state.config_md5_for(key, reader))
     }
 
     fn forget(&self, listener: &ListenerId) {
@@ -167,9 +172,9 @@ mod tests {
         let listeners = Arc::new(ConfigListeners::new(state.clone(), Arc::new(channel), Arc::new(polls), 100));
         state.observe(listeners.clone());
         let connection = ListenerId::Connection(ConnectionId::new("c1"));
-        assert!(listeners.listen(&connection, "10.0.0.1", &[context()]).unwrap().is_empty());
+        assert!(listeners.listen(&connection, "10.0.0.1", "", &[context()]).unwrap().is_empty());
         let poll = ListenerId::LongPoll(9);
-        assert!(listeners.listen(&poll, "10.0.0.2", &[context()]).unwrap().is_empty());
+        assert!(listeners.listen(&poll, "10.0.0.2", "", &[context()]).unwrap().is_empty());
         assert_eq!(listeners.registrations(&context().key).len(), 2, "both kinds are listed");
 
         publish(&state, "v");

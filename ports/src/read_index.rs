@@ -1,11 +1,11 @@
-//! The hot read path's index: every config (and live beta) by key, in shards, so a read
+//! The hot read path's index: every config (and its gray versions) by key, in shards, so a read
 //! takes one uncontended shard lock (never the state's lock) and allocates nothing: it is
 //! found by a borrowed [`KeyRef`] and answered with `Arc` clones.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 
-use domain::config::{BetaConfig, Config, ConfigKey, ConfigTable, KeyRef};
+use domain::config::{Config, ConfigKey, ConfigTable, Grays, KeyRef};
 use hashbrown::HashTable;
 
 /// Shards: enough that two cores and a writer rarely meet on one.
@@ -14,7 +14,7 @@ const SHARDS: usize = 64;
 struct Entry {
     key: ConfigKey,
     config: Option<Arc<Config>>,
-    beta: Option<Arc<BetaConfig>>,
+    grays: Option<Grays>,
 }
 
 /// The index. The applied state keeps it in step with every apply and restore.
@@ -30,12 +30,12 @@ impl Default for ReadIndex {
 }
 
 impl ReadIndex {
-    /// The formal config and the live beta of `key`.
-    pub fn get(&self, key: KeyRef<'_>) -> (Option<Arc<Config>>, Option<Arc<BetaConfig>>) {
+    /// The formal config and the gray versions of `key`.
+    pub fn get(&self, key: KeyRef<'_>) -> (Option<Arc<Config>>, Option<Grays>) {
         let hash = self.hasher.hash_one(key);
         let shard = self.shard(hash).read().unwrap_or_else(|poisoned| poisoned.into_inner());
         match shard.find(hash, |entry| entry.key.as_key_ref() == key) {
-            Some(entry) => (entry.config.clone(), entry.beta.clone()),
+            Some(entry) => (entry.config.clone(), entry.grays.clone()),
             None => (None, None),
         }
     }
@@ -43,22 +43,22 @@ impl ReadIndex {
     /// Sets what `key` holds now, as the table holds it (removing the entry when nothing).
     pub fn refresh(&self, key: &ConfigKey, table: &ConfigTable) {
         let config = table.get(key).cloned();
-        let beta = table.beta(key).cloned();
+        let grays = table.grays(key).cloned();
         let hash = self.hasher.hash_one(key.as_key_ref());
         let mut shard = self.shard(hash).write().unwrap_or_else(|poisoned| poisoned.into_inner());
         let found = shard.find_entry(hash, |entry| entry.key == *key);
-        match (found, config.is_some() || beta.is_some()) {
+        match (found, config.is_some() || grays.is_some()) {
             (Ok(mut occupied), true) => {
                 let entry = occupied.get_mut();
                 entry.config = config;
-                entry.beta = beta;
+                entry.grays = grays;
             }
             (Ok(occupied), false) => {
                 occupied.remove();
             }
             (Err(_), true) => {
                 let hasher = &self.hasher;
-                shard.insert_unique(hash, Entry { key: key.clone(), config, beta }, |entry| {
+                shard.insert_unique(hash, Entry { key: key.clone(), config, grays }, |entry| {
                     hasher.hash_one(entry.key.as_key_ref())
                 });
             }
@@ -71,7 +71,7 @@ impl ReadIndex {
         for shard in &*self.shards {
             shard.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
         }
-        let keys = table.iter().map(|(key, _)| key).chain(table.betas().map(|(key, _)| key));
+        let keys = table.iter().map(|(key, _)| key).chain(table.all_grays().map(|(key, _)| key));
         for key in keys {
             self.refresh(key, table);
         }
@@ -86,7 +86,7 @@ impl ReadIndex {
 
 #[cfg(test)]
 mod tests {
-    use domain::config::{ConfigCommand, ConfigLimits, PublishConfig, PublishParams};
+    use domain::config::{ConfigCommand, ConfigLimits, GrayRule, PublishConfig, PublishParams, Reader};
     use domain::{Command, Millis};
 
     use crate::applied::AppliedState;
@@ -102,7 +102,7 @@ mod tests {
 
     fn read(state: &AppliedState, data_id: &str, ip: &str) -> Option<(String, bool)> {
         let key = KeyRef::parse(Some(""), Some("G"), Some(data_id)).unwrap();
-        state.config_for(key, ip).map(|(config, beta)| (config.content.clone(), beta))
+        state.config_for(key, &Reader::at(ip)).map(|(config, gray)| (config.content.clone(), gray.is_some()))
     }
 
     #[test]
@@ -119,15 +119,15 @@ mod tests {
         let params =
             PublishParams { data_id: Some("d7"), group: Some("G"), content: Some("gray"), ..Default::default() };
         let gray = PublishConfig::parse(&params, ConfigLimits::default()).unwrap();
-        let ips = vec!["10.0.0.9".to_owned()];
-        state.apply(&Command::Config(ConfigCommand::PublishBeta { publish: gray, ips, now: Millis(2) }));
+        let rule = GrayRule::Beta { ips: vec!["10.0.0.9".to_owned()] };
+        state.apply(&Command::Config(ConfigCommand::PublishGray { publish: gray, rule, now: Millis(2) }));
         assert_eq!(read(&state, "d7", "10.0.0.9"), Some(("gray".into(), true)));
         assert_eq!(read(&state, "d7", "10.0.0.1"), Some(("v7".into(), false)));
 
         state.apply(&Command::Config(ConfigCommand::Remove { key: key.clone(), now: Millis(3) }));
         assert_eq!(read(&state, "d7", "10.0.0.1"), None);
         assert_eq!(read(&state, "d7", "10.0.0.9"), Some(("gray".into(), true)), "the beta outlives the formal");
-        state.apply(&Command::Config(ConfigCommand::StopBeta { key, now: Millis(4) }));
+        state.apply(&Command::Config(ConfigCommand::StopGray { key, name: "beta".into(), now: Millis(4) }));
         assert_eq!(read(&state, "d7", "10.0.0.9"), None);
 
         // A restore (restart, snapshot install) rebuilds the index from the new state.

@@ -19,6 +19,7 @@ mod t60_http_long_poll;
 mod t70_grpc_protocol;
 mod t80_console_http;
 mod t90_beta;
+mod t91_tag_gray;
 mod t92_sdk_naming;
 mod t94_naming_http;
 mod t95_health_checks;

@@ -48,12 +48,21 @@ pub(crate) struct RawClient {
 
 impl RawClient {
     pub(crate) async fn connect(node: &Nacosd) -> Self {
+        Self::connect_with_labels(node, json!({})).await
+    }
+
+    /// A config connection whose set-up carries `extra` labels besides Nacos's own.
+    pub(crate) async fn connect_with_labels(node: &Nacosd, extra: Value) -> Self {
+        let mut labels = json!({ "source": "sdk", "module": "config" });
+        if let (Some(labels), Some(extra)) = (labels.as_object_mut(), extra.as_object()) {
+            labels.extend(extra.clone());
+        }
         let channel =
             Channel::from_shared(format!("http://127.0.0.1:{}", node.grpc_port)).unwrap().connect().await.unwrap();
         let (outbound, rx) = mpsc::channel(16);
         let setup = json!({
             "clientVersion": "raw-test:1.0",
-            "labels": { "source": "sdk", "module": "config" },
+            "labels": labels,
             "abilityTable": {},
             "tenant": "",
             "module": "internal",

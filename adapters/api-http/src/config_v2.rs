@@ -16,7 +16,9 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     configs::config_requests(api, warp::path!("nacos" / "v2" / "cs" / "config")).then(
         |request: ConfigRequest| async move {
             match request.operation {
-                Operation::Read => get_config(request.api, request.params, request.client_ip).await,
+                Operation::Read => {
+                    get_config(request.api, request.params, request.client_ip, request.vipserver_tag).await
+                }
                 Operation::Publish => {
                     publish_config(request.api, request.params, request.cas_md5, request.beta_ips).await
                 }
@@ -26,15 +28,16 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     )
 }
 
-async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Response {
+async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String, vipserver_tag: Option<String>) -> Response {
     if let Err(err) = configs::barrier_if_asked(&api, &params).await {
         return failure(err);
     }
-    match configs::read(&api, Version::V2, &params, &client_ip) {
-        Ok((config, _)) => {
+    match configs::read(&api, Version::V2, &params, &client_ip, vipserver_tag.as_deref()) {
+        Ok((config, gray)) => {
             let body = json!({ "code": 0, "message": "success", "data": config.content }).to_string();
             let mut response = configs::config_response(body, &config);
             response.headers_mut().insert("content-type", warp::http::HeaderValue::from_static("application/json"));
+            configs::mark_gray(&mut response, gray.as_deref());
             response
         }
         Err(err) => failure(err),

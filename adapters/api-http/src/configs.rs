@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use domain::config::{
-    parse_beta_ips, Config, ConfigDetails, ConfigKey, ConfigQuery, ConfigType, KeyRef, MatchMode, Namespace,
-    PublishConfig, PublishParams,
+    parse_gray_rule, parse_gray_tag, reader_tag, Config, ConfigDetails, ConfigKey, ConfigQuery, ConfigType, GrayConfig,
+    GrayRule, KeyRef, MatchMode, Namespace, PublishConfig, PublishParams, Reader, BETA_GRAY_NAME,
 };
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -17,7 +17,7 @@ use crate::{history, HttpApi};
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     config_requests(api, warp::path!("nacos" / "v1" / "cs" / "configs")).and_then(|request: ConfigRequest| async move {
         match request.operation {
-            Operation::Read => get_config(request.api, request.params, request.client_ip).await,
+            Operation::Read => get_config(request.api, request.params, request.client_ip, request.vipserver_tag).await,
             Operation::Publish => publish_config(request.api, request.params, request.cas_md5, request.beta_ips).await,
             Operation::Remove => delete_config(request.api, request.params).await,
         }
@@ -40,6 +40,8 @@ pub(crate) struct ConfigRequest {
     pub(crate) client_ip: String,
     pub(crate) cas_md5: Option<String>,
     pub(crate) beta_ips: Option<String>,
+    /// The `Vipserver-Tag` header: the tag a client reads with when the query names none.
+    pub(crate) vipserver_tag: Option<String>,
 }
 
 /// The config requests on `path`: GET reads, POST publishes (with the `casMd5` and
@@ -63,13 +65,15 @@ pub(crate) fn config_requests(
         .and(client_ip())
         .and(warp::header::optional::<String>("casMd5"))
         .and(warp::header::optional::<String>("betaIps"))
-        .map(|operation, api, params, client_ip, cas_md5, beta_ips| ConfigRequest {
+        .and(warp::header::optional::<String>("Vipserver-Tag"))
+        .map(|operation, api, params, client_ip, cas_md5, beta_ips, vipserver_tag| ConfigRequest {
             operation,
             api,
             params,
             client_ip,
             cas_md5,
             beta_ips,
+            vipserver_tag,
         })
 }
 
@@ -98,15 +102,34 @@ pub(crate) async fn barrier_if_asked(api: &HttpApi, params: &Params) -> Result<(
     Ok(())
 }
 
-/// The config a client at `client_ip` reads, and whether it is a beta.
+/// The config a client at `client_ip` reads with the query's `tag` (else the
+/// `Vipserver-Tag` header), and the gray version that served it, if one did.
 pub(crate) fn read(
     api: &HttpApi,
     version: Version,
     params: &Params,
     client_ip: &str,
-) -> Result<(Arc<Config>, bool), ApiError> {
+    vipserver_tag: Option<&str>,
+) -> Result<(Arc<Config>, Option<Arc<GrayConfig>>), ApiError> {
     let key = KeyRef::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
-    api.config.get_for(key, client_ip).ok_or(ApiError::ConfigNotFound)
+    let tag = reader_tag([params.get("tag"), vipserver_tag]);
+    api.config.get_for(key, Reader::new(client_ip, tag)).ok_or(ApiError::ConfigNotFound)
+}
+
+/// Marks an answer served from a gray version as Nacos does: `isBeta: true` for the beta,
+/// the `tag` header for a tag's version.
+pub(crate) fn mark_gray(response: &mut Response, gray: Option<&GrayConfig>) {
+    match gray.map(|gray| &gray.rule) {
+        Some(GrayRule::Beta { .. }) => {
+            response.headers_mut().insert("isBeta", warp::http::HeaderValue::from_static("true"));
+        }
+        Some(GrayRule::Tag { tag }) => {
+            if let Ok(value) = warp::http::HeaderValue::from_str(tag) {
+                response.headers_mut().insert("tag", value);
+            }
+        }
+        None => {}
+    }
 }
 
 /// A publish's raw parameters, as the v1 and v2 APIs name them.
@@ -128,7 +151,8 @@ pub(crate) fn publish_params<'a>(version: Version, params: &'a Params, cas_md5: 
     }
 }
 
-/// Publishes; a non-blank `beta_ips` makes it a gray release for those ips.
+/// Publishes; a non-blank `beta_ips` makes it a gray release for those ips, a non-blank
+/// `tag` one for clients reading with that tag.
 pub(crate) async fn write(
     api: &HttpApi,
     version: Version,
@@ -136,25 +160,32 @@ pub(crate) async fn write(
     cas_md5: Option<&str>,
     beta_ips: Option<&str>,
 ) -> Result<(), ApiError> {
-    if params.get("tag").is_some() {
-        return Err(ApiError::GrayUnsupported);
-    }
-    let beta_ips = parse_beta_ips(beta_ips)?;
+    let rule = parse_gray_rule(beta_ips, params.get("tag"))?;
     let publish = PublishConfig::parse(&publish_params(version, params, cas_md5), api.config.limits())?;
-    tracing::debug!(key = %publish.key, beta = beta_ips.is_some(), "publish");
-    match beta_ips {
-        Some(ips) => Ok(api.config.publish_beta(publish, ips).await?),
+    tracing::debug!(key = %publish.key, gray = ?rule.as_ref().map(GrayRule::name), "publish");
+    match rule {
+        Some(rule) => Ok(api.config.publish_gray(publish, rule).await?),
         None => Ok(api.config.publish(publish).await?),
     }
 }
 
+/// Removes the config, or with a non-blank `tag` only that tag's gray version (Nacos's
+/// "delete with tag").
 pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> Result<(), ApiError> {
     let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
-    Ok(api.config.remove(key).await?)
+    match parse_gray_tag(params.get("tag"))? {
+        Some(tag) => Ok(api.config.stop_gray(key, GrayRule::Tag { tag }.name()).await?),
+        None => Ok(api.config.remove(key).await?),
+    }
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Result<Response, warp::Rejection> {
+async fn get_config(
+    api: Arc<HttpApi>,
+    params: Params,
+    client_ip: String,
+    vipserver_tag: Option<String>,
+) -> Result<Response, warp::Rejection> {
     if let Some(mode) = params.get("search") {
         return search(&api, mode, &params);
     }
@@ -165,11 +196,9 @@ async fn get_config(api: Arc<HttpApi>, params: Params, client_ip: String) -> Res
         return detail(&api, &params);
     }
     barrier_if_asked(&api, &params).await.map_err(reject)?;
-    let (config, beta) = read(&api, Version::V1, &params, &client_ip).map_err(reject)?;
+    let (config, gray) = read(&api, Version::V1, &params, &client_ip, vipserver_tag.as_deref()).map_err(reject)?;
     let mut response = config_response(config.content.clone(), &config);
-    if beta {
-        response.headers_mut().insert("isBeta", warp::http::HeaderValue::from_static("true"));
-    }
+    mark_gray(&mut response, gray.as_deref());
     Ok(response)
 }
 
@@ -215,7 +244,7 @@ fn config_info(key: &ConfigKey, config: &Config) -> serde_json::Value {
 /// `GET ?beta=true`: the live gray release of a config, in Nacos's RestResult shape.
 fn beta_info(api: &HttpApi, params: &Params) -> Result<Response, warp::Rejection> {
     let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
-    let data = api.config.beta(&key).map(|beta| {
+    let data = api.config.gray(&key, BETA_GRAY_NAME).map(|beta| {
         serde_json::json!({
             "dataId": key.data_id.as_str(),
             "group": key.group.as_str(),
@@ -223,7 +252,7 @@ fn beta_info(api: &HttpApi, params: &Params) -> Result<Response, warp::Rejection
             "content": beta.content,
             "md5": beta.md5,
             "type": beta.config_type.as_str(),
-            "betaIps": beta.ips.join(","),
+            "betaIps": beta.rule.expression(),
             "lastModified": beta.last_modified.as_u64(),
         })
     });
@@ -246,7 +275,7 @@ async fn publish_config(
 async fn delete_config(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     if params.get("beta").is_some_and(|beta| beta.eq_ignore_ascii_case("true")) {
         let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
-        api.config.stop_beta(key).await.map_err(reject)?;
+        api.config.stop_gray(key, BETA_GRAY_NAME.to_owned()).await.map_err(reject)?;
         return Ok(text("true".to_owned()).into_response());
     }
     delete(&api, Version::V1, &params).await.map_err(reject)?;

@@ -47,8 +47,6 @@ pub enum ApiError {
     NotANumber(&'static str),
     #[error("no such api")]
     NoSuchApi,
-    #[error("tag gray publish is not supported yet")]
-    GrayUnsupported,
     #[error(transparent)]
     Naming(#[from] domain::naming::NamingError),
     #[error(transparent)]
@@ -122,7 +120,6 @@ impl ApiError {
             | Self::MissingParam(_)
             | Self::BadListeningConfigs
             | Self::TooManyListeningConfigs { .. }
-            | Self::GrayUnsupported
             | Self::InvalidNamespace(_)
             | Self::NamespaceProtected
             | Self::NotANumber(_)
@@ -178,8 +175,7 @@ impl ApiError {
             | Self::BadBody
             | Self::BodyTooLarge { .. }
             | Self::BadListeningConfigs
-            | Self::TooManyListeningConfigs { .. }
-            | Self::GrayUnsupported => 20002,
+            | Self::TooManyListeningConfigs { .. } => 20002,
             Self::CasMismatch => 20005,
             Self::Unavailable(_) => 23000,
             Self::Internal | Self::StorageRead => 30000,

@@ -38,6 +38,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .and(warp::header::optional::<u64>("Long-Pulling-Timeout"))
         .and(warp::header::optional::<String>("Long-Pulling-Timeout-No-Hangup"))
         .and(crate::configs::client_ip())
+        .and(warp::header::optional::<String>("Vipserver-Tag"))
         .and_then(long_poll);
     let query = base.and(warp::get()).and(params(limit)).and_then(listeners_of);
     let by_ip = warp::path!("nacos" / "v1" / "cs" / "listener")
@@ -54,13 +55,15 @@ async fn long_poll(
     timeout_ms: Option<u64>,
     no_hangup: Option<String>,
     client_ip: String,
+    vipserver_tag: Option<String>,
 ) -> Result<Response, warp::Rejection> {
     let raw = params.get("Listening-Configs").ok_or(reject(ApiError::MissingParam("Listening-Configs")))?;
     let watched = parse_listening_configs(raw).map_err(reject)?;
 
     // Registered before the comparison, so a change between the two still wakes the poll.
     let poll = api.long_polls.start(Arc::clone(&api.listening));
-    let changed = api.listening.listen(&poll.listener(), &client_ip, &watched).map_err(|err| match err {
+    let tag = domain::config::reader_tag([vipserver_tag.as_deref()]);
+    let changed = api.listening.listen(&poll.listener(), &client_ip, tag, &watched).map_err(|err| match err {
         ListenError::TooManyListeners { limit } => reject(ApiError::TooManyListeningConfigs { limit }),
     })?;
     let hang = timeout_ms.is_some() && !no_hangup.is_some_and(|value| value.eq_ignore_ascii_case("true"));

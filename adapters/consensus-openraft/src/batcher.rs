@@ -181,7 +181,7 @@ fn fatal_error(fatal: Fatal<u64>) -> ConsensusError {
 fn size(command: &Command) -> usize {
     match command {
         Command::Config(domain::config::ConfigCommand::Publish { publish, .. })
-        | Command::Config(domain::config::ConfigCommand::PublishBeta { publish, .. }) => publish.content.len() + 256,
+        | Command::Config(domain::config::ConfigCommand::PublishGray { publish, .. }) => publish.content.len() + 256,
         _ => 256,
     }
 }

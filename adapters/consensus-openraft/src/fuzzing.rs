@@ -36,7 +36,7 @@ pub fn snapshot(bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, PublishConfig, PublishParams};
+    use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, GrayRule, PublishConfig, PublishParams};
     use domain::namespace::{NamespaceCommand, NamespaceInfo};
     use domain::naming::{InstanceDraft, NamingCommand, ServiceKey};
     use domain::{Command, Millis, State};
@@ -73,7 +73,16 @@ mod tests {
         let info = NamespaceInfo { id: "dev".into(), name: "Dev".into(), desc: String::new(), created: Millis(1) };
         vec![
             Command::Config(ConfigCommand::Publish { publish: publish.clone(), now: Millis(1) }),
-            Command::Config(ConfigCommand::PublishBeta { publish, ips: vec!["127.0.0.2".into()], now: Millis(2) }),
+            Command::Config(ConfigCommand::PublishGray {
+                publish: publish.clone(),
+                rule: GrayRule::Beta { ips: vec!["127.0.0.2".into()] },
+                now: Millis(2),
+            }),
+            Command::Config(ConfigCommand::PublishGray {
+                publish,
+                rule: GrayRule::Tag { tag: "blue".into() },
+                now: Millis(2),
+            }),
             Command::Config(ConfigCommand::Remove { key, now: Millis(3) }),
             Command::Namespace(NamespaceCommand::Create(info)),
             Command::Naming(NamingCommand::RegisterInstance {

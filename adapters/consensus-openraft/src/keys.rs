@@ -10,7 +10,7 @@
 //! | `sm/applied`      | last applied log id (written with the data it covers)     |
 //! | `sm/membership`   | the last applied membership                               |
 //! | `sm/cfg/` + key   | one config (namespace, group, data id, NUL-separated)     |
-//! | `sm/beta/` + key  | one live gray (beta) version of a config                  |
+//! | `sm/beta/` + key  | one live gray version of a config: the beta at the key, a tag's at key NUL `tag_<tag>` |
 //! | `sm/hist/` + u64  | one config history record, big-endian id                  |
 //! | `sm/hkey/`, `sm/htime/` | history indexes: by config, by age (`history_rows.rs`) |
 //! | `sm/hindexed`     | the history indexes are complete (written once, at upgrade) |
@@ -76,6 +76,17 @@ pub(crate) fn beta_key(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
 /// The start of the by-config history index rows of one config (`history_rows.rs` ends it).
 pub(crate) fn history_by_key_prefix(namespace: &str, group: &str, data_id: &str) -> Vec<u8> {
     keyed(HISTORY_BY_KEY_PREFIX, namespace, group, data_id)
+}
+
+/// The row of the gray version `name` of a config: the beta's where it always was, other
+/// versions after a NUL and their name.
+pub(crate) fn gray_key(namespace: &str, group: &str, data_id: &str, name: &str) -> Vec<u8> {
+    let mut key = beta_key(namespace, group, data_id);
+    if name != domain::config::BETA_GRAY_NAME {
+        key.push(0);
+        key.extend_from_slice(name.as_bytes());
+    }
+    key
 }
 
 fn keyed(prefix: &[u8], namespace: &str, group: &str, data_id: &str) -> Vec<u8> {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use domain::config::{
-    BetaConfig, Config, ConfigCommand, ConfigDetails, ConfigKey, ConfigMeta, ConfigType, DataId, Group, HistoryOp,
-    HistoryRecord, Namespace, PublishConfig,
+    Config, ConfigCommand, ConfigDetails, ConfigKey, ConfigMeta, ConfigType, DataId, GrayConfig, GrayRule, Group,
+    HistoryOp, HistoryRecord, Namespace, PublishConfig, BETA_GRAY_NAME,
 };
 use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -71,6 +71,27 @@ pub enum CommandV1 {
         namespace: String,
         group: String,
         data_id: String,
+        now: u64,
+    },
+    /// A tag-gray publish (added after V1 shipped; a beta publish is still
+    /// `ConfigPublishBeta`, so its entries read the same on every release).
+    ConfigPublishTag {
+        namespace: String,
+        group: String,
+        data_id: String,
+        content: String,
+        config_type: String,
+        tag: String,
+        now: u64,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        encrypted_data_key: String,
+    },
+    /// The end of a gray release other than the beta (which is `ConfigStopBeta`).
+    ConfigStopGray {
+        namespace: String,
+        group: String,
+        data_id: String,
+        name: String,
         now: u64,
     },
     NamespaceCreate {
@@ -204,20 +225,43 @@ impl From<&Command> for CommandV1 {
                 data_id: key.data_id.as_str().to_owned(),
                 now: now.as_u64(),
             },
-            Command::Config(ConfigCommand::PublishBeta { publish, ips, now }) => CommandV1::ConfigPublishBeta {
-                namespace: publish.key.namespace.as_str().to_owned(),
-                group: publish.key.group.as_str().to_owned(),
-                data_id: publish.key.data_id.as_str().to_owned(),
-                content: publish.content.clone(),
-                config_type: publish.meta.config_type.as_str().to_owned(),
-                ips: ips.clone(),
-                now: now.as_u64(),
-                encrypted_data_key: publish.meta.encrypted_data_key.clone(),
-            },
-            Command::Config(ConfigCommand::StopBeta { key, now }) => CommandV1::ConfigStopBeta {
+            Command::Config(ConfigCommand::PublishGray { publish, rule: GrayRule::Beta { ips }, now }) => {
+                CommandV1::ConfigPublishBeta {
+                    namespace: publish.key.namespace.as_str().to_owned(),
+                    group: publish.key.group.as_str().to_owned(),
+                    data_id: publish.key.data_id.as_str().to_owned(),
+                    content: publish.content.clone(),
+                    config_type: publish.meta.config_type.as_str().to_owned(),
+                    ips: ips.clone(),
+                    now: now.as_u64(),
+                    encrypted_data_key: publish.meta.encrypted_data_key.clone(),
+                }
+            }
+            Command::Config(ConfigCommand::PublishGray { publish, rule: GrayRule::Tag { tag }, now }) => {
+                CommandV1::ConfigPublishTag {
+                    namespace: publish.key.namespace.as_str().to_owned(),
+                    group: publish.key.group.as_str().to_owned(),
+                    data_id: publish.key.data_id.as_str().to_owned(),
+                    content: publish.content.clone(),
+                    config_type: publish.meta.config_type.as_str().to_owned(),
+                    tag: tag.clone(),
+                    now: now.as_u64(),
+                    encrypted_data_key: publish.meta.encrypted_data_key.clone(),
+                }
+            }
+            Command::Config(ConfigCommand::StopGray { key, name, now }) if name == BETA_GRAY_NAME => {
+                CommandV1::ConfigStopBeta {
+                    namespace: key.namespace.as_str().to_owned(),
+                    group: key.group.as_str().to_owned(),
+                    data_id: key.data_id.as_str().to_owned(),
+                    now: now.as_u64(),
+                }
+            }
+            Command::Config(ConfigCommand::StopGray { key, name, now }) => CommandV1::ConfigStopGray {
                 namespace: key.namespace.as_str().to_owned(),
                 group: key.group.as_str().to_owned(),
                 data_id: key.data_id.as_str().to_owned(),
+                name: name.clone(),
                 now: now.as_u64(),
             },
             Command::Namespace(NamespaceCommand::Create(info)) => CommandV1::NamespaceCreate {
@@ -283,24 +327,37 @@ impl TryFrom<&CommandV1> for Command {
                 ips,
                 now,
                 encrypted_data_key,
-            } => Command::Config(ConfigCommand::PublishBeta {
-                publish: PublishConfig {
-                    key: config_key(namespace, group, data_id)?,
-                    content: content.clone(),
-                    meta: ConfigMeta {
-                        config_type: ConfigType::parse(config_type),
-                        encrypted_data_key: encrypted_data_key.clone(),
-                        ..ConfigMeta::default()
-                    },
-                    cas_md5: None,
-                },
-                ips: ips.clone(),
+            } => Command::Config(ConfigCommand::PublishGray {
+                publish: gray_publish(config_key(namespace, group, data_id)?, content, config_type, encrypted_data_key),
+                rule: GrayRule::Beta { ips: ips.clone() },
                 now: Millis(*now),
             }),
-            CommandV1::ConfigStopBeta { namespace, group, data_id, now } => Command::Config(ConfigCommand::StopBeta {
+            CommandV1::ConfigPublishTag {
+                namespace,
+                group,
+                data_id,
+                content,
+                config_type,
+                tag,
+                now,
+                encrypted_data_key,
+            } => Command::Config(ConfigCommand::PublishGray {
+                publish: gray_publish(config_key(namespace, group, data_id)?, content, config_type, encrypted_data_key),
+                rule: GrayRule::Tag { tag: tag.clone() },
+                now: Millis(*now),
+            }),
+            CommandV1::ConfigStopBeta { namespace, group, data_id, now } => Command::Config(ConfigCommand::StopGray {
                 key: config_key(namespace, group, data_id)?,
+                name: BETA_GRAY_NAME.to_owned(),
                 now: Millis(*now),
             }),
+            CommandV1::ConfigStopGray { namespace, group, data_id, name, now } => {
+                Command::Config(ConfigCommand::StopGray {
+                    key: config_key(namespace, group, data_id)?,
+                    name: name.clone(),
+                    now: Millis(*now),
+                })
+            }
             CommandV1::NamespaceCreate { id, name, desc, now } => {
                 Command::Namespace(NamespaceCommand::Create(NamespaceInfo {
                     id: id.clone(),
@@ -439,6 +496,20 @@ impl ConfigRow {
     }
 }
 
+/// A gray publish as a log entry carries it: content, type and data key, no other metadata.
+fn gray_publish(key: ConfigKey, content: &str, config_type: &str, encrypted_data_key: &str) -> PublishConfig {
+    PublishConfig {
+        key,
+        content: content.to_owned(),
+        meta: ConfigMeta {
+            config_type: ConfigType::parse(config_type),
+            encrypted_data_key: encrypted_data_key.to_owned(),
+            ..ConfigMeta::default()
+        },
+        cas_md5: None,
+    }
+}
+
 /// A config key as the rows store it: namespace, group and data id columns.
 fn key_columns(key: &ConfigKey) -> [String; 3] {
     [key.namespace.as_str().to_owned(), key.group.as_str().to_owned(), key.data_id.as_str().to_owned()]
@@ -468,7 +539,11 @@ pub(crate) enum HistoryRow {
         config_type: String,
         app_name: String,
         recorded: u64,
+        /// Whether the record is of a gray version (its name in `gray_name`, `beta` when
+        /// absent: rows from before tag releases).
         beta: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        gray_name: String,
         /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         encrypted_data_key: String,
@@ -496,7 +571,8 @@ impl HistoryRow {
             config_type: record.config_type.as_str().to_owned(),
             app_name: record.app_name.clone(),
             recorded: record.recorded.as_u64(),
-            beta: record.beta,
+            beta: record.gray_name.is_some(),
+            gray_name: record.gray_name.clone().filter(|name| name != BETA_GRAY_NAME).unwrap_or_default(),
             encrypted_data_key: record.encrypted_data_key.clone(),
             desc: record.desc.clone(),
             tags: record.tags.clone(),
@@ -518,11 +594,17 @@ impl HistoryRow {
             app_name,
             recorded,
             beta,
+            gray_name,
             encrypted_data_key,
             desc,
             tags,
             details,
         } = self;
+        let gray_name = match (beta, gray_name.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(BETA_GRAY_NAME.to_owned()),
+            (true, false) => Some(gray_name),
+        };
         Ok(HistoryRecord {
             id,
             config_id,
@@ -537,7 +619,7 @@ impl HistoryRow {
             tags,
             details: ConfigDetails::from(details).boxed(),
             recorded: Millis(recorded),
-            beta,
+            gray_name,
         })
     }
 }
@@ -571,9 +653,10 @@ pub(crate) struct Counters {
     pub(crate) next_history_id: u64,
 }
 
-/// One live gray release, as a state machine row.
+/// One live gray version, as a state machine row. Beta rows are as they were before tag
+/// releases; a tag row has its tag (and no ips).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum BetaRow {
+pub(crate) enum GrayRow {
     V1 {
         namespace: String,
         group: String,
@@ -586,37 +669,63 @@ pub(crate) enum BetaRow {
         /// Added after V1 shipped: absent in older rows and entries, and left out when empty.
         #[serde(default, skip_serializing_if = "String::is_empty")]
         encrypted_data_key: String,
+        /// Added with tag-gray releases: absent in beta rows.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tag: String,
     },
 }
 
-impl BetaRow {
-    pub(crate) fn new(key: &ConfigKey, beta: &BetaConfig) -> Self {
+impl GrayRow {
+    pub(crate) fn new(key: &ConfigKey, gray: &GrayConfig) -> Self {
         let [namespace, group, data_id] = key_columns(key);
+        let (ips, tag) = match &gray.rule {
+            GrayRule::Beta { ips } => (ips.clone(), String::new()),
+            GrayRule::Tag { tag } => (Vec::new(), tag.clone()),
+        };
         Self::V1 {
             namespace,
             group,
             data_id,
-            content: beta.content.clone(),
-            md5: beta.md5.clone(),
-            config_type: beta.config_type.as_str().to_owned(),
-            ips: beta.ips.clone(),
-            last_modified: beta.last_modified.as_u64(),
-            encrypted_data_key: beta.encrypted_data_key.clone(),
+            content: gray.content.clone(),
+            md5: gray.md5.clone(),
+            config_type: gray.config_type.as_str().to_owned(),
+            ips,
+            last_modified: gray.last_modified.as_u64(),
+            encrypted_data_key: gray.encrypted_data_key.clone(),
+            tag,
         }
     }
 
-    pub(crate) fn into_domain(self) -> Result<(ConfigKey, BetaConfig), RecordError> {
-        let Self::V1 { namespace, group, data_id, content, md5, config_type, ips, last_modified, encrypted_data_key } =
-            self;
+    /// Where the row is stored.
+    pub(crate) fn row_key(&self) -> Vec<u8> {
+        let Self::V1 { namespace, group, data_id, tag, .. } = self;
+        let rule = if tag.is_empty() { BETA_GRAY_NAME.to_owned() } else { GrayRule::Tag { tag: tag.clone() }.name() };
+        crate::keys::gray_key(namespace, group, data_id, &rule)
+    }
+
+    pub(crate) fn into_domain(self) -> Result<(ConfigKey, GrayConfig), RecordError> {
+        let Self::V1 {
+            namespace,
+            group,
+            data_id,
+            content,
+            md5,
+            config_type,
+            ips,
+            last_modified,
+            encrypted_data_key,
+            tag,
+        } = self;
         let key = config_key(&namespace, &group, &data_id)?;
-        let beta = BetaConfig {
+        let rule = if tag.is_empty() { GrayRule::Beta { ips } } else { GrayRule::Tag { tag } };
+        let gray = GrayConfig {
             content,
             md5,
             config_type: ConfigType::parse(&config_type),
             encrypted_data_key,
-            ips,
+            rule,
             last_modified: Millis(last_modified),
         };
-        Ok((key, beta))
+        Ok((key, gray))
     }
 }

@@ -16,7 +16,7 @@ use crate::history_rows::{self, StoredScan};
 use crate::keys;
 use crate::log_store::{encode, read_json};
 use crate::naming_record::ServiceRow;
-use crate::record::{ApplyResult, BetaRow, ConfigRow, Counters, LogRecord, NamespaceRow};
+use crate::record::{ApplyResult, ConfigRow, Counters, GrayRow, LogRecord, NamespaceRow};
 use crate::snapshot_data::SnapshotData;
 use crate::snapshot_format::Format;
 use crate::snapshot_store::{SnapshotStore, Stored};
@@ -91,11 +91,12 @@ impl StateMachine {
                 Change::Config(ConfigChange::Removed { key, .. }) => {
                     batch.delete(config_row_key(key));
                 }
-                Change::Config(ConfigChange::BetaUpserted { key, beta }) => {
-                    batch.put(beta_row_key(key), encode(&BetaRow::new(key, beta)).map_err(write_sm)?);
+                Change::Config(ConfigChange::GrayUpserted { key, gray }) => {
+                    let row = GrayRow::new(key, gray);
+                    batch.put(row.row_key(), encode(&row).map_err(write_sm)?);
                 }
-                Change::Config(ConfigChange::BetaRemoved { key, .. }) => {
-                    batch.delete(beta_row_key(key));
+                Change::Config(ConfigChange::GrayRemoved { key, name, .. }) => {
+                    batch.delete(gray_row_key(key, name));
                 }
                 Change::HistoryAdded(record) => history_rows::add(batch, record).map_err(write_sm)?,
                 Change::HistoryPurged(purge) => history_rows::purge(batch, *purge, stored).map_err(read_sm)?,
@@ -342,6 +343,6 @@ fn service_row_key(service: &domain::naming::ServiceKey) -> Vec<u8> {
     keys::service_key(service.namespace.as_str(), service.group.as_str(), service.name.as_str())
 }
 
-fn beta_row_key(key: &domain::config::ConfigKey) -> Vec<u8> {
-    keys::beta_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str())
+fn gray_row_key(key: &domain::config::ConfigKey, name: &str) -> Vec<u8> {
+    keys::gray_key(key.namespace.as_str(), key.group.as_str(), key.data_id.as_str(), name)
 }

@@ -11,7 +11,7 @@ use crate::history_rows;
 use crate::keys;
 use crate::log_store::{decode, encode};
 use crate::naming_record::ServiceRow;
-use crate::record::{BetaRow, ConfigRow, Counters, HistoryRow, NamespaceRow};
+use crate::record::{ConfigRow, Counters, GrayRow, HistoryRow, NamespaceRow};
 use crate::snapshot_format::{Format, FormatError, RowReader, RowWriter};
 
 /// The prefixes of the rows a snapshot carries, besides [`keys::COUNTERS`]. The applied log
@@ -77,9 +77,9 @@ impl StateLoader {
             let (config_key, config) = row.into_domain().map_err(|err| fail(&err))?;
             self.state.config.restore(config_key, config);
         } else if key.starts_with(keys::BETA_PREFIX) {
-            let row: BetaRow = decode(value).map_err(|err| fail(&err))?;
-            let (config_key, beta) = row.into_domain().map_err(|err| fail(&err))?;
-            self.state.config.restore_beta(config_key, beta);
+            let row: GrayRow = decode(value).map_err(|err| fail(&err))?;
+            let (config_key, gray) = row.into_domain().map_err(|err| fail(&err))?;
+            self.state.config.restore_gray(config_key, gray);
         } else if key.starts_with(keys::HISTORY_PREFIX) {
             let record = history_rows::decode_record(key, value).map_err(|err| fail(&err))?;
             self.history_end = self.history_end.max(record.id.saturating_add(1));
@@ -115,7 +115,7 @@ impl StateLoader {
 pub(crate) struct StateFile {
     version: u32,
     configs: Vec<ConfigRow>,
-    betas: Vec<BetaRow>,
+    betas: Vec<GrayRow>,
     history: Vec<HistoryRow>,
     namespaces: Vec<NamespaceRow>,
     /// Added after version 1 shipped; absent in older snapshots.
@@ -138,8 +138,7 @@ impl StateFile {
             rows.push((keys::config_key(namespace, group, data_id), encode(row)?));
         }
         for row in &self.betas {
-            let BetaRow::V1 { namespace, group, data_id, .. } = row;
-            rows.push((keys::beta_key(namespace, group, data_id), encode(row)?));
+            rows.push((row.row_key(), encode(row)?));
         }
         for row in &self.history {
             let HistoryRow::V1 { id, .. } = row;

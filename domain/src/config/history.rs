@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{BetaConfig, Config, ConfigChange, ConfigDetails, ConfigKey, ConfigType};
+use super::{Config, ConfigChange, ConfigDetails, ConfigKey, ConfigType, GrayConfig};
 use crate::Millis;
 
 /// What a history record is about.
@@ -57,8 +57,8 @@ pub struct HistoryRecord {
     pub details: Option<Box<ConfigDetails>>,
     /// When the change was applied.
     pub recorded: Millis,
-    /// Whether the change was to the gray (beta) version rather than the formal one.
-    pub beta: bool,
+    /// The gray version the change was to (`beta`, `tag_<tag>`), `None` for the formal one.
+    pub gray_name: Option<String>,
 }
 
 /// Hands out history record ids and makes the record a change leaves.
@@ -87,22 +87,24 @@ impl HistoryLog {
 
     /// The record a config change leaves, if any (removing an absent config leaves none).
     pub fn record(&mut self, change: &ConfigChange, now: Millis) -> Option<Arc<HistoryRecord>> {
-        let (key, op, config_id, beta, shown) = match change {
+        let (key, op, config_id, gray_name, shown) = match change {
             ConfigChange::Upserted { key, config, previous } => {
                 let (op, shown) = match previous {
                     None => (HistoryOp::Insert, config),
                     Some(previous) => (HistoryOp::Update, previous),
                 };
-                (key, op, config.id, false, Shown::formal(shown))
+                (key, op, config.id, None, Shown::formal(shown))
             }
             ConfigChange::Removed { key, previous: Some(previous) } => {
-                (key, HistoryOp::Delete, previous.id, false, Shown::formal(previous))
+                (key, HistoryOp::Delete, previous.id, None, Shown::formal(previous))
             }
-            ConfigChange::BetaUpserted { key, beta } => (key, HistoryOp::Insert, 0, true, Shown::gray(beta)),
-            ConfigChange::BetaRemoved { key, previous: Some(beta) } => {
-                (key, HistoryOp::Delete, 0, true, Shown::gray(beta))
+            ConfigChange::GrayUpserted { key, gray } => {
+                (key, HistoryOp::Insert, 0, Some(gray.rule.name()), Shown::gray(gray))
             }
-            ConfigChange::Removed { previous: None, .. } | ConfigChange::BetaRemoved { previous: None, .. } => {
+            ConfigChange::GrayRemoved { key, previous: Some(gray), .. } => {
+                (key, HistoryOp::Delete, 0, Some(gray.rule.name()), Shown::gray(gray))
+            }
+            ConfigChange::Removed { previous: None, .. } | ConfigChange::GrayRemoved { previous: None, .. } => {
                 return None
             }
         };
@@ -120,7 +122,7 @@ impl HistoryLog {
             tags: shown.tags.to_owned(),
             details: shown.details.map(|details| Box::new(details.clone())),
             recorded: now,
-            beta,
+            gray_name,
         });
         self.next_id += 1;
         Some(record)
@@ -154,7 +156,7 @@ impl<'a> Shown<'a> {
         }
     }
 
-    fn gray(beta: &'a BetaConfig) -> Self {
+    fn gray(beta: &'a GrayConfig) -> Self {
         Self {
             content: &beta.content,
             md5: &beta.md5,

@@ -149,7 +149,7 @@ fn canonical_namespace(raw: &str, max_len: usize) -> Result<&str, ConfigError> {
 }
 
 /// A group or data id: present, not blank, valid characters; trimmed.
-fn valid_name<'a>(param: &'static str, raw: &'a str, max_len: usize) -> Result<&'a str, ConfigError> {
+pub(super) fn valid_name<'a>(param: &'static str, raw: &'a str, max_len: usize) -> Result<&'a str, ConfigError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(ConfigError::Missing(param));

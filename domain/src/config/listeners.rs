@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ConfigKey;
+use super::{ConfigKey, Reader};
 
 /// A client connection's id, as the transport assigned it. Shared (`Arc`): it is copied
 /// into every listen registration and every instance the connection owns.
@@ -50,6 +50,15 @@ pub struct Registration {
     /// The md5 the client last said it holds.
     pub md5: String,
     pub client_ip: String,
+    /// The tag the client reads with (`""`: none): with its ip, what gray rules match.
+    pub tag: String,
+}
+
+impl Registration {
+    /// The client as gray rules see it.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(&self.client_ip, &self.tag)
+    }
 }
 
 /// Where to send a change notification: a listener and the tenant it expects back.
@@ -79,7 +88,7 @@ impl ListenerTable {
     pub fn listen(
         &mut self,
         listener: &ListenerId,
-        client_ip: &str,
+        reader: &Reader<'_>,
         contexts: &[ListenContext],
         limit: usize,
         current_md5: impl Fn(&ConfigKey) -> String,
@@ -98,7 +107,8 @@ impl ListenerTable {
             let registration = Registration {
                 tenant_as_sent: context.tenant_as_sent.clone(),
                 md5: context.md5.clone(),
-                client_ip: client_ip.to_owned(),
+                client_ip: reader.ip.to_owned(),
+                tag: reader.tag.to_owned(),
             };
             self.by_key.entry(context.key.clone()).or_default().insert(listener.clone(), registration);
             self.by_listener.entry(listener.clone()).or_default().insert(context.key.clone());
@@ -162,11 +172,15 @@ impl ListenerTable {
     }
 
     /// What `listener` registered whose md5 now differs from what it holds.
-    pub fn stale(&self, listener: &ListenerId, current_md5: impl Fn(&ConfigKey, &str) -> String) -> Vec<ListenContext> {
+    pub fn stale(
+        &self,
+        listener: &ListenerId,
+        current_md5: impl Fn(&ConfigKey, &Reader<'_>) -> String,
+    ) -> Vec<ListenContext> {
         let keys = self.by_listener.get(listener).into_iter().flatten();
         keys.filter_map(|key| {
             let registration = self.by_key.get(key)?.get(listener)?;
-            (current_md5(key, &registration.client_ip) != registration.md5).then(|| ListenContext {
+            (current_md5(key, &registration.reader()) != registration.md5).then(|| ListenContext {
                 key: key.clone(),
                 tenant_as_sent: registration.tenant_as_sent.clone(),
                 md5: registration.md5.clone(),

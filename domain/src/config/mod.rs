@@ -1,6 +1,6 @@
 //! The config center's model: identity, validation, the stored item and the table of items.
 
-mod beta;
+mod gray;
 mod history;
 mod item;
 mod key;
@@ -10,7 +10,10 @@ mod publish;
 mod search;
 mod table;
 
-pub use beta::{parse_beta_ips, BetaConfig};
+pub use gray::{
+    gray_for, parse_beta_ips, parse_gray_rule, parse_gray_tag, reader_tag, GrayConfig, GrayRule, Reader,
+    BETA_GRAY_NAME, TAG_LABEL,
+};
 pub use history::{HistoryLog, HistoryOp, HistoryPurge, HistoryRecord};
 pub use item::{Config, ConfigType};
 pub use key::{ConfigKey, DataId, Group, KeyRef, Namespace};
@@ -18,7 +21,7 @@ pub use listeners::{ConnectionId, ListenContext, ListenError, ListenerId, Listen
 pub use md5::md5_hex;
 pub use publish::{ConfigDetails, ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
 pub use search::{search, ConfigQuery, MatchMode};
-pub use table::{view_for, ConfigChange, ConfigCommand, ConfigTable};
+pub use table::{view_for, ConfigChange, ConfigCommand, ConfigTable, Grays};
 
 /// A request that breaks a config rule. The message names the offending parameter the way
 /// Nacos spells it on the wire, so adapters can pass it to clients unchanged.

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{md5_hex, BetaConfig, Config, ConfigKey, PublishConfig};
+use super::gray::gray_for;
+use super::{md5_hex, Config, ConfigKey, GrayConfig, GrayRule, PublishConfig, Reader};
 use crate::{Millis, Rejection};
 
 /// A replicated change to the config table.
@@ -17,15 +18,18 @@ pub enum ConfigCommand {
         key: ConfigKey,
         now: Millis,
     },
-    /// Publishes a gray version served only to `ips`; the formal config is untouched.
-    PublishBeta {
+    /// Publishes the gray version for `rule`, replacing the one of the same rule name; the
+    /// formal config is untouched.
+    PublishGray {
         publish: PublishConfig,
-        ips: Vec<String>,
+        rule: GrayRule,
         now: Millis,
     },
-    /// Ends a gray release: every client gets the formal config again.
-    StopBeta {
+    /// Ends the gray release named `name` (`beta`, `tag_<tag>`): its clients get the
+    /// formal config again (or another gray version that matches them).
+    StopGray {
         key: ConfigKey,
+        name: String,
         now: Millis,
     },
 }
@@ -36,8 +40,8 @@ impl ConfigCommand {
         match self {
             Self::Publish { now, .. }
             | Self::Remove { now, .. }
-            | Self::PublishBeta { now, .. }
-            | Self::StopBeta { now, .. } => *now,
+            | Self::PublishGray { now, .. }
+            | Self::StopGray { now, .. } => *now,
         }
     }
 }
@@ -48,8 +52,8 @@ impl ConfigCommand {
 pub enum ConfigChange {
     Upserted { key: ConfigKey, config: Arc<Config>, previous: Option<Arc<Config>> },
     Removed { key: ConfigKey, previous: Option<Arc<Config>> },
-    BetaUpserted { key: ConfigKey, beta: Arc<BetaConfig> },
-    BetaRemoved { key: ConfigKey, previous: Option<Arc<BetaConfig>> },
+    GrayUpserted { key: ConfigKey, gray: Arc<GrayConfig> },
+    GrayRemoved { key: ConfigKey, name: String, previous: Option<Arc<GrayConfig>> },
 }
 
 impl ConfigChange {
@@ -57,8 +61,8 @@ impl ConfigChange {
         match self {
             Self::Upserted { key, .. }
             | Self::Removed { key, .. }
-            | Self::BetaUpserted { key, .. }
-            | Self::BetaRemoved { key, .. } => key,
+            | Self::GrayUpserted { key, .. }
+            | Self::GrayRemoved { key, .. } => key,
         }
     }
 }
@@ -69,8 +73,9 @@ impl ConfigChange {
 #[derive(Debug, Clone, Default)]
 pub struct ConfigTable {
     items: BTreeMap<ConfigKey, Arc<Config>>,
-    /// Gray versions, by the config they shadow (which need not exist).
-    betas: BTreeMap<ConfigKey, Arc<BetaConfig>>,
+    /// Gray versions, by the config they shadow (which need not exist), highest priority
+    /// first. Shared: the read index holds the same list.
+    grays: BTreeMap<ConfigKey, Grays>,
     /// The id the next new config gets. Persisted: ids of deleted configs are never reused.
     next_id: u64,
 }
@@ -80,30 +85,61 @@ impl ConfigTable {
         self.items.get(key)
     }
 
-    pub fn beta(&self, key: &ConfigKey) -> Option<&Arc<BetaConfig>> {
-        self.betas.get(key)
+    /// The gray versions of `key`, highest priority first.
+    pub fn grays(&self, key: &ConfigKey) -> Option<&Grays> {
+        self.grays.get(key)
     }
 
-    pub fn betas(&self) -> impl Iterator<Item = (&ConfigKey, &Arc<BetaConfig>)> {
-        self.betas.iter()
+    /// The gray version of `key` named `name`.
+    pub fn gray(&self, key: &ConfigKey, name: &str) -> Option<&Arc<GrayConfig>> {
+        self.grays.get(key)?.iter().find(|gray| gray.rule.name() == name)
     }
 
-    /// What a client at `client_ip` reads: the beta content when a beta lists its ip,
-    /// otherwise the formal config; and whether it is the beta.
-    pub fn view(&self, key: &ConfigKey, client_ip: &str) -> Option<(Arc<Config>, bool)> {
-        view_for(self.items.get(key), self.betas.get(key), client_ip)
+    /// Every gray version, by config.
+    pub fn all_grays(&self) -> impl Iterator<Item = (&ConfigKey, &Arc<GrayConfig>)> {
+        self.grays.iter().flat_map(|(key, grays)| grays.iter().map(move |gray| (key, gray)))
     }
 
-    /// The md5 a client at `client_ip` should hold; `""` when it should hold nothing.
-    pub fn md5_for(&self, key: &ConfigKey, client_ip: &str) -> String {
-        match self.betas.get(key).filter(|beta| beta.serves(client_ip)) {
-            Some(beta) => beta.md5.clone(),
+    /// What `reader` reads: the gray version its highest-priority matching rule serves,
+    /// otherwise the formal config; and the gray version, if one served.
+    pub fn view(&self, key: &ConfigKey, reader: &Reader<'_>) -> Option<(Arc<Config>, Option<Arc<GrayConfig>>)> {
+        view_for(self.items.get(key), self.grays.get(key).map(|grays| &grays[..]), reader)
+    }
+
+    /// The md5 `reader` should hold; `""` when it should hold nothing.
+    pub fn md5_for(&self, key: &ConfigKey, reader: &Reader<'_>) -> String {
+        match self.grays.get(key).and_then(|grays| gray_for(grays, reader)) {
+            Some(gray) => gray.md5.clone(),
             None => self.items.get(key).map_or_else(String::new, |config| config.md5.clone()),
         }
     }
 
-    pub fn restore_beta(&mut self, key: ConfigKey, beta: BetaConfig) {
-        self.betas.insert(key, Arc::new(beta));
+    /// Puts back a gray version read from storage.
+    pub fn restore_gray(&mut self, key: ConfigKey, gray: GrayConfig) {
+        self.put_gray(key, Arc::new(gray));
+    }
+
+    fn put_gray(&mut self, key: ConfigKey, gray: Arc<GrayConfig>) {
+        let name = gray.rule.name();
+        let mut grays: Vec<Arc<GrayConfig>> = self.grays.get(&key).map(|grays| grays.to_vec()).unwrap_or_default();
+        grays.retain(|existing| existing.rule.name() != name);
+        grays.push(gray);
+        grays.sort_by(|a, b| b.rule.priority().cmp(&a.rule.priority()).then_with(|| a.rule.name().cmp(&b.rule.name())));
+        self.grays.insert(key, grays.into());
+    }
+
+    fn remove_gray(&mut self, key: &ConfigKey, name: &str) -> Option<Arc<GrayConfig>> {
+        let grays = self.grays.get(key)?;
+        let at = grays.iter().position(|gray| gray.rule.name() == name)?;
+        let removed = Arc::clone(&grays[at]);
+        let rest: Vec<Arc<GrayConfig>> =
+            grays.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, gray)| Arc::clone(gray)).collect();
+        if rest.is_empty() {
+            self.grays.remove(key);
+        } else {
+            self.grays.insert(key.clone(), rest.into());
+        }
+        Some(removed)
     }
 
     pub fn len(&self) -> usize {
@@ -143,21 +179,21 @@ impl ConfigTable {
                 let previous = self.items.remove(key);
                 Ok(ConfigChange::Removed { key: key.clone(), previous })
             }
-            ConfigCommand::PublishBeta { publish, ips, now } => {
-                let beta = Arc::new(BetaConfig {
+            ConfigCommand::PublishGray { publish, rule, now } => {
+                let gray = Arc::new(GrayConfig {
                     md5: md5_hex(&publish.content),
                     content: publish.content.clone(),
                     config_type: publish.meta.config_type,
                     encrypted_data_key: publish.meta.encrypted_data_key.clone(),
-                    ips: ips.clone(),
+                    rule: rule.clone(),
                     last_modified: *now,
                 });
-                self.betas.insert(publish.key.clone(), Arc::clone(&beta));
-                Ok(ConfigChange::BetaUpserted { key: publish.key.clone(), beta })
+                self.put_gray(publish.key.clone(), Arc::clone(&gray));
+                Ok(ConfigChange::GrayUpserted { key: publish.key.clone(), gray })
             }
-            ConfigCommand::StopBeta { key, .. } => {
-                let previous = self.betas.remove(key);
-                Ok(ConfigChange::BetaRemoved { key: key.clone(), previous })
+            ConfigCommand::StopGray { key, name, .. } => {
+                let previous = self.remove_gray(key, name);
+                Ok(ConfigChange::GrayRemoved { key: key.clone(), name: name.clone(), previous })
             }
         }
     }
@@ -195,29 +231,33 @@ impl ConfigTable {
     }
 }
 
-/// What a client at `client_ip` reads of a config whose formal version is `formal` and
-/// whose live beta is `beta`: the beta content (with the formal metadata) when the beta
-/// lists the ip, otherwise the formal config; and whether it is the beta.
+/// A config's gray versions, highest priority first.
+pub type Grays = Arc<[Arc<GrayConfig>]>;
+
+/// What `reader` reads of a config whose formal version is `formal` and whose gray
+/// versions are `grays` (highest priority first): the first gray version whose rule matches
+/// (its content, with the formal metadata), otherwise the formal config; and the gray
+/// version, if one served.
 pub fn view_for(
     formal: Option<&Arc<Config>>,
-    beta: Option<&Arc<BetaConfig>>,
-    client_ip: &str,
-) -> Option<(Arc<Config>, bool)> {
-    if let Some(beta) = beta.filter(|beta| beta.serves(client_ip)) {
+    grays: Option<&[Arc<GrayConfig>]>,
+    reader: &Reader<'_>,
+) -> Option<(Arc<Config>, Option<Arc<GrayConfig>>)> {
+    if let Some(gray) = grays.and_then(|grays| gray_for(grays, reader)) {
         let config = Config {
             id: formal.map_or(0, |config| config.id),
-            content: beta.content.clone(),
-            md5: beta.md5.clone(),
-            config_type: beta.config_type,
+            content: gray.content.clone(),
+            md5: gray.md5.clone(),
+            config_type: gray.config_type,
             desc: formal.map_or_else(String::new, |config| config.desc.clone()),
             app_name: formal.map_or_else(String::new, |config| config.app_name.clone()),
             tags: formal.map_or_else(String::new, |config| config.tags.clone()),
-            encrypted_data_key: beta.encrypted_data_key.clone(),
+            encrypted_data_key: gray.encrypted_data_key.clone(),
             details: formal.and_then(|config| config.details.clone()),
-            created: formal.map_or(beta.last_modified, |config| config.created),
-            last_modified: beta.last_modified,
+            created: formal.map_or(gray.last_modified, |config| config.created),
+            last_modified: gray.last_modified,
         };
-        return Some((Arc::new(config), true));
+        return Some((Arc::new(config), Some(Arc::clone(gray))));
     }
-    formal.map(|config| (Arc::clone(config), false))
+    formal.map(|config| (Arc::clone(config), None))
 }

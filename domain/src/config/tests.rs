@@ -197,11 +197,11 @@ mod listeners {
         let mut table = ListenerTable::default();
         let poll = ListenerId::LongPoll(7);
         let held = [context("a", "dev", &md5_hex("a")), context("b", "", "")];
-        assert!(table.listen(&poll, "10.0.0.3", &held, 10, md5_of_a).unwrap().is_empty());
+        assert!(table.listen(&poll, &Reader::at("10.0.0.3"), &held, 10, md5_of_a).unwrap().is_empty());
         assert_eq!(table.targets(&key("a"))[0].listener, poll);
         assert!(table.stale(&poll, |key, _| md5_of_a(key)).is_empty());
-        let changed = table.stale(&poll, |key, ip| {
-            assert_eq!(ip, "10.0.0.3", "staleness is judged for the client's ip (betas)");
+        let changed = table.stale(&poll, |key, reader| {
+            assert_eq!(reader.ip, "10.0.0.3", "staleness is judged for the client's ip (betas)");
             if key.data_id.as_str() == "a" {
                 "new".to_owned()
             } else {
@@ -219,15 +219,15 @@ mod listeners {
         let mut table = ListenerTable::default();
         let conn = listener("c1");
         let contexts = [context("a", "", &md5_hex("a")), context("b", "", ""), context("c", "", "old")];
-        let changed = table.listen(&conn, "10.0.0.1", &contexts, 10, md5_of_a).unwrap();
+        let changed = table.listen(&conn, &Reader::at("10.0.0.1"), &contexts, 10, md5_of_a).unwrap();
         assert_eq!(changed, vec![context("c", "", "old")], "an absent config matches md5 \"\"");
     }
 
     #[test]
     fn pushes_echo_the_tenant_each_connection_sent() {
         let mut table = ListenerTable::default();
-        table.listen(&listener("c1"), "10.0.0.1", &[context("a", "", "")], 10, md5_of_a).unwrap();
-        table.listen(&listener("c2"), "10.0.0.2", &[context("a", "public", "")], 10, md5_of_a).unwrap();
+        table.listen(&listener("c1"), &Reader::at("10.0.0.1"), &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table.listen(&listener("c2"), &Reader::at("10.0.0.2"), &[context("a", "public", "")], 10, md5_of_a).unwrap();
         let targets = table.targets(&key("a"));
         assert_eq!(
             targets,
@@ -242,8 +242,10 @@ mod listeners {
     fn unlisten_and_disconnect_remove_registrations() {
         let mut table = ListenerTable::default();
         let (c1, c2) = (listener("c1"), listener("c2"));
-        table.listen(&c1, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 10, md5_of_a).unwrap();
-        table.listen(&c2, "10.0.0.2", &[context("a", "", "")], 10, md5_of_a).unwrap();
+        table
+            .listen(&c1, &Reader::at("10.0.0.1"), &[context("a", "", ""), context("b", "", "")], 10, md5_of_a)
+            .unwrap();
+        table.listen(&c2, &Reader::at("10.0.0.2"), &[context("a", "", "")], 10, md5_of_a).unwrap();
         table.unlisten(&c1, &[key("a")]);
         assert_eq!(table.targets(&key("a")).len(), 1);
         assert_eq!(table.keys_of(&c1), vec![key("b")]);
@@ -257,17 +259,21 @@ mod listeners {
     fn the_per_connection_limit_is_all_or_nothing() {
         let mut table = ListenerTable::default();
         let conn = listener("c1");
-        table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("b", "", "")], 3, md5_of_a).unwrap();
+        table
+            .listen(&conn, &Reader::at("10.0.0.1"), &[context("a", "", ""), context("b", "", "")], 3, md5_of_a)
+            .unwrap();
         let err = table.listen(
             &conn,
-            "10.0.0.1",
+            &Reader::at("10.0.0.1"),
             &[context("a", "", ""), context("c", "", ""), context("d", "", "")],
             3,
             md5_of_a,
         );
         assert_eq!(err, Err(ListenError::TooManyListeners { limit: 3 }));
         assert_eq!(table.keys_of(&conn).len(), 2, "a refused batch registers nothing");
-        table.listen(&conn, "10.0.0.1", &[context("a", "", ""), context("c", "", "")], 3, md5_of_a).unwrap();
+        table
+            .listen(&conn, &Reader::at("10.0.0.1"), &[context("a", "", ""), context("c", "", "")], 3, md5_of_a)
+            .unwrap();
         assert_eq!(table.keys_of(&conn).len(), 3);
     }
 }
@@ -367,7 +373,7 @@ mod namespaces {
     }
 }
 
-mod beta {
+mod gray {
     use super::*;
 
     /// `use`, `effect` and `schema` are kept behind one pointer, and only when set.
@@ -393,15 +399,15 @@ mod beta {
         };
         let mut state = State::default();
         apply_publish(&mut state, encrypted("formal", "k-formal"), 1);
-        let gray = ConfigCommand::PublishBeta {
+        let gray = ConfigCommand::PublishGray {
             publish: encrypted("gray", "k-gray"),
-            ips: vec!["10.0.0.1".into()],
+            rule: GrayRule::Beta { ips: vec!["10.0.0.1".into()] },
             now: Millis(2),
         };
         state.apply(&Command::Config(gray));
         let key = publish("d", "x").key;
-        assert_eq!(state.config.view(&key, "10.0.0.1").unwrap().0.encrypted_data_key, "k-gray");
-        assert_eq!(state.config.view(&key, "10.0.0.2").unwrap().0.encrypted_data_key, "k-formal");
+        assert_eq!(state.config.view(&key, &Reader::at("10.0.0.1")).unwrap().0.encrypted_data_key, "k-gray");
+        assert_eq!(state.config.view(&key, &Reader::at("10.0.0.2")).unwrap().0.encrypted_data_key, "k-formal");
 
         let Outcome::Applied(changes) = apply_publish(&mut state, publish("d", "plain"), 3) else { panic!("refused") };
         let Some(Change::HistoryAdded(record)) = changes.get(1) else { panic!("no record: {changes:?}") };
@@ -416,12 +422,23 @@ mod beta {
         ));
     }
 
+    fn gray(content: &str, rule: GrayRule) -> Command {
+        Command::Config(ConfigCommand::PublishGray { publish: publish("d", content), rule, now: Millis(5) })
+    }
+
     fn beta(content: &str, ips: &[&str]) -> Command {
-        Command::Config(ConfigCommand::PublishBeta {
-            publish: publish("d", content),
-            ips: ips.iter().map(|ip| (*ip).to_owned()).collect(),
-            now: Millis(5),
-        })
+        gray(content, GrayRule::Beta { ips: ips.iter().map(|ip| (*ip).to_owned()).collect() })
+    }
+
+    fn tag(content: &str, tag: &str) -> Command {
+        gray(content, GrayRule::Tag { tag: tag.to_owned() })
+    }
+
+    /// The content `reader` reads, and the name of the gray version that served it.
+    fn read(state: &State, ip: &str, tag: &str) -> (String, Option<String>) {
+        let key = publish("d", "x").key;
+        let (config, gray) = state.config.view(&key, &Reader::new(ip, tag)).unwrap();
+        (config.content.clone(), gray.map(|gray| gray.rule.name()))
     }
 
     #[test]
@@ -430,18 +447,66 @@ mod beta {
         apply_publish(&mut state, publish("d", "formal"), 1);
         state.apply(&beta("gray", &["10.0.0.1"]));
         let key = publish("d", "x").key;
-        let (config, is_beta) = state.config.view(&key, "10.0.0.1").unwrap();
-        assert_eq!((config.content.as_str(), is_beta), ("gray", true));
-        let (config, is_beta) = state.config.view(&key, "10.0.0.2").unwrap();
-        assert_eq!((config.content.as_str(), is_beta), ("formal", false));
-        assert_eq!(state.config.md5_for(&key, "10.0.0.1"), md5_hex("gray"));
-        assert_eq!(state.config.md5_for(&key, "10.0.0.2"), md5_hex("formal"));
+        assert_eq!(read(&state, "10.0.0.1", ""), ("gray".into(), Some("beta".into())));
+        assert_eq!(read(&state, "10.0.0.2", ""), ("formal".into(), None));
+        assert_eq!(state.config.md5_for(&key, &Reader::at("10.0.0.1")), md5_hex("gray"));
+        assert_eq!(state.config.md5_for(&key, &Reader::at("10.0.0.2")), md5_hex("formal"));
 
-        let outcome = state.apply(&Command::Config(ConfigCommand::StopBeta { key: key.clone(), now: Millis(9) }));
+        let stop = ConfigCommand::StopGray { key: key.clone(), name: "beta".into(), now: Millis(9) };
+        let outcome = state.apply(&Command::Config(stop));
         let recorded_beta = matches!(&outcome, Outcome::Applied(changes)
-            if changes.len() == 2 && matches!(&changes[1], Change::HistoryAdded(record) if record.beta));
+            if changes.len() == 2
+                && matches!(&changes[1], Change::HistoryAdded(record) if record.gray_name.as_deref() == Some("beta")));
         assert!(recorded_beta, "stop is recorded in history, as a beta record: {outcome:?}");
-        assert_eq!(state.config.view(&key, "10.0.0.1").unwrap().0.content, "formal");
+        assert_eq!(read(&state, "10.0.0.1", ""), ("formal".into(), None));
+    }
+
+    /// Tag versions are one per tag, read only with that tag; a tag outranks the beta for a
+    /// client both match; stopping one leaves the others.
+    #[test]
+    fn tags_read_their_version_and_outrank_the_beta() {
+        let mut state = State::default();
+        apply_publish(&mut state, publish("d", "formal"), 1);
+        state.apply(&beta("for-ip", &["10.0.0.1"]));
+        state.apply(&tag("for-blue", "blue"));
+        state.apply(&tag("for-green", "green"));
+        assert_eq!(read(&state, "10.0.0.9", "blue"), ("for-blue".into(), Some("tag_blue".into())));
+        assert_eq!(read(&state, "10.0.0.9", "green"), ("for-green".into(), Some("tag_green".into())));
+        assert_eq!(read(&state, "10.0.0.9", "red"), ("formal".into(), None), "an unknown tag reads the formal");
+        assert_eq!(read(&state, "10.0.0.9", ""), ("formal".into(), None));
+        assert_eq!(read(&state, "10.0.0.1", "blue"), ("for-blue".into(), Some("tag_blue".into())), "tag over beta");
+        assert_eq!(read(&state, "10.0.0.1", ""), ("for-ip".into(), Some("beta".into())));
+
+        state.apply(&tag("blue-2", "blue"));
+        assert_eq!(read(&state, "10.0.0.9", "blue").0, "blue-2", "a tag's publish replaces its version");
+        let key = publish("d", "x").key;
+        assert_eq!(state.config.grays(&key).unwrap().len(), 3);
+        let stop = ConfigCommand::StopGray { key: key.clone(), name: "tag_blue".into(), now: Millis(9) };
+        state.apply(&Command::Config(stop));
+        assert_eq!(read(&state, "10.0.0.1", "blue"), ("for-ip".into(), Some("beta".into())), "the beta again");
+        assert_eq!(read(&state, "10.0.0.9", "green").0, "for-green", "other tags stay");
+        let absent = ConfigCommand::StopGray { key, name: "tag_red".into(), now: Millis(10) };
+        assert_eq!(
+            state.apply(&Command::Config(absent)),
+            Outcome::Applied(vec![Change::Config(ConfigChange::GrayRemoved {
+                key: publish("d", "x").key,
+                name: "tag_red".into(),
+                previous: None
+            })]),
+            "stopping an absent gray version changes nothing and records nothing"
+        );
+    }
+
+    #[test]
+    fn gray_rules_are_parsed_from_beta_ips_or_a_tag() {
+        assert_eq!(parse_gray_rule(None, Some(" ")), Ok(None));
+        assert_eq!(parse_gray_rule(None, Some("blue")), Ok(Some(GrayRule::Tag { tag: "blue".into() })));
+        assert!(matches!(
+            parse_gray_rule(Some("10.0.0.1"), Some("blue")),
+            Err(ConfigError::Invalid { param: "tag", .. })
+        ));
+        assert!(matches!(parse_gray_tag(Some("a b")), Err(ConfigError::Invalid { param: "tag", .. })));
+        assert!(matches!(parse_gray_tag(Some(&"t".repeat(17))), Err(ConfigError::TooLong { param: "tag", limit: 16 })));
     }
 
     #[test]

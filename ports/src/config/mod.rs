@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::config::{
-    BetaConfig, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, HistoryRecord, KeyRef,
-    PublishConfig,
+    Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, GrayConfig, GrayRule, HistoryRecord,
+    KeyRef, PublishConfig, Reader,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -36,19 +36,19 @@ pub trait ConfigService: Send + Sync {
     /// without it; a client asks for it per read.
     async fn read_barrier(&self) -> Result<(), ConfigServiceError>;
 
-    /// What a client at `client_ip` reads (the beta content if a beta lists it), and
-    /// whether it is the beta.
+    /// What `reader` reads (a gray version if a rule matches it), and the gray version
+    /// that served, if one did.
     /// This is the hot read path: a borrowed key, no state lock, no allocation.
-    fn get_for<'a>(&self, key: KeyRef<'a>, client_ip: &str) -> Option<(Arc<Config>, bool)>;
+    fn get_for<'a>(&self, key: KeyRef<'a>, reader: Reader<'a>) -> Option<(Arc<Config>, Option<Arc<GrayConfig>>)>;
 
-    /// Replicates a gray publish served only to `ips`.
-    async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError>;
+    /// Replicates a gray publish for the clients `rule` matches.
+    async fn publish_gray(&self, publish: PublishConfig, rule: GrayRule) -> Result<(), ConfigServiceError>;
 
-    /// Replicates the end of a gray release.
-    async fn stop_beta(&self, key: ConfigKey) -> Result<(), ConfigServiceError>;
+    /// Replicates the end of the gray release named `name` (`beta`, `tag_<tag>`).
+    async fn stop_gray(&self, key: ConfigKey, name: String) -> Result<(), ConfigServiceError>;
 
-    /// The gray version of a config, if one is live.
-    fn beta(&self, key: &ConfigKey) -> Option<Arc<BetaConfig>>;
+    /// A config's gray version named `name`, if it is live.
+    fn gray(&self, key: &ConfigKey, name: &str) -> Option<Arc<GrayConfig>>;
 
     /// The bounds adapters validate requests against.
     fn limits(&self) -> ConfigLimits;
@@ -144,22 +144,22 @@ impl ConfigService for ConfigApp {
         Ok(self.consensus.ensure_linearizable().await?)
     }
 
-    fn get_for<'a>(&self, key: KeyRef<'a>, client_ip: &str) -> Option<(Arc<Config>, bool)> {
-        self.state.config_for(key, client_ip)
+    fn get_for<'a>(&self, key: KeyRef<'a>, reader: Reader<'a>) -> Option<(Arc<Config>, Option<Arc<GrayConfig>>)> {
+        self.state.config_for(key, &reader)
     }
 
-    async fn publish_beta(&self, publish: PublishConfig, ips: Vec<String>) -> Result<(), ConfigServiceError> {
+    async fn publish_gray(&self, publish: PublishConfig, rule: GrayRule) -> Result<(), ConfigServiceError> {
         let now = self.clock.now();
-        self.propose(ConfigCommand::PublishBeta { publish, ips, now }).await
+        self.propose(ConfigCommand::PublishGray { publish, rule, now }).await
     }
 
-    async fn stop_beta(&self, key: ConfigKey) -> Result<(), ConfigServiceError> {
+    async fn stop_gray(&self, key: ConfigKey, name: String) -> Result<(), ConfigServiceError> {
         let now = self.clock.now();
-        self.propose(ConfigCommand::StopBeta { key, now }).await
+        self.propose(ConfigCommand::StopGray { key, name, now }).await
     }
 
-    fn beta(&self, key: &ConfigKey) -> Option<Arc<BetaConfig>> {
-        self.state.read_with(|state| state.config.beta(key).cloned())
+    fn gray(&self, key: &ConfigKey, name: &str) -> Option<Arc<GrayConfig>> {
+        self.state.read_with(|state| state.config.gray(key, name).cloned())
     }
 
     fn limits(&self) -> ConfigLimits {

@@ -1,7 +1,7 @@
 //! `ConfigBatchListenRequest` -> `ConfigChangeBatchListenResponse`: registers (or drops)
 //! listens for this connection and answers at once with the keys whose md5 differs.
 
-use domain::config::{ConfigKey, ListenContext, ListenerId};
+use domain::config::{reader_tag, ConfigKey, ListenContext, ListenerId, TAG_LABEL};
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -68,7 +68,9 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
         api.services.listening.unlisten(&listener, &keys);
         return wire::success(RESPONSE, json!({ "changedConfigs": [] }));
     }
-    match api.services.listening.listen(&listener, &connection.client_ip, &contexts) {
+    let header = incoming.header(TAG_LABEL);
+    let tag = reader_tag([header.as_deref(), connection.labels.get(TAG_LABEL).map(String::as_str)]);
+    match api.services.listening.listen(&listener, &connection.client_ip, tag, &contexts) {
         Ok(changed) => {
             let changed: Vec<_> = changed
                 .iter()

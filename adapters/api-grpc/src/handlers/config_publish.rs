@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use domain::config::{parse_beta_ips, PublishConfig, PublishParams};
+use domain::config::{parse_gray_rule, PublishConfig, PublishParams};
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -35,16 +35,6 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(request) => request,
         Err(err) => return wire::failure(RESPONSE, code::BAD_GATEWAY, &err.to_string(), json!({})),
     };
-    // Gray releases are not supported yet: refuse them rather than publish them as the
-    // formal content every client would then receive.
-    if request.addition("betaIps").is_some() || request.addition("tag").is_some() {
-        return wire::failure(
-            RESPONSE,
-            code::INVALID_PARAM,
-            "gray (beta or tag) publish is not supported yet",
-            json!({}),
-        );
-    }
     let params = PublishParams {
         namespace: request.tenant.as_deref(),
         group: request.group.as_deref(),
@@ -64,12 +54,12 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(publish) => publish,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
-    let beta_ips = match parse_beta_ips(request.addition("betaIps")) {
-        Ok(ips) => ips,
+    let rule = match parse_gray_rule(request.addition("betaIps"), request.addition("tag")) {
+        Ok(rule) => rule,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
-    let published = match beta_ips {
-        Some(ips) => api.services.config.publish_beta(publish, ips).await,
+    let published = match rule {
+        Some(rule) => api.services.config.publish_gray(publish, rule).await,
         None => api.services.config.publish(publish).await,
     };
     match published {

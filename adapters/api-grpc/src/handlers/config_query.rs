@@ -1,7 +1,7 @@
 //! `ConfigQueryRequest` -> `ConfigQueryResponse`; a missing config is errorCode 300, which
 //! the Java client's profile fallback depends on.
 
-use domain::config::KeyRef;
+use domain::config::{reader_tag, KeyRef, Reader, TAG_LABEL};
 use proto::nacos::Payload;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,6 +18,7 @@ pub(super) struct ConfigQueryRequest {
     data_id: Option<String>,
     group: Option<String>,
     tenant: Option<String>,
+    tag: Option<String>,
 }
 
 pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming) -> Payload {
@@ -29,8 +30,11 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), empty()),
     };
-    match api.services.config.get_for(key, &connection.client_ip) {
-        Some((config, beta)) => wire::payload(
+    let header = incoming.header(TAG_LABEL);
+    let label = connection.labels.get(TAG_LABEL).map(String::as_str);
+    let tag = reader_tag([request.tag.as_deref(), header.as_deref(), label]);
+    match api.services.config.get_for(key, Reader::new(&connection.client_ip, tag)) {
+        Some((config, gray)) => wire::payload(
             RESPONSE,
             &Found {
                 result_code: wire::SUCCESS,
@@ -41,7 +45,8 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
                 last_modified: config.last_modified.as_u64(),
                 content_type: config.config_type.as_str(),
                 encrypted_data_key: &config.encrypted_data_key,
-                beta,
+                beta: gray.as_ref().is_some_and(|gray| gray.rule.is_beta()),
+                tag: gray.as_ref().and_then(|gray| gray.rule.tag()),
             },
         ),
         None => wire::failure(RESPONSE, code::NOT_FOUND, "config data not exist", empty()),
@@ -62,6 +67,10 @@ struct Found<'a> {
     content_type: &'a str,
     encrypted_data_key: &'a str,
     beta: bool,
+    /// The tag whose gray version answered; left out otherwise (Go and Python decode the
+    /// field as a boolean, and only a tag hit sends it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
 }
 
 /// The fields SDKs require even on failures (the Rust SDK reads `md5` and `contentType`).

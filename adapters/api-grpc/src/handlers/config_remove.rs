@@ -1,6 +1,7 @@
-//! `ConfigRemoveRequest` -> `ConfigRemoveResponse`; removing an absent config succeeds.
+//! `ConfigRemoveRequest` -> `ConfigRemoveResponse`; removing an absent config succeeds. With
+//! a `tag`, only that tag's gray version is removed.
 
-use domain::config::ConfigKey;
+use domain::config::{parse_gray_tag, ConfigKey, GrayRule};
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +17,7 @@ pub(super) struct ConfigRemoveRequest {
     data_id: Option<String>,
     group: Option<String>,
     tenant: Option<String>,
+    tag: Option<String>,
 }
 
 pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
@@ -27,7 +29,12 @@ pub(super) async fn handle(api: &GrpcApi, incoming: &Incoming) -> Payload {
         Ok(key) => key,
         Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
     };
-    match api.services.config.remove(key).await {
+    let removed = match parse_gray_tag(request.tag.as_deref()) {
+        Ok(Some(tag)) => api.services.config.stop_gray(key, GrayRule::Tag { tag }.name()).await,
+        Ok(None) => api.services.config.remove(key).await,
+        Err(err) => return wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
+    };
+    match removed {
         Ok(()) => wire::success(RESPONSE, json!({})),
         Err(err) => {
             let (error_code, message) = super::service_error(&err);

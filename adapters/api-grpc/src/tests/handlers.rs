@@ -51,11 +51,24 @@ async fn bad_config_requests_reach_nothing() {
         (
             "ConfigPublishRequest",
             json!({ "dataId": "d", "group": "G", "content": "x",
-                                         "additionMap": { "tag": "t" } }),
+                                         "additionMap": { "tag": "not a tag" } }),
+            400,
+        ),
+        (
+            "ConfigPublishRequest",
+            json!({ "dataId": "d", "group": "G", "content": "x",
+                                         "additionMap": { "tag": "t", "betaIps": "127.0.0.1" } }),
+            400,
+        ),
+        (
+            "ConfigPublishRequest",
+            json!({ "dataId": "d", "group": "G", "content": "x",
+                                         "additionMap": { "betaIps": "not-an-ip" } }),
             400,
         ),
         ("ConfigQueryRequest", json!({ "dataId": "a/b", "group": "G" }), 400),
         ("ConfigRemoveRequest", json!({ "dataId": "d" }), 400),
+        ("ConfigRemoveRequest", json!({ "dataId": "d", "group": "G", "tag": "a b" }), 400),
         ("ConfigBatchListenRequest", json!({ "configListenContexts": [{ "group": "G" }] }), 400),
     ] {
         let (_, answer) = client.call(kind, body.clone()).await;
@@ -70,7 +83,7 @@ async fn a_query_reads_for_the_connection_client_ip_and_a_removal_is_forwarded()
     mocks
         .config
         .expect_get_for()
-        .withf(|key, ip| key.data_id == "d" && ip == "127.0.0.9")
+        .withf(|key, reader| key.data_id == "d" && reader.ip == "127.0.0.9" && reader.tag.is_empty())
         .times(1)
         .returning(|_, _| None);
     mocks
@@ -93,11 +106,11 @@ async fn listening_registers_the_connection_as_a_listener_and_answers_what_chang
     mocks
         .listening
         .expect_listen()
-        .withf(|listener, ip, contexts: &[ListenContext]| {
-            matches!(listener, ListenerId::Connection(_)) && ip == "127.0.0.9" && contexts.len() == 2
+        .withf(|listener, ip, tag, contexts: &[ListenContext]| {
+            matches!(listener, ListenerId::Connection(_)) && ip == "127.0.0.9" && tag.is_empty() && contexts.len() == 2
         })
         .times(1)
-        .returning(|_, _, contexts| Ok(contexts[..1].to_vec()));
+        .returning(|_, _, _, contexts| Ok(contexts[..1].to_vec()));
     mocks
         .listening
         .expect_unlisten()

@@ -129,7 +129,7 @@ async fn get_answers_content_and_nacos_headers() {
             created: Millis(0),
             last_modified: Millis(1_700_000_000_000),
         });
-        Some((config, false))
+        Some((config, None))
     });
     let response = warp::test::request()
         .path("/nacos/v1/cs/configs?dataId=d&group=DEFAULT_GROUP")

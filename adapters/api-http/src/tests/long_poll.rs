@@ -33,9 +33,9 @@ fn listening(stale_after_wakes: Vec<Vec<ListenContext>>) -> Mocks {
     mocks
         .listening
         .expect_listen()
-        .withf(|listener, _, contexts| matches!(listener, ListenerId::LongPoll(_)) && contexts == [context()])
+        .withf(|listener, _, _, contexts| matches!(listener, ListenerId::LongPoll(_)) && contexts == [context()])
         .times(1)
-        .returning(|_, _, _| Ok(Vec::new()));
+        .returning(|_, _, _, _| Ok(Vec::new()));
     let mut answers = stale_after_wakes.into_iter();
     let times = answers.len();
     mocks.listening.expect_stale().times(times).returning(move |_| answers.next().unwrap());
@@ -108,7 +108,7 @@ async fn a_wake_up_that_finds_nothing_stale_keeps_the_poll_held() {
 #[tokio::test]
 async fn a_poll_with_stale_keys_answers_at_once_and_registers_nothing_for_long() {
     let mut mocks = Mocks::default();
-    mocks.listening.expect_listen().times(1).returning(|_, _, contexts| Ok(contexts.to_vec()));
+    mocks.listening.expect_listen().times(1).returning(|_, _, _, contexts| Ok(contexts.to_vec()));
     mocks.listening.expect_forget().times(1).return_const(());
     let response = poll_request(30_000).reply(&mocks.api().routes()).await;
     assert_eq!(response.body().as_ref(), b"app.yaml%02G%01\n");
