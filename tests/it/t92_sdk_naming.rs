@@ -261,3 +261,74 @@ fn registrar_child() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
 }
+
+/// `GET /nacos/v{1,2}/ns/client/*`: an SDK's connection, an HTTP client kept by beats and a
+/// persistent instance's client are listed, with what each registered and subscribes to;
+/// an unknown or missing `clientId` is refused.
+#[test]
+fn client_views_list_connections_http_clients_and_what_they_hold() {
+    with_node(async |node, dir| {
+        let sdk = naming(node, "", &dir.join("a")).await;
+        sdk.register_instance("viewed".into(), None, instance("127.7.0.101", 9001)).await.unwrap();
+        let events = Arc::new(Events::default());
+        sdk.subscribe("watched".into(), None, vec![], events).await.unwrap();
+        let get = |path: &str, query: &[(&str, &str)]| {
+            tokio::task::block_in_place(|| {
+                let response = node.http().get(node.url(path)).query(query).send().unwrap();
+                let status = response.status();
+                (status, serde_json::from_str::<Value>(&response.text().unwrap()).unwrap_or(Value::Null))
+            })
+        };
+        let post = |form: &[(&str, &str)]| {
+            tokio::task::block_in_place(|| {
+                let response = node.http().post(node.url("/nacos/v1/ns/instance")).query(form).send().unwrap();
+                assert_eq!(response.text().unwrap(), "ok");
+            })
+        };
+        post(&[("serviceName", "viewed"), ("ip", "127.7.0.102"), ("port", "9002")]);
+        post(&[("serviceName", "stored"), ("ip", "127.7.0.103"), ("port", "9003"), ("ephemeral", "false")]);
+
+        let (_, ids) = get("/nacos/v2/ns/client/list", &[]);
+        let ids: Vec<String> =
+            ids["data"].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+        assert!(ids.contains(&"127.7.0.102:9002#true".to_owned()), "{ids:?}");
+        assert!(ids.contains(&"127.7.0.103:9003#false".to_owned()), "{ids:?}");
+        let connection = ids.iter().find(|id| !id.contains('#')).expect("the SDK's connection").clone();
+
+        let (_, detail) = get("/nacos/v1/ns/client", &[("clientId", &connection)]);
+        assert_eq!(
+            (detail["clientType"].as_str(), detail["clientIp"].as_str()),
+            (Some("connection"), Some("127.0.0.1"))
+        );
+        let (_, published) = get("/nacos/v1/ns/client/publish/list", &[("clientId", &connection)]);
+        assert_eq!(published[0]["serviceName"], "viewed");
+        assert_eq!(published[0]["registeredInstance"]["ip"], "127.7.0.101");
+        let (_, subscribed) = get("/nacos/v2/ns/client/subscribe/list", &[("clientId", &connection)]);
+        assert_eq!(subscribed["data"][0]["serviceName"], "watched", "{subscribed}");
+        let (_, stored) = get("/nacos/v1/ns/client/publish/list", &[("clientId", "127.7.0.103:9003#false")]);
+        assert_eq!(stored[0]["serviceName"], "stored");
+
+        let (_, publishers) = get("/nacos/v1/ns/client/service/publisher/list", &[("serviceName", "viewed")]);
+        let mut clients: Vec<&str> =
+            publishers.as_array().unwrap().iter().map(|p| p["clientId"].as_str().unwrap()).collect();
+        clients.sort_unstable();
+        assert_eq!(clients.len(), 2, "{publishers}");
+        assert!(clients.contains(&"127.7.0.102:9002#true") && clients.contains(&connection.as_str()));
+        let only = [("serviceName", "viewed"), ("ip", "127.7.0.102"), ("port", "9002")];
+        let (_, narrowed) = get("/nacos/v1/ns/client/service/publisher/list", &only);
+        assert_eq!(narrowed.as_array().unwrap().len(), 1, "{narrowed}");
+        let persistent = [("serviceName", "stored"), ("ephemeral", "false")];
+        let (_, stored) = get("/nacos/v1/ns/client/service/publisher/list", &persistent);
+        assert_eq!(stored[0]["clientId"], "127.7.0.103:9003#false");
+        let (_, subscribers) = get("/nacos/v1/ns/client/service/subscriber/list", &[("serviceName", "watched")]);
+        assert_eq!(subscribers[0]["clientId"], connection.as_str(), "{subscribers}");
+
+        let (status, missing) = get("/nacos/v2/ns/client", &[("clientId", "1_127.0.0.1_1")]);
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{missing}");
+        let (status, _) = get("/nacos/v1/ns/client/publish/list", &[]);
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+        let (status, _) =
+            get("/nacos/v1/ns/client/service/publisher/list", &[("serviceName", "viewed"), ("port", "x")]);
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    });
+}

@@ -53,6 +53,9 @@ pub enum ApiError {
     NamingRejected(domain::Rejection),
     #[error("{0}")]
     NamingNotFound(String),
+    /// A client view's `clientId` that no client has (404, as Java's `NacosApiException`).
+    #[error("clientId [ {0} ] not exist")]
+    ClientNotFound(String),
     #[error("no matched ip found!")]
     InstanceNotFound,
     #[error("service not found: {0}")]
@@ -135,6 +138,7 @@ impl ApiError {
             | Self::NamespaceNotFound
             | Self::HistoryNotFound
             | Self::NoSuchApi
+            | Self::ClientNotFound(_)
             | Self::InstanceNotFound => StatusCode::NOT_FOUND,
             Self::NamespaceExists => StatusCode::CONFLICT,
             // Java Nacos answers a failed CAS with 500; clients key on it.
@@ -149,7 +153,9 @@ impl ApiError {
     pub(crate) fn v2_code(&self) -> u32 {
         match self {
             Self::ConfigNotFound | Self::HistoryNotFound | Self::NoSuchApi => 20004,
-            Self::InstanceNotFound | Self::NamingNotFound(_) | Self::ServiceNotFound(_) => 20004,
+            Self::InstanceNotFound | Self::NamingNotFound(_) | Self::ServiceNotFound(_) | Self::ClientNotFound(_) => {
+                20004
+            }
             Self::NamingRejected(domain::Rejection::ServiceNotFound(_)) => 20004,
             Self::NamingRejected(domain::Rejection::ServiceExists(_)) => 20005,
             Self::Naming(domain::naming::NamingError::Missing(_)) => 10000,

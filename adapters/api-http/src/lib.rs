@@ -17,6 +17,7 @@ mod login;
 mod long_poll;
 mod namespaces;
 mod naming;
+mod naming_clients;
 mod naming_wire;
 mod params;
 mod relay;

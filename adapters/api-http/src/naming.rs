@@ -38,7 +38,7 @@ enum Version {
 }
 
 /// What an operation answers, before the version gives it its shape.
-enum Answer {
+pub(crate) enum Answer {
     Ok,
     Json(Value),
     /// Sent as is in both versions (the beat reply, which v2 does not wrap).
@@ -48,9 +48,9 @@ enum Answer {
 }
 
 /// One request's inputs.
-struct Call {
-    api: Arc<HttpApi>,
-    params: Params,
+pub(crate) struct Call {
+    pub(crate) api: Arc<HttpApi>,
+    pub(crate) params: Params,
     client_ip: String,
     version: Version,
 }
@@ -119,6 +119,12 @@ async fn dispatch(
         (&Method::GET | &Method::POST, "catalog/instances") => catalog_instances(&call),
         (&Method::PUT, "health/instance" | "health") => set_health(&call).await,
         (&Method::GET, "operator/metrics") => metrics(&call),
+        (&Method::GET, path) if path == "client" || path.starts_with("client/") => {
+            match crate::naming_clients::answer(&call, path) {
+                Some(answer) => answer,
+                None => return Err(warp::reject::not_found()),
+            }
+        }
         (&Method::GET, "health/server") => Ok(Answer::Raw(json!({
             "msg": format!("Hello! I am Nacos-Naming and healthy! total services: {}", call.api.queries.metrics().service_count)
         }))),

@@ -6,6 +6,7 @@
 //! replicated through raft. Service metadata and persistent instances ([`NamingTable`]) are
 //! part of the raft [`crate::State`]. A client's view ([`ServiceView`]) is computed from both.
 
+mod clients;
 pub mod distro;
 mod ephemeral;
 pub mod health_check;
@@ -17,6 +18,7 @@ mod service;
 mod subscribers;
 mod view;
 
+pub use clients::ClientRef;
 pub use ephemeral::{BeatOutcome, EphemeralRegistry, Lifetime, Owner, Published, Registrant};
 pub use health_check::{ClusterMeta, HealthChecker};
 pub use instance::{

@@ -21,9 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use async_trait::async_trait;
 use domain::config::{ConnectionId, Namespace};
 use domain::naming::{
-    compute_view, protect_threshold_reached, ClusterMeta, ClusterName, EphemeralRegistry, Instance, InstanceAddress,
-    InstanceDraft, InstancePatch, MetadataEdit, NamingCommand, NamingError, PersistentService, Registrant, ServiceKey,
-    ServiceMeta, Subscriber, SubscriberId, SubscriberTable, ViewQuery,
+    compute_view, protect_threshold_reached, ClientRef, ClusterMeta, ClusterName, EphemeralRegistry, Instance,
+    InstanceAddress, InstanceDraft, InstancePatch, MetadataEdit, NamingCommand, NamingError, PersistentService,
+    Registrant, ServiceKey, ServiceMeta, Subscriber, SubscriberId, SubscriberTable, ViewQuery,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -184,6 +184,22 @@ pub trait RegistryQueries: Send + Sync {
 
     /// Counts for `/operator/metrics`.
     fn metrics(&self) -> NamingMetrics;
+
+    /// Every client this node knows (its own and its peers' copies, subscribers, and the
+    /// persistent instances' `ip:port#false` clients), ordered by id.
+    fn clients(&self) -> Vec<ClientRef>;
+
+    /// What `client` registered, by service; `None` when no such client is known.
+    fn client_publications(&self, client: &ClientRef) -> Option<Vec<(ServiceKey, Instance)>>;
+
+    /// What `client` subscribes to.
+    fn client_subscriptions(&self, client: &ClientRef) -> Vec<(ServiceKey, Subscriber)>;
+
+    /// The clients that registered an instance of `service` (ephemeral or persistent ones).
+    fn service_publishers(&self, service: &ServiceKey, ephemeral: bool) -> Vec<(ClientRef, Instance)>;
+
+    /// The clients that subscribe to `service`.
+    fn service_subscribers(&self, service: &ServiceKey) -> Vec<(ClientRef, Subscriber)>;
 }
 
 /// Who watches which service (driving port).

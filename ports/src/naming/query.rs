@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use domain::config::Namespace;
-use domain::naming::{ClusterName, Instance, ServiceKey, Subscriber, SubscriberId, ViewQuery};
+use domain::naming::{ClientRef, ClusterName, Instance, ServiceKey, Subscriber, SubscriberId, ViewQuery};
 use domain::paging::{Page, PageRequest};
 
 use super::{summary, NamingApp, NamingMetrics, RegistryQueries, ServiceSummary, SharedView, SubscriptionService};
@@ -80,6 +80,72 @@ impl RegistryQueries for NamingApp {
             client_count: inner.ephemeral.owner_count(),
             persistent_instance_count: persistent_instances,
         }
+    }
+
+    fn clients(&self) -> Vec<ClientRef> {
+        let mut clients: BTreeSet<ClientRef> = BTreeSet::new();
+        {
+            let inner = self.inner();
+            clients.extend(inner.ephemeral.owners().map(ClientRef::of_owner));
+            for (service, _) in inner.subscribers.services() {
+                clients.extend(inner.subscribers.subscribers(service).map(|(id, _)| ClientRef::of_subscriber(id)));
+            }
+        }
+        self.state.read_with(|state| {
+            for (_, entry) in state.naming.iter() {
+                clients.extend(entry.instances.iter().map(ClientRef::of_persistent));
+            }
+        });
+        clients.into_iter().collect()
+    }
+
+    fn client_publications(&self, client: &ClientRef) -> Option<Vec<(ServiceKey, Instance)>> {
+        if !self.clients().contains(client) {
+            return None;
+        }
+        let mut published = Vec::new();
+        match client {
+            ClientRef::IpPort { ip, port, ephemeral: false } => self.state.read_with(|state| {
+                for (service, entry) in state.naming.iter() {
+                    let own = entry.instances.iter().filter(|i| i.ip == *ip && i.port == *port);
+                    published.extend(own.map(|i| (service.clone(), i.clone())));
+                }
+            }),
+            _ => {
+                let inner = self.inner();
+                for service in inner.ephemeral.services() {
+                    let own = inner.ephemeral.published(service).filter(|p| ClientRef::of_owner(&p.owner) == *client);
+                    published.extend(own.map(|p| (service.clone(), p.instance.clone())));
+                }
+            }
+        }
+        Some(published)
+    }
+
+    fn client_subscriptions(&self, client: &ClientRef) -> Vec<(ServiceKey, Subscriber)> {
+        let inner = self.inner();
+        let mut subscribed = Vec::new();
+        for (service, _) in inner.subscribers.services() {
+            let own = inner.subscribers.subscribers(service).filter(|(id, _)| ClientRef::of_subscriber(id) == *client);
+            subscribed.extend(own.map(|(_, subscriber)| (service.clone(), subscriber.clone())));
+        }
+        subscribed
+    }
+
+    fn service_publishers(&self, service: &ServiceKey, ephemeral: bool) -> Vec<(ClientRef, Instance)> {
+        if ephemeral {
+            let inner = self.inner();
+            inner.ephemeral.published(service).map(|p| (ClientRef::of_owner(&p.owner), p.instance.clone())).collect()
+        } else {
+            let entry = self.persistent(service);
+            let instances = entry.iter().flat_map(|entry| entry.instances.iter());
+            instances.map(|i| (ClientRef::of_persistent(i), i.clone())).collect()
+        }
+    }
+
+    fn service_subscribers(&self, service: &ServiceKey) -> Vec<(ClientRef, Subscriber)> {
+        let inner = self.inner();
+        inner.subscribers.subscribers(service).map(|(id, s)| (ClientRef::of_subscriber(id), s.clone())).collect()
     }
 }
 
