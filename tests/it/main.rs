@@ -21,6 +21,7 @@ mod t80_console_http;
 mod t90_beta;
 mod t91_tag_gray;
 mod t92_sdk_naming;
+mod t93_v3_api;
 mod t94_naming_http;
 mod t95_health_checks;
 mod t96_sdk_reconnect;

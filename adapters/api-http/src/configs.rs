@@ -7,6 +7,7 @@ use domain::config::{
     parse_gray_rule, parse_gray_tag, reader_tag, Config, ConfigDetails, ConfigKey, ConfigQuery, ConfigType, GrayConfig,
     GrayRule, KeyRef, MatchMode, Namespace, PublishConfig, PublishParams, Reader, BETA_GRAY_NAME,
 };
+use domain::paging::Page;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
@@ -77,18 +78,27 @@ pub(crate) fn config_requests(
         })
 }
 
-/// Which parameter names the namespace: `tenant` in v1, `namespaceId` in v2.
+/// Which parameters name the namespace and the group: `tenant` and `group` in v1,
+/// `namespaceId` and `group` in v2, `namespaceId` and `groupName` in v3.
 #[derive(Clone, Copy)]
 pub(crate) enum Version {
     V1,
     V2,
+    V3,
 }
 
 impl Version {
-    fn namespace(self, params: &Params) -> Option<&str> {
+    pub(crate) fn namespace(self, params: &Params) -> Option<&str> {
         match self {
             Self::V1 => params.get("tenant"),
-            Self::V2 => params.get("namespaceId").or_else(|| params.get("tenant")),
+            Self::V2 | Self::V3 => params.get("namespaceId").or_else(|| params.get("tenant")),
+        }
+    }
+
+    pub(crate) fn group(self, params: &Params) -> Option<&str> {
+        match self {
+            Self::V1 | Self::V2 => params.get("group"),
+            Self::V3 => params.get("groupName").or_else(|| params.get("group")),
         }
     }
 }
@@ -111,7 +121,7 @@ pub(crate) fn read(
     client_ip: &str,
     vipserver_tag: Option<&str>,
 ) -> Result<(Arc<Config>, Option<Arc<GrayConfig>>), ApiError> {
-    let key = KeyRef::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
+    let key = KeyRef::parse(version.namespace(params), version.group(params), params.get("dataId"))?;
     let tag = reader_tag([params.get("tag"), vipserver_tag]);
     api.config.get_for(key, Reader::new(client_ip, tag)).ok_or(ApiError::ConfigNotFound)
 }
@@ -136,7 +146,7 @@ pub(crate) fn mark_gray(response: &mut Response, gray: Option<&GrayConfig>) {
 pub(crate) fn publish_params<'a>(version: Version, params: &'a Params, cas_md5: Option<&'a str>) -> PublishParams<'a> {
     PublishParams {
         namespace: version.namespace(params),
-        group: params.get("group"),
+        group: version.group(params),
         data_id: params.get("dataId"),
         content: params.get("content"),
         config_type: params.get("type"),
@@ -172,7 +182,7 @@ pub(crate) async fn write(
 /// Removes the config, or with a non-blank `tag` only that tag's gray version (Nacos's
 /// "delete with tag").
 pub(crate) async fn delete(api: &HttpApi, version: Version, params: &Params) -> Result<(), ApiError> {
-    let key = ConfigKey::parse(version.namespace(params), params.get("group"), params.get("dataId"))?;
+    let key = ConfigKey::parse(version.namespace(params), version.group(params), params.get("dataId"))?;
     match parse_gray_tag(params.get("tag"))? {
         Some(tag) => Ok(api.config.stop_gray(key, GrayRule::Tag { tag }.name()).await?),
         None => Ok(api.config.remove(key).await?),
@@ -282,7 +292,7 @@ async fn delete_config(api: Arc<HttpApi>, params: Params) -> Result<Response, wa
     Ok(text("true".to_owned()).into_response())
 }
 
-fn reject(err: impl Into<ApiError>) -> warp::Rejection {
+pub(crate) fn reject(err: impl Into<ApiError>) -> warp::Rejection {
     warp::reject::custom(err.into())
 }
 
@@ -332,27 +342,7 @@ pub(crate) fn client_ip() -> impl Filter<Extract = (String,), Error = std::conve
 /// `search=accurate|blur`: one page of matching configs, as consoles and the Python 2.x
 /// SDK's `get_configs` read it.
 fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::Rejection> {
-    let mode = match mode {
-        "blur" => MatchMode::Blur,
-        _ => MatchMode::Accurate,
-    };
-    let namespace = Namespace::new(params.get("tenant").unwrap_or("")).map_err(reject)?;
-    let query = ConfigQuery {
-        namespace,
-        data_id: params.get("dataId").unwrap_or("").trim().to_owned(),
-        group: params.get("group").unwrap_or("").trim().to_owned(),
-        mode,
-        app_name: params.get("appName").unwrap_or("").trim().to_owned(),
-        tags: params
-            .get("config_tags")
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|tag| !tag.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    };
-    let page = api.config.search(&query, history::page(params)?);
+    let page = search_page(api, Version::V1, mode, params)?;
     let items: Vec<serde_json::Value> = page.items.iter().map(|(key, config)| config_info(key, config)).collect();
     let body = serde_json::json!({
         "totalCount": page.total,
@@ -361,4 +351,35 @@ fn search(api: &HttpApi, mode: &str, params: &Params) -> Result<Response, warp::
         "pageItems": items,
     });
     Ok(warp::reply::json(&body).into_response())
+}
+
+/// One page of the configs a search (`blur` or `accurate`) finds.
+pub(crate) fn search_page(
+    api: &HttpApi,
+    version: Version,
+    mode: &str,
+    params: &Params,
+) -> Result<Page<(ConfigKey, Arc<Config>)>, warp::Rejection> {
+    let mode = match mode {
+        "blur" => MatchMode::Blur,
+        _ => MatchMode::Accurate,
+    };
+    let namespace = Namespace::new(version.namespace(params).unwrap_or("")).map_err(reject)?;
+    let query = ConfigQuery {
+        namespace,
+        data_id: params.get("dataId").unwrap_or("").trim().to_owned(),
+        group: version.group(params).unwrap_or("").trim().to_owned(),
+        mode,
+        app_name: params.get("appName").unwrap_or("").trim().to_owned(),
+        tags: params
+            .get("config_tags")
+            .or_else(|| params.get("configTags"))
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|tag| !tag.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    Ok(api.config.search(&query, history::page(params)?))
 }

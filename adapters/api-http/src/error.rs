@@ -53,6 +53,9 @@ pub enum ApiError {
     NamingRejected(domain::Rejection),
     #[error("{0}")]
     NamingNotFound(String),
+    /// A 3.x heartbeat for an instance this node does not hold: the client registers again.
+    #[error("instance not found, please register again")]
+    HeartbeatUnknown,
     /// A client view's `clientId` that no client has (404, as Java's `NacosApiException`).
     #[error("clientId [ {0} ] not exist")]
     ClientNotFound(String),
@@ -139,6 +142,7 @@ impl ApiError {
             | Self::HistoryNotFound
             | Self::NoSuchApi
             | Self::ClientNotFound(_)
+            | Self::HeartbeatUnknown
             | Self::InstanceNotFound => StatusCode::NOT_FOUND,
             Self::NamespaceExists => StatusCode::CONFLICT,
             // Java Nacos answers a failed CAS with 500; clients key on it.
@@ -157,6 +161,7 @@ impl ApiError {
                 20004
             }
             Self::NamingRejected(domain::Rejection::ServiceNotFound(_)) => 20004,
+            Self::HeartbeatUnknown => 21003,
             Self::NamingRejected(domain::Rejection::ServiceExists(_)) => 20005,
             Self::Naming(domain::naming::NamingError::Missing(_)) => 10000,
             Self::Naming(_)
@@ -192,6 +197,7 @@ impl ApiError {
     pub(crate) fn v2_message(&self) -> &'static str {
         match self.v2_code() {
             20004 => "resource not found",
+            21003 => "instance not found",
             10000 => "parameter missing",
             20008 => "invalid dataId",
             20001 => "'tenant' parameter error",

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod config_v2;
+mod config_v3;
 mod configs;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -78,6 +79,8 @@ impl HttpApi {
             .or(login::routes(api.max_body_bytes))
             .unify()
             .or(cluster::routes(Arc::clone(&api)))
+            .unify()
+            .or(config_v3::routes(Arc::clone(&api)))
             .unify()
             .boxed();
         let naming = naming::routes(Arc::clone(&api)).boxed();

@@ -84,7 +84,7 @@ fn v1_answer(result: Result<(), NamespaceServiceError>) -> Response {
     }
 }
 
-async fn v2(tail: String, method: warp::http::Method, api: Arc<HttpApi>, params: Params) -> Response {
+pub(crate) async fn v2(tail: String, method: warp::http::Method, api: Arc<HttpApi>, params: Params) -> Response {
     let namespaces = &api.namespaces;
     let result: Result<Value, ApiError> = match (method.as_str(), tail.as_str()) {
         ("GET", "list") => Ok(Value::Array(namespaces.list().iter().map(item).collect())),

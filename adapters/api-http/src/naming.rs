@@ -35,6 +35,11 @@ const BEAT_UNKNOWN: u32 = 20404;
 enum Version {
     V1,
     V2,
+    /// Nacos 3.x: `/nacos/v3/client/ns/*` (a client's own register, deregister, heartbeat
+    /// and instance list) or `/nacos/v3/admin/ns/*` (the v2 operations); v2's envelope.
+    V3 {
+        admin: bool,
+    },
 }
 
 /// What an operation answers, before the version gives it its shape.
@@ -58,9 +63,12 @@ pub(crate) struct Call {
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let limit = api.max_body_bytes;
     let with_api = warp::any().map(move || Arc::clone(&api));
-    warp::path("nacos")
-        .and(warp::path::param::<String>())
-        .and(warp::path("ns"))
+    // `/nacos/v1/ns/...`, `/nacos/v2/ns/...`, and 3.x's `/nacos/v3/{client,admin}/ns/...`.
+    let v1_v2 = warp::path("nacos").and(warp::path::param::<String>()).and(warp::path("ns"));
+    let v3 = warp::path!("nacos" / "v3" / String / "ns" / ..).map(|audience: String| format!("v3/{audience}"));
+    v1_v2
+        .or(v3)
+        .unify()
         .and(warp::path::tail())
         .and(warp::method())
         .and(params(limit))
@@ -83,10 +91,15 @@ async fn dispatch(
     let version = match version_name.as_str() {
         "v1" => Version::V1,
         "v2" => Version::V2,
+        "v3/client" => Version::V3 { admin: false },
+        "v3/admin" => Version::V3 { admin: true },
         _ => return Err(warp::reject::not_found()),
     };
-    let call = Call { api, params, client_ip, version };
     let path = tail.as_str().trim_end_matches('/');
+    if version == (Version::V3 { admin: false }) && !V3_CLIENT_PATHS.contains(&(method.as_str(), path)) {
+        return Err(warp::reject::not_found());
+    }
+    let call = Call { api, params, client_ip, version };
     if let Some((node, http_addr)) = relay_to(&call, &method, path, agent.as_deref()) {
         let full_path = format!("/nacos/{version_name}/ns/{path}");
         match call.api.relay.relay(&http_addr, &method, &full_path, &call.params).await {
@@ -100,6 +113,10 @@ async fn dispatch(
         }
     }
     let answer = match (&method, path) {
+        (&Method::POST, "instance") if version == (Version::V3 { admin: false }) && is_heartbeat(&call)? => {
+            v3_heartbeat(&call)
+        }
+        (&Method::GET, "instance/list") if matches!(version, Version::V3 { .. }) => v3_instances(&call),
         (&Method::POST, "instance") => register(&call).await,
         (&Method::DELETE, "instance") => deregister(&call).await,
         (&Method::PUT | &Method::PATCH, "instance") => update(&call).await,
@@ -190,29 +207,61 @@ fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {
     };
     match (version, answer) {
         (Version::V1, Ok(Answer::Ok)) => crate::error::text("ok".to_owned()).into_response(),
-        (Version::V1, Ok(Answer::Json(value) | Answer::Raw(value))) | (Version::V2, Ok(Answer::Raw(value))) => {
-            warp::reply::json(&value).into_response()
-        }
+        (Version::V1, Ok(Answer::Json(value) | Answer::Raw(value)))
+        | (Version::V2 | Version::V3 { .. }, Ok(Answer::Raw(value))) => warp::reply::json(&value).into_response(),
         // The memoised encoding is shared, not copied, into the response body.
         (Version::V1, Ok(Answer::Encoded(bytes))) => json_bytes(bytes::Bytes::from_owner(bytes)),
-        (Version::V2, Ok(Answer::Ok)) => {
+        (Version::V2 | Version::V3 { .. }, Ok(Answer::Ok)) => {
             warp::reply::json(&json!({"code": 0, "message": "success", "data": "ok"})).into_response()
         }
-        (Version::V2, Ok(Answer::Json(data))) => {
+        (Version::V2 | Version::V3 { .. }, Ok(Answer::Json(data))) => {
             warp::reply::json(&json!({"code": 0, "message": "success", "data": data})).into_response()
         }
-        (Version::V2, Ok(Answer::Encoded(bytes))) => {
+        (Version::V2 | Version::V3 { .. }, Ok(Answer::Encoded(bytes))) => {
             let mut body = br#"{"code":0,"message":"success","data":"#.to_vec();
             body.extend_from_slice(&bytes);
             body.push(b'}');
             json_bytes(body.into())
         }
         (Version::V1, Err(err)) => err.into_response(),
-        (Version::V2, Err(err)) => config_v2::failure(err),
+        (Version::V2 | Version::V3 { .. }, Err(err)) => config_v2::failure(err),
     }
 }
 
 // ---- instances ----------------------------------------------------------------------------
+
+/// What 3.x's client API serves (Java's `InstanceOpenApiController`).
+const V3_CLIENT_PATHS: [(&str, &str); 3] = [("POST", "instance"), ("DELETE", "instance"), ("GET", "instance/list")];
+
+fn is_heartbeat(call: &Call) -> Result<bool, ApiError> {
+    Ok(boolean(&call.params, "heartBeat")?.unwrap_or(false))
+}
+
+/// 3.x's `heartBeat=true` register: a beat; an unknown instance answers 21003 (register
+/// again), as Java's.
+fn v3_heartbeat(call: &Call) -> Result<Answer, ApiError> {
+    let service = service_key(&call.params)?;
+    let address = address(&call.params)?;
+    let reply = call.api.registry.beat(&service, &address, None)?;
+    if !reply.known {
+        return Err(ApiError::HeartbeatUnknown);
+    }
+    Ok(Answer::Ok)
+}
+
+/// 3.x's instance list: the instances themselves (enabled ones, healthy or not), not a
+/// `ServiceInfo`.
+fn v3_instances(call: &Call) -> Result<Answer, ApiError> {
+    let service = service_key(&call.params)?;
+    let clusters = call.params.get("clusterName").or_else(|| call.params.get("clusters")).unwrap_or("");
+    let query = ViewQuery {
+        clusters: clusters.trim().to_owned(),
+        healthy_only: boolean(&call.params, "healthyOnly")?.unwrap_or(false),
+    };
+    let view = call.api.queries.view(&service, &query);
+    let hosts: Vec<Value> = view.hosts.iter().map(|instance| nacos_json::instance(instance, &service)).collect();
+    Ok(Answer::Json(Value::Array(hosts)))
+}
 
 async fn register(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
@@ -279,7 +328,7 @@ fn instance(call: &Call) -> Result<Answer, ApiError> {
         "instanceId": found.id(&service),
         "metadata": found.metadata.as_map(),
     });
-    if call.version == Version::V2 {
+    if call.version != Version::V1 {
         body["serviceName"] = body["service"].take();
         if let Value::Object(map) = &mut body {
             map.remove("service");
@@ -430,7 +479,7 @@ fn service(call: &Call) -> Result<Answer, ApiError> {
             "selector": selector,
             "clusters": clusters,
         }),
-        Version::V2 => json!({
+        Version::V2 | Version::V3 { .. } => json!({
             "namespace": service.namespace.as_str(),
             "groupName": service.group.as_str(),
             "serviceName": service.name.as_str(),
@@ -465,7 +514,7 @@ fn service_list(call: &Call) -> Result<Answer, ApiError> {
     let names: Vec<&str> = page.items.iter().map(|s| s.service.name.as_str()).collect();
     Ok(Answer::Json(match call.version {
         Version::V1 => json!({ "count": page.total, "doms": names }),
-        Version::V2 => json!({ "count": page.total, "services": names }),
+        Version::V2 | Version::V3 { .. } => json!({ "count": page.total, "services": names }),
     }))
 }
 

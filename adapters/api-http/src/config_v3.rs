@@ -1,0 +1,146 @@
+//! Nacos 3.x's config and namespace HTTP APIs, as encodings of the same service calls as v1
+//! and v2: `/nacos/v3/client/cs/config` (a client's read), `/nacos/v3/admin/cs/config` (read
+//! with every stored field, publish, delete, `/list`), `/nacos/v3/admin/core/namespace`. The
+//! 3.x forms name the group `groupName`; answers are in the `{code, message, data}` envelope.
+
+use std::sync::Arc;
+
+use domain::config::{Config, ConfigKey, GrayRule};
+use serde_json::{json, Value};
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::config_v2::failure;
+use crate::configs::{self, ConfigRequest, Operation, Version};
+use crate::error::ApiError;
+use crate::params::{params, Params};
+use crate::{namespaces, HttpApi};
+
+pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let limit = api.max_body_bytes;
+    let client = configs::config_requests(Arc::clone(&api), warp::path!("nacos" / "v3" / "client" / "cs" / "config"))
+        .then(|request: ConfigRequest| async move {
+            match request.operation {
+                Operation::Read => client_read(&request).await,
+                _ => failure(ApiError::NoSuchApi),
+            }
+        });
+    let admin = configs::config_requests(Arc::clone(&api), warp::path!("nacos" / "v3" / "admin" / "cs" / "config"))
+        .then(|request: ConfigRequest| async move {
+            let done = match request.operation {
+                Operation::Read => return admin_read(&request),
+                Operation::Publish => {
+                    let (cas_md5, beta_ips) = (request.cas_md5.as_deref(), request.beta_ips.as_deref());
+                    configs::write(&request.api, Version::V3, &request.params, cas_md5, beta_ips).await
+                }
+                Operation::Remove => configs::delete(&request.api, Version::V3, &request.params).await,
+            };
+            envelope(done.map(|()| json!(true)))
+        });
+    let with_api = warp::any().map(move || Arc::clone(&api));
+    let list = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "list")
+        .and(warp::get())
+        .and(with_api.clone())
+        .and(params(limit))
+        .map(|api: Arc<HttpApi>, params: Params| list(&api, &params));
+    let namespace = warp::path!("nacos" / "v3" / "admin" / "core" / "namespace" / ..)
+        .and(warp::path::tail())
+        .and(warp::method())
+        .and(with_api)
+        .and(params(limit))
+        .then(|tail: warp::path::Tail, method, api, params| {
+            namespaces::v2(tail.as_str().to_owned(), method, api, params)
+        });
+    list.or(client).unify().or(admin).unify().or(namespace).unify()
+}
+
+fn envelope(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(data) => warp::reply::json(&json!({ "code": 0, "message": "success", "data": data })).into_response(),
+        Err(err) => failure(err),
+    }
+}
+
+/// A client's read (Java's `ConfigOpenApiController`): the version gray rules give this
+/// client, as the gRPC query answers it.
+async fn client_read(request: &ConfigRequest) -> Response {
+    if let Err(err) = configs::barrier_if_asked(&request.api, &request.params).await {
+        return failure(err);
+    }
+    let tag = request.vipserver_tag.as_deref();
+    let read = configs::read(&request.api, Version::V3, &request.params, &request.client_ip, tag);
+    envelope(read.map(|(config, gray)| {
+        let mut data = json!({
+            "content": config.content,
+            "md5": config.md5,
+            "encryptedDataKey": config.encrypted_data_key,
+            "contentType": config.config_type.as_str(),
+            "lastModified": config.last_modified.as_u64(),
+            "beta": gray.as_ref().is_some_and(|gray| gray.rule.is_beta()),
+        });
+        if let (Some(GrayRule::Tag { tag }), Some(fields)) =
+            (gray.as_ref().map(|gray| &gray.rule), data.as_object_mut())
+        {
+            fields.insert("tag".to_owned(), tag.as_str().into());
+        }
+        data
+    }))
+}
+
+/// The formal config with every stored field (Java's `ConfigDetailInfo`).
+fn admin_read(request: &ConfigRequest) -> Response {
+    let params = &request.params;
+    let key = ConfigKey::parse(Version::V3.namespace(params), Version::V3.group(params), params.get("dataId"));
+    let found = key.map_err(ApiError::from).and_then(|key| {
+        let config = request.api.config.get(&key).ok_or(ApiError::ConfigNotFound)?;
+        Ok(detail(&key, &config))
+    });
+    envelope(found)
+}
+
+fn basic(key: &ConfigKey, config: &Config) -> Value {
+    json!({
+        "id": config.id.to_string(),
+        "namespaceId": key.namespace.as_str(),
+        "groupName": key.group.as_str(),
+        "dataId": key.data_id.as_str(),
+        "md5": config.md5,
+        "type": config.config_type.as_str(),
+        "appName": config.app_name,
+        "createTime": config.created.as_u64(),
+        "modifyTime": config.last_modified.as_u64(),
+    })
+}
+
+fn detail(key: &ConfigKey, config: &Config) -> Value {
+    let mut info = basic(key, config);
+    let more = json!({
+        "content": config.content,
+        "desc": config.desc,
+        "encryptedDataKey": config.encrypted_data_key,
+        "createUser": null,
+        "createIp": null,
+        "configTags": config.tags,
+    });
+    if let (Some(info), Value::Object(more)) = (info.as_object_mut(), more) {
+        info.extend(more);
+    }
+    info
+}
+
+/// `GET /list`: a search (`search=blur` by default, as Java's) in Java's `Page` shape.
+fn list(api: &HttpApi, params: &Params) -> Response {
+    let mode = params.get("search").unwrap_or("blur");
+    match configs::search_page(api, Version::V3, mode, params) {
+        Ok(page) => envelope(Ok(json!({
+            "totalCount": page.total,
+            "pageNumber": page.page_no,
+            "pagesAvailable": page.pages,
+            "pageItems": page.items.iter().map(|(key, config)| basic(key, config)).collect::<Vec<_>>(),
+        }))),
+        Err(rejection) => match rejection.find::<ApiError>() {
+            Some(err) => failure(err.clone()),
+            None => failure(ApiError::Internal),
+        },
+    }
+}
