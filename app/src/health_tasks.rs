@@ -13,7 +13,7 @@ use std::time::Duration;
 use domain::naming::health_check::{check_delay, HealthChecks, ProbeResult, ProbeTarget};
 use domain::Millis;
 use ports::cluster::{ClusterView, Responsible};
-use ports::naming::{HealthProbe, NamingApp};
+use ports::naming::{HealthProbe, NamingApp, RegistryQueries};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -45,8 +45,11 @@ impl HealthCheckTask {
             tokio::select! {
                 _ = tick.tick() => {
                     let cluster = &self.cluster;
+                    // The `healthCheckEnabled` switch off: nothing is probed, and the runs
+                    // start afresh when it is on again.
+                    let enabled = self.naming.switches().health_check_enabled();
                     let targets = self.naming.probe_targets(|service| {
-                        cluster.responsible_for(&service.to_string()) == Responsible::Here
+                        enabled && cluster.responsible_for(&service.to_string()) == Responsible::Here
                     });
                     checks.track(targets, now(), || check_delay(random()));
                     for target in checks.due(now()) {
@@ -61,8 +64,9 @@ impl HealthCheckTask {
                 Some(done) = probes.join_next(), if !probes.is_empty() => {
                     let Ok((target, result)) = done else { continue };
                     let Some(healthy) = self.naming.recorded_health(&target) else { continue };
-                    let Some(now_healthy) = checks.record(&target, result, healthy, now(), check_delay(random()))
-                    else {
+                    let check_times = self.naming.switches().check_times();
+                    let next = check_delay(random());
+                    let Some(now_healthy) = checks.record(&target, result, healthy, now(), next, check_times) else {
                         continue;
                     };
                     tracing::info!(
@@ -207,6 +211,28 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert_eq!(*probe.probes.lock().unwrap(), 0);
         assert!(healthy(&naming));
+        stop();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_switches_turn_checks_off_and_set_how_many_results_flip_health() {
+        let (naming, probe, stop) = registered(true).await;
+        naming.set_switch("healthCheckEnabled", "false").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let probed = *probe.probes.lock().unwrap();
+        *probe.passing.lock().unwrap() = false;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(*probe.probes.lock().unwrap(), probed, "probed with healthCheckEnabled=false");
+        assert!(healthy(&naming));
+
+        naming.set_switch("checkTimes", "1").await.unwrap();
+        naming.set_switch("healthCheckEnabled", "true").await.unwrap();
+        let since = Instant::now();
+        while healthy(&naming) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(since.elapsed() <= Duration::from_secs(8), "one failure is enough: {:?}", since.elapsed());
+        assert!(naming.set_switch("checkTimes", "0").await.is_err(), "checkTimes below 1 is refused");
         stop();
     }
 }

@@ -19,6 +19,13 @@ pub enum Command {
     PurgeHistory {
         before: Millis,
     },
+    /// Sets one of the registry's switches (checked by [`Switches::check`]).
+    ///
+    /// [`Switches::check`]: crate::naming::Switches::check
+    SetSwitch {
+        name: String,
+        value: String,
+    },
 }
 
 /// What applying a command did.
@@ -41,6 +48,11 @@ pub enum Change {
     NamespaceUpserted(Arc<NamespaceInfo>),
     NamespaceRemoved(String),
     Naming(NamingChange),
+    /// A switch changed; the change carries its name and value.
+    SwitchSet {
+        name: String,
+        value: String,
+    },
 }
 
 /// Why a well-formed command was refused at apply time.

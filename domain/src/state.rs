@@ -2,7 +2,7 @@
 
 use crate::config::{ConfigTable, HistoryLog, HistoryPurge};
 use crate::namespace::NamespaceTable;
-use crate::naming::NamingTable;
+use crate::naming::{NamingTable, Switches};
 use crate::{Change, Command, Outcome};
 
 /// Everything a raft state machine holds. Grows a field per bounded context (naming's
@@ -13,6 +13,7 @@ pub struct State {
     pub history: HistoryLog,
     pub namespaces: NamespaceTable,
     pub naming: NamingTable,
+    pub switches: Switches,
 }
 
 impl State {
@@ -41,6 +42,16 @@ impl State {
             },
             Command::PurgeHistory { before } => {
                 Outcome::Applied(vec![Change::HistoryPurged(HistoryPurge { before: *before })])
+            }
+            Command::SetSwitch { name, value } => {
+                // The proposer checked the value; a replica re-checks, so a bad entry in the
+                // log changes nothing rather than something unexpected.
+                match crate::naming::Switches::check(name, value) {
+                    Ok((switch, value)) if self.switches.set(switch.name, &value) => {
+                        Outcome::Applied(vec![Change::SwitchSet { name: switch.name.to_owned(), value }])
+                    }
+                    _ => Outcome::Applied(Vec::new()),
+                }
             }
         }
     }

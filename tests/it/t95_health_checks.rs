@@ -262,3 +262,45 @@ fn in_a_cluster_a_survivor_takes_over_the_checks_of_a_killed_node() {
         wait_for_health(node, "checked-everywhere", server.addr, "DEFAULT", true);
     }
 }
+
+/// `GET`/`PUT /nacos/v1/ns/operator/switches`: every Java switch shown with its type; a set
+/// one holds on every member and across a restart; bad entries and values change nothing.
+#[test]
+fn switches_are_shown_set_cluster_wide_and_refused_when_bad() {
+    let mut cluster = Cluster::start(3, &[]);
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let switches = |node: &Nacosd| -> Value {
+        serde_json::from_str(&ok(send(node, Method::GET, "/nacos/v1/ns/operator/switches", &[]))).unwrap()
+    };
+    let shown = switches(&cluster.nodes[leader]);
+    assert_eq!((shown["healthCheckEnabled"].as_bool(), shown["checkTimes"].as_i64()), (Some(true), Some(3)));
+    assert_eq!(shown["distroThreshold"].as_f64(), Some(0.7));
+    assert_eq!(shown["name"], "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00");
+
+    let follower = cluster.other_than(leader);
+    let set = |node: &Nacosd, form: &[(&str, &str)]| send(node, Method::PUT, "/nacos/v1/ns/operator/switches", form);
+    assert_eq!(ok(set(&cluster.nodes[follower], &[("entry", "checkTimes"), ("value", "5")])), "ok");
+    assert_eq!(ok(set(&cluster.nodes[leader], &[("entry", "pushJavaVersion"), ("value", "2.1.0")])), "ok");
+    for node in &cluster.nodes {
+        let started = Instant::now();
+        while switches(node)["checkTimes"] != 5 {
+            assert!(started.elapsed() < Duration::from_secs(10), "checkTimes never reached a member");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    for (form, why) in [
+        (vec![("entry", "noSuchSwitch"), ("value", "1")], "an unknown switch"),
+        (vec![("entry", "checkTimes"), ("value", "many")], "not a number"),
+        (vec![("entry", "checkTimes"), ("value", "0")], "below 1"),
+        (vec![("entry", "healthCheckEnabled"), ("value", "maybe")], "not a boolean"),
+        (vec![("entry", "checkTimes")], "no value"),
+    ] {
+        let response = set(&cluster.nodes[leader], &form);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}: {}", response.text().unwrap());
+    }
+    cluster.nodes[leader].terminate();
+    cluster.nodes[leader].restart();
+    let shown = switches(&cluster.nodes[leader]);
+    assert_eq!((shown["checkTimes"].as_i64(), shown["pushJavaVersion"].as_str()), (Some(5), Some("2.1.0")));
+    assert_eq!(shown["healthCheckEnabled"], true, "refused changes changed nothing");
+}

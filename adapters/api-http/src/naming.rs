@@ -8,9 +8,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use domain::config::Namespace;
+use domain::naming::switches::SwitchKind;
 use domain::naming::{
     ClusterMeta, ClusterName, InstanceAddress, MetadataEdit, NamingError, ProtectThreshold, Registrant, Selector,
-    ServiceKey, ServiceMeta, Subscriber, SubscriberId, ViewQuery, DEFAULT_GROUP,
+    ServiceKey, ServiceMeta, Subscriber, SubscriberId, Switches, ViewQuery, DEFAULT_GROUP,
 };
 use domain::paging::{PageRequest, DEFAULT_NAMING_PAGE_SIZE};
 use ports::cluster::Responsible;
@@ -136,6 +137,8 @@ async fn dispatch(
         (&Method::GET | &Method::POST, "catalog/instances") => catalog_instances(&call),
         (&Method::PUT, "health/instance" | "health") => set_health(&call).await,
         (&Method::GET, "operator/metrics") => metrics(&call),
+        (&Method::GET, "operator/switches") => Ok(Answer::Json(switches_json(&call.api.queries.switches()))),
+        (&Method::PUT, "operator/switches") => set_switch(&call).await,
         (&Method::GET, path) if path == "client" || path.starts_with("client/") => {
             match crate::naming_clients::answer(&call, path) {
                 Some(answer) => answer,
@@ -226,6 +229,34 @@ fn render(version: Version, answer: Result<Answer, ApiError>) -> Response {
         (Version::V1, Err(err)) => err.into_response(),
         (Version::V2 | Version::V3 { .. }, Err(err)) => config_v2::failure(err),
     }
+}
+
+// ---- switches -----------------------------------------------------------------------------
+
+/// `GET /operator/switches`: every switch with its value, typed, with Java's name for the
+/// whole (what consoles and scripts read).
+fn switches_json(switches: &Switches) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("name".to_owned(), "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00".into());
+    for (switch, value) in switches.all() {
+        let typed = match switch.kind {
+            SwitchKind::Bool => Value::Bool(value == "true"),
+            SwitchKind::Int => value.parse::<i64>().map_or(Value::Null, Value::from),
+            SwitchKind::Float => value.parse::<f64>().map_or(Value::Null, Value::from),
+            SwitchKind::Text => Value::from(value),
+        };
+        body.insert(switch.name.to_owned(), typed);
+    }
+    Value::Object(body)
+}
+
+/// `PUT /operator/switches?entry=...&value=...`: sets one switch cluster-wide (`debug`, which
+/// in Java changes only the node asked, is not honoured: a switch is the same everywhere).
+async fn set_switch(call: &Call) -> Result<Answer, ApiError> {
+    let entry = call.params.get("entry").ok_or(ApiError::MissingParam("entry"))?;
+    let value = call.params.get("value").ok_or(ApiError::MissingParam("value"))?;
+    call.api.registry.set_switch(entry, value).await?;
+    Ok(Answer::Ok)
 }
 
 // ---- instances ----------------------------------------------------------------------------

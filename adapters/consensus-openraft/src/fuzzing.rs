@@ -85,6 +85,7 @@ mod tests {
             }),
             Command::Config(ConfigCommand::Remove { key, now: Millis(3) }),
             Command::Namespace(NamespaceCommand::Create(info)),
+            Command::SetSwitch { name: "checkTimes".into(), value: "5".into() },
             Command::Naming(NamingCommand::RegisterInstance {
                 service,
                 instance: draft.validate().unwrap(),

@@ -16,6 +16,7 @@
 //! | `sm/hindexed`     | the history indexes are complete (written once, at upgrade) |
 //! | `sm/ns/` + id     | one custom namespace                                      |
 //! | `sm/svc/` + key   | one service with stored metadata and its persistent instances |
+//! | `sm/switch/` + name | one registry switch set away from its default             |
 //! | `sm/counters`     | the id counters (configs, history)                        |
 //! | `snap/current`    | the latest built or installed snapshot                    |
 
@@ -35,6 +36,7 @@ pub(crate) const HISTORY_INDEXED: &[u8] = b"sm/hindexed";
 pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
+pub(crate) const SWITCH_PREFIX: &[u8] = b"sm/switch/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 /// The current snapshot's meta (JSON) and data (its bytes, in either format version).
 pub(crate) const SNAPSHOT_META: &[u8] = b"snap/meta";
@@ -97,6 +99,12 @@ fn keyed(prefix: &[u8], namespace: &str, group: &str, data_id: &str) -> Vec<u8> 
         }
         key.extend_from_slice(part.as_bytes());
     }
+    key
+}
+
+pub(crate) fn switch_key(name: &str) -> Vec<u8> {
+    let mut key = SWITCH_PREFIX.to_vec();
+    key.extend_from_slice(name.as_bytes());
     key
 }
 

@@ -112,6 +112,11 @@ pub enum CommandV1 {
         before: u64,
     },
     Naming(NamingCommandV1),
+    /// One of the registry's switches (added after V1 shipped).
+    SwitchSet {
+        name: String,
+        value: String,
+    },
 }
 
 /// What applying a record answered, returned to the proposer by openraft.
@@ -276,6 +281,7 @@ impl From<&Command> for CommandV1 {
             Command::Namespace(NamespaceCommand::Delete { id }) => CommandV1::NamespaceDelete { id: id.clone() },
             Command::PurgeHistory { before } => CommandV1::HistoryPurge { before: before.as_u64() },
             Command::Naming(command) => CommandV1::Naming(command.into()),
+            Command::SetSwitch { name, value } => CommandV1::SwitchSet { name: name.clone(), value: value.clone() },
         }
     }
 }
@@ -372,6 +378,7 @@ impl TryFrom<&CommandV1> for Command {
             CommandV1::NamespaceDelete { id } => Command::Namespace(NamespaceCommand::Delete { id: id.clone() }),
             CommandV1::HistoryPurge { before } => Command::PurgeHistory { before: Millis(*before) },
             CommandV1::Naming(command) => Command::Naming(command.try_into()?),
+            CommandV1::SwitchSet { name, value } => Command::SetSwitch { name: name.clone(), value: value.clone() },
         })
     }
 }
@@ -728,4 +735,10 @@ impl GrayRow {
         };
         Ok((key, gray))
     }
+}
+
+/// One switch set away from its default, as a state machine row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum SwitchRow {
+    V1 { name: String, value: String },
 }

@@ -16,7 +16,7 @@ use crate::history_rows::{self, StoredScan};
 use crate::keys;
 use crate::log_store::{encode, read_json};
 use crate::naming_record::ServiceRow;
-use crate::record::{ApplyResult, ConfigRow, Counters, GrayRow, LogRecord, NamespaceRow};
+use crate::record::{ApplyResult, ConfigRow, Counters, GrayRow, LogRecord, NamespaceRow, SwitchRow};
 use crate::snapshot_data::SnapshotData;
 use crate::snapshot_format::Format;
 use crate::snapshot_store::{SnapshotStore, Stored};
@@ -111,6 +111,10 @@ impl StateMachine {
                 }
                 Change::Naming(NamingChange::Removed { service }) => {
                     batch.delete(service_row_key(service));
+                }
+                Change::SwitchSet { name, value } => {
+                    let row = SwitchRow::V1 { name: name.clone(), value: value.clone() };
+                    batch.put(keys::switch_key(name), encode(&row).map_err(write_sm)?);
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+use domain::naming::Switches;
 use domain::State;
 use ports::kv::{KeyRange, KvError, KvPair, KvSnapshot, Visitor};
 use serde::{Deserialize, Serialize};
@@ -11,18 +12,24 @@ use crate::history_rows;
 use crate::keys;
 use crate::log_store::{decode, encode};
 use crate::naming_record::ServiceRow;
-use crate::record::{ConfigRow, Counters, GrayRow, HistoryRow, NamespaceRow};
+use crate::record::{ConfigRow, Counters, GrayRow, HistoryRow, NamespaceRow, SwitchRow};
 use crate::snapshot_format::{Format, FormatError, RowReader, RowWriter};
 
 /// The prefixes of the rows a snapshot carries, besides [`keys::COUNTERS`]. The applied log
 /// id and membership are not rows of the state: a snapshot's meta carries them.
-pub(crate) const ROW_PREFIXES: [&[u8]; 5] =
-    [keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::HISTORY_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX];
+pub(crate) const ROW_PREFIXES: [&[u8]; 6] = [
+    keys::CONFIG_PREFIX,
+    keys::BETA_PREFIX,
+    keys::HISTORY_PREFIX,
+    keys::NAMESPACE_PREFIX,
+    keys::SERVICE_PREFIX,
+    keys::SWITCH_PREFIX,
+];
 
 /// The rows a node loads into memory at start-up: all but the history records, which are
 /// read from storage when asked for.
 pub(crate) const LOADED_PREFIXES: &[&[u8]] =
-    &[keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX];
+    &[keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX, keys::SWITCH_PREFIX];
 
 /// Rows derived from the others (the history indexes and their marker): never in a
 /// snapshot, rebuilt when one is installed.
@@ -91,6 +98,10 @@ impl StateLoader {
             let row: ServiceRow = decode(value).map_err(|err| fail(&err))?;
             let (service, entry) = row.into_domain().map_err(|err| fail(&err))?;
             self.state.naming.insert(service, entry);
+        } else if key.starts_with(keys::SWITCH_PREFIX) {
+            let SwitchRow::V1 { name, value } = decode(value).map_err(|err| fail(&err))?;
+            let (switch, value) = Switches::check(&name, &value).map_err(|err| fail(&err))?;
+            self.state.switches.set(switch.name, &value);
         } else {
             return Err(fail(&"not a row this version of nacosd knows"));
         }

@@ -220,7 +220,7 @@ impl HealthChecks {
 
     /// Takes a probe's result for an instance whose recorded health is `healthy`; the
     /// instance is next due `next_delay` ms from `now`. Answers the health to record, when
-    /// the results say it changed.
+    /// `check_times` results in a row (the `checkTimes` switch) say it changed.
     pub fn record(
         &mut self,
         target: &ProbeTarget,
@@ -228,6 +228,7 @@ impl HealthChecks {
         healthy: bool,
         now: Millis,
         next_delay: u64,
+        check_times: u8,
     ) -> Option<bool> {
         let tally = self.checks.get_mut(target)?;
         tally.in_flight = false;
@@ -242,7 +243,7 @@ impl HealthChecks {
             return None;
         }
         tally.against = tally.against.saturating_add(1);
-        if decisive || tally.against >= CHECK_TIMES {
+        if decisive || tally.against >= check_times.max(1) {
             tally.against = 0;
             return Some(!healthy);
         }
@@ -342,7 +343,7 @@ mod tests {
         let mut at = 2_000;
         let mut probe = |checks: &mut HealthChecks, result, healthy| {
             at += 2_000;
-            checks.record(&target, result, healthy, Millis(at), 2_000)
+            checks.record(&target, result, healthy, Millis(at), 2_000, CHECK_TIMES)
         };
         assert_eq!(probe(&mut checks, ProbeResult::Failed, true), None);
         assert_eq!(probe(&mut checks, ProbeResult::Failed, true), None);
@@ -360,16 +361,20 @@ mod tests {
     fn tracking_keeps_tallies_of_kept_instances_and_forgets_gone_ones() {
         let (mut checks, target) = tracked();
         checks.due(Millis(2_000));
-        checks.record(&target, ProbeResult::Failed, true, Millis(2_100), 3_000);
+        checks.record(&target, ProbeResult::Failed, true, Millis(2_100), 3_000, CHECK_TIMES);
         checks.track(vec![target.clone()], Millis(2_200), || 0);
         assert!(checks.due(Millis(5_099)).is_empty(), "kept its due time");
         checks.due(Millis(5_100));
-        checks.record(&target, ProbeResult::Failed, true, Millis(5_200), 0);
+        checks.record(&target, ProbeResult::Failed, true, Millis(5_200), 0, CHECK_TIMES);
         checks.due(Millis(5_200));
-        assert_eq!(checks.record(&target, ProbeResult::Failed, true, Millis(5_300), 0), Some(false), "kept its run");
+        assert_eq!(
+            checks.record(&target, ProbeResult::Failed, true, Millis(5_300), 0, CHECK_TIMES),
+            Some(false),
+            "kept its run"
+        );
         checks.track(Vec::new(), Millis(6_000), || 0);
         assert!(checks.is_empty());
-        assert_eq!(checks.record(&target, ProbeResult::Failed, true, Millis(6_000), 0), None, "forgotten");
+        assert_eq!(checks.record(&target, ProbeResult::Failed, true, Millis(6_000), 0, CHECK_TIMES), None, "forgotten");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod persistent;
 mod roster;
 mod service;
 mod subscribers;
+pub mod switches;
 mod view;
 
 pub use clients::ClientRef;
@@ -29,6 +30,7 @@ pub use metadata::{check_metadata_size, Metadata, MetadataEdit, MAX_METADATA_CHA
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
 pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
+pub use switches::Switches;
 pub use view::{compute_view, protect_threshold_reached, ServiceView, ViewQuery};
 
 /// A request that breaks a registry rule. Messages follow Nacos's where clients or people

@@ -23,7 +23,7 @@ use domain::config::{ConnectionId, Namespace};
 use domain::naming::{
     compute_view, protect_threshold_reached, ClientRef, ClusterMeta, ClusterName, EphemeralRegistry, Instance,
     InstanceAddress, InstanceDraft, InstancePatch, MetadataEdit, NamingCommand, NamingError, PersistentService,
-    Registrant, ServiceKey, ServiceMeta, Subscriber, SubscriberId, SubscriberTable, ViewQuery,
+    Registrant, ServiceKey, ServiceMeta, Subscriber, SubscriberId, SubscriberTable, Switches, ViewQuery,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -146,6 +146,10 @@ pub trait RegistryService: Send + Sync {
         pairs: BTreeMap<String, String>,
     ) -> Result<Vec<Instance>, NamingServiceError>;
 
+    /// Sets one of the registry's switches, cluster-wide; an unknown switch or a value of
+    /// the wrong type is refused.
+    async fn set_switch(&self, entry: &str, value: &str) -> Result<(), NamingServiceError>;
+
     /// Sets how one cluster of a service is health-checked, and its metadata; refused if
     /// the service is absent.
     async fn update_cluster(
@@ -184,6 +188,9 @@ pub trait RegistryQueries: Send + Sync {
 
     /// Counts for `/operator/metrics`.
     fn metrics(&self) -> NamingMetrics;
+
+    /// The registry's switches as this node has applied them.
+    fn switches(&self) -> Switches;
 
     /// Every client this node knows (its own and its peers' copies, subscribers, and the
     /// persistent instances' `ip:port#false` clients), ordered by id.

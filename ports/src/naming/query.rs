@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use domain::config::Namespace;
-use domain::naming::{ClientRef, ClusterName, Instance, ServiceKey, Subscriber, SubscriberId, ViewQuery};
+use domain::naming::{ClientRef, ClusterName, Instance, ServiceKey, Subscriber, SubscriberId, Switches, ViewQuery};
 use domain::paging::{Page, PageRequest};
 
 use super::{summary, NamingApp, NamingMetrics, RegistryQueries, ServiceSummary, SharedView, SubscriptionService};
@@ -80,6 +80,10 @@ impl RegistryQueries for NamingApp {
             client_count: inner.ephemeral.owner_count(),
             persistent_instance_count: persistent_instances,
         }
+    }
+
+    fn switches(&self) -> Switches {
+        self.state.read_with(|state| state.switches.clone())
     }
 
     fn clients(&self) -> Vec<ClientRef> {

@@ -216,6 +216,14 @@ impl RegistryService for NamingApp {
         Ok(targets)
     }
 
+    async fn set_switch(&self, entry: &str, value: &str) -> Result<(), NamingServiceError> {
+        let (switch, value) = domain::naming::Switches::check(entry, value)?;
+        match self.consensus.propose(domain::Command::SetSwitch { name: switch.name.to_owned(), value }).await? {
+            domain::Verdict::Applied => Ok(()),
+            domain::Verdict::Rejected(rejection) => Err(NamingServiceError::Rejected(rejection)),
+        }
+    }
+
     async fn update_cluster(
         &self,
         service: &ServiceKey,
