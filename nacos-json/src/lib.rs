@@ -92,7 +92,8 @@ mod tests {
         let service = ServiceKey::parse(None, Some("G"), Some("svc")).unwrap();
         let draft = InstanceDraft { ip: Some("10.0.0.1".into()), port: Some(80), ..InstanceDraft::default() };
         let instances = [draft.validate().unwrap()];
-        let view = SharedView::new(compute_view(&service, None, instances.iter(), &ViewQuery::default(), Millis(7)));
+        let view =
+            SharedView::new(compute_view(&service, None, instances.iter(), &ViewQuery::default(), None, Millis(7)));
         let plain: Value = serde_json::from_slice(&service_info_bytes(&view, ServiceName::Plain)).unwrap();
         let grouped: Value = serde_json::from_slice(&service_info_bytes(&view, ServiceName::Grouped)).unwrap();
         assert_eq!((plain["name"].as_str(), grouped["name"].as_str()), (Some("svc"), Some("G@@svc")));

@@ -332,3 +332,62 @@ fn client_views_list_connections_http_clients_and_what_they_hold() {
         assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
     });
 }
+
+/// Under a label selector a subscriber is pushed only the providers sharing its labels (its
+/// own instance's metadata), and later registrations are filtered the same way.
+#[test]
+fn a_subscriber_under_a_label_selector_is_pushed_only_matching_providers() {
+    with_node(async |node, dir| {
+        let http = |path: &str, form: &[(&str, &str)]| {
+            tokio::task::block_in_place(|| {
+                let response = node.http().post(node.url(path)).query(form).send().unwrap();
+                assert_eq!(response.text().unwrap(), "ok");
+            })
+        };
+        let selector = r#"{"type":"label","expression":"CONSUMER.label.zone = PROVIDER.label.zone"}"#;
+        http("/nacos/v1/ns/service", &[("serviceName", "zoned"), ("ephemeral", "true"), ("selector", selector)]);
+        for (ip, zone) in [("127.33.0.1", "zone=a"), ("127.33.0.2", "zone=b")] {
+            http("/nacos/v1/ns/instance", &[("serviceName", "zoned"), ("ip", ip), ("port", "80"), ("metadata", zone)]);
+        }
+        let sdk = naming(node, "", &dir.join("w")).await;
+        let events = Arc::new(Events::default());
+        sdk.subscribe("zoned".into(), None, vec![], events.clone()).await.unwrap();
+        events.wait_for(&["127.33.0.1:80", "127.33.0.2:80"], Duration::from_secs(5)).await;
+        // The SDK's connection reports its own ip; its instance there, in zone a, gives it
+        // its labels (a consumer that registers nothing sees every provider, as above).
+        let ip = tokio::task::block_in_place(|| {
+            let url = node.url("/nacos/v1/ns/service/subscribers");
+            let body = node.http().get(url).query(&[("serviceName", "zoned")]).send().unwrap().text().unwrap();
+            let body: Value = serde_json::from_str(&body).unwrap();
+            body["subscribers"][0]["ip"].as_str().unwrap().to_owned()
+        });
+        let mut own = instance(&ip, 9100);
+        own.metadata = HashMap::from([("zone".to_owned(), "a".to_owned())]);
+        sdk.register_instance("caller".into(), None, own).await.unwrap();
+
+        // The next change to the service is pushed filtered by those labels.
+        http(
+            "/nacos/v1/ns/instance",
+            &[("serviceName", "zoned"), ("ip", "127.33.0.3"), ("port", "80"), ("metadata", "zone=a")],
+        );
+        events.wait_for(&["127.33.0.1:80", "127.33.0.3:80"], Duration::from_secs(5)).await;
+        let filtered_at = events.0.lock().unwrap().len();
+        http(
+            "/nacos/v1/ns/instance",
+            &[("serviceName", "zoned"), ("ip", "127.33.0.4"), ("port", "80"), ("metadata", "zone=b")],
+        );
+        http(
+            "/nacos/v1/ns/instance",
+            &[("serviceName", "zoned"), ("ip", "127.33.0.5"), ("port", "80"), ("metadata", "zone=a")],
+        );
+        events.wait_for(&["127.33.0.1:80", "127.33.0.3:80", "127.33.0.5:80"], Duration::from_secs(5)).await;
+        let seen = events.0.lock().unwrap().clone();
+        assert!(
+            seen[filtered_at..]
+                .iter()
+                .flatten()
+                .all(|addr| !addr.starts_with("127.33.0.2") && !addr.starts_with("127.33.0.4")),
+            "a zone-b provider was pushed after the labels were known: {seen:?}"
+        );
+    });
+}

@@ -401,3 +401,46 @@ fn metadata_batches_edit_the_named_instances_and_refuse_a_missing_one() {
     }
     assert_eq!(all(), before, "a refused batch changed metadata");
 }
+
+/// A label selector: a consumer sees the providers whose label matches its own, the labels
+/// of an ip being the metadata of its instances in the namespace; a malformed expression is
+/// refused and changes nothing.
+#[test]
+fn a_label_selector_shows_each_consumer_the_providers_that_share_its_labels() {
+    let (_dir, node) = node();
+    let selector = r#"{"type":"label","expression":"CONSUMER.label.zone = PROVIDER.label.zone"}"#;
+    let create = [("serviceName", "zoned"), ("ephemeral", "true"), ("protectThreshold", "0"), ("selector", selector)];
+    assert_eq!(send(&node, reqwest::Method::POST, "/nacos/v1/ns/service", &create).text().unwrap(), "ok");
+    for (ip, zone) in [("127.32.0.1", "a"), ("127.32.0.2", "b")] {
+        let metadata = format!("zone={zone}");
+        let form = [("serviceName", "zoned"), ("ip", ip), ("port", "80"), ("metadata", metadata.as_str())];
+        assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &form).text().unwrap(), "ok");
+    }
+    // The consumer (this test, at 127.0.0.1) is itself an instance of another service, in zone a.
+    let own = [("serviceName", "caller"), ("ip", "127.0.0.1"), ("port", "81"), ("metadata", "zone=a")];
+    assert_eq!(send(&node, reqwest::Method::POST, INSTANCE, &own).text().unwrap(), "ok");
+    let ips = |extra: &[(&str, &str)]| -> Vec<String> {
+        let mut form = vec![("serviceName", "zoned")];
+        form.extend_from_slice(extra);
+        let body = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/instance/list", &form));
+        let mut ips: Vec<String> =
+            body["hosts"].as_array().unwrap().iter().map(|h| h["ip"].as_str().unwrap().to_owned()).collect();
+        ips.sort();
+        ips
+    };
+    assert_eq!(ips(&[]), ["127.32.0.1"], "a zone-a consumer sees zone a");
+    assert_eq!(ips(&[("clientIP", "127.32.9.9")]), ["127.32.0.1", "127.32.0.2"], "a consumer without labels sees all");
+
+    let before = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/service", &[("serviceName", "zoned")]));
+    for bad in ["zone", "CONSUMER.label.zone = PROVIDER.label.env", "CONSUMER.label.zone = PROVIDER.label.zone &"] {
+        let selector = json!({ "type": "label", "expression": bad }).to_string();
+        let form = [("serviceName", "zoned"), ("protectThreshold", "0"), ("selector", selector.as_str())];
+        let response = send(&node, reqwest::Method::PUT, "/nacos/v1/ns/service", &form);
+        let status = response.status();
+        let text = response.text().unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {text}");
+        assert!(text.contains("expression"), "{bad}: {text}");
+    }
+    let after = json_of(send(&node, reqwest::Method::GET, "/nacos/v1/ns/service", &[("serviceName", "zoned")]));
+    assert_eq!(after, before, "a refused selector changed the service");
+}

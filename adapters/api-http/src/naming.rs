@@ -285,10 +285,8 @@ fn v3_heartbeat(call: &Call) -> Result<Answer, ApiError> {
 fn v3_instances(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
     let clusters = call.params.get("clusterName").or_else(|| call.params.get("clusters")).unwrap_or("");
-    let query = ViewQuery {
-        clusters: clusters.trim().to_owned(),
-        healthy_only: boolean(&call.params, "healthyOnly")?.unwrap_or(false),
-    };
+    let healthy_only = boolean(&call.params, "healthyOnly")?.unwrap_or(false);
+    let query = ViewQuery::new(clusters.trim(), healthy_only, Some(&call.client_ip));
     let view = call.api.queries.view(&service, &query);
     let hosts: Vec<Value> = view.hosts.iter().map(|instance| nacos_json::instance(instance, &service)).collect();
     Ok(Answer::Json(Value::Array(hosts)))
@@ -372,10 +370,9 @@ fn instance(call: &Call) -> Result<Answer, ApiError> {
 fn list(call: &Call) -> Result<Answer, ApiError> {
     let service = service_key(&call.params)?;
     let clusters = call.params.get("clusters").or_else(|| call.params.get("clusterName")).unwrap_or("");
-    let query = ViewQuery {
-        clusters: clusters.trim().to_owned(),
-        healthy_only: boolean(&call.params, "healthyOnly")?.unwrap_or(false),
-    };
+    let consumer = call.params.get("clientIP").unwrap_or(&call.client_ip).trim();
+    let healthy_only = boolean(&call.params, "healthyOnly")?.unwrap_or(false);
+    let query = ViewQuery::new(clusters.trim(), healthy_only, Some(consumer));
     if let Some(udp_port) = number(&call.params, "udpPort")?.filter(|port| *port > 0) {
         let ip = call.params.get("clientIP").unwrap_or(&call.client_ip).trim().to_owned();
         let port = u16::try_from(udp_port).map_err(|_| ApiError::NotANumber("udpPort"))?;

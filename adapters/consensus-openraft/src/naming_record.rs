@@ -269,8 +269,7 @@ impl TryFrom<&ServiceMetaV1> for ServiceMeta {
         Ok(Self {
             protect_threshold: ProtectThreshold::new(meta.protect_threshold).map_err(invalid)?,
             metadata: meta.metadata.clone(),
-            selector: Selector::from_parts(Some(&meta.selector_type), Some(&meta.selector_expression))
-                .map_err(invalid)?,
+            selector: Selector::restore(Some(&meta.selector_type), Some(&meta.selector_expression)).map_err(invalid)?,
             clusters: meta
                 .clusters
                 .iter()

@@ -28,10 +28,13 @@ pub use instance::{
 };
 pub use metadata::{check_metadata_size, Metadata, MetadataEdit, MAX_METADATA_CHARS};
 pub use persistent::{NamingChange, NamingCommand, NamingTable, PersistentService};
-pub use service::{ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP, GROUP_SEPARATOR};
+pub use service::{
+    parse_label_expression, ProtectThreshold, Selector, ServiceKey, ServiceMeta, ServiceName, DEFAULT_GROUP,
+    GROUP_SEPARATOR,
+};
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
 pub use switches::Switches;
-pub use view::{compute_view, protect_threshold_reached, ServiceView, ViewQuery};
+pub use view::{compute_view, protect_threshold_reached, select_by_labels, ServiceView, ViewQuery};
 
 /// A request that breaks a registry rule. Messages follow Nacos's where clients or people
 /// rely on them.

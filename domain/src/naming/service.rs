@@ -127,8 +127,13 @@ impl ProtectThreshold {
     }
 }
 
-/// A service's instance selector. Only `none` changes nothing; a label selector is kept
-/// and shown but, as Java Nacos without a CMDB, filters nothing.
+/// A service's instance selector: `none`, or `label` with an expression of Nacos's grammar,
+/// `CONSUMER.label.K = PROVIDER.label.K [& CONSUMER.label.J = PROVIDER.label.J ...]`: a
+/// consumer sees the providers whose label `K` equals its own (when it has one).
+///
+/// Java reads both sides' labels from a CMDB; here an ip's labels are the metadata its
+/// registered instances carry (a provider's own metadata; the consumer's instances in the
+/// same namespace), see [`select_by_labels`](super::select_by_labels).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Selector {
     #[default]
@@ -138,9 +143,23 @@ pub enum Selector {
     },
 }
 
+const CONSUMER_LABEL: &str = "CONSUMER.label.";
+const PROVIDER_LABEL: &str = "PROVIDER.label.";
+
 impl Selector {
-    /// Reads the wire's `{"type":"label","expression":"..."}` fields.
+    /// Reads the wire's `{"type":"label","expression":"..."}` fields; a label expression
+    /// that does not parse is refused, as Java refuses it.
     pub fn from_parts(kind: Option<&str>, expression: Option<&str>) -> Result<Self, NamingError> {
+        let selector = Self::restore(kind, expression)?;
+        if let Self::Label { expression } = &selector {
+            parse_label_expression(expression)?;
+        }
+        Ok(selector)
+    }
+
+    /// As [`Selector::from_parts`] without checking the expression: what storage holds is
+    /// read back even if a later release parses more strictly.
+    pub fn restore(kind: Option<&str>, expression: Option<&str>) -> Result<Self, NamingError> {
         match kind.map(str::trim) {
             None | Some("") | Some("none") => Ok(Self::None),
             Some("label") => Ok(Self::Label { expression: expression.unwrap_or_default().to_owned() }),
@@ -154,6 +173,40 @@ impl Selector {
             Self::Label { .. } => "label",
         }
     }
+
+    /// The labels a label selector matches on (none for `none`, or an expression that does
+    /// not parse).
+    pub fn labels(&self) -> Vec<String> {
+        match self {
+            Self::None => Vec::new(),
+            Self::Label { expression } => parse_label_expression(expression).unwrap_or_default(),
+        }
+    }
+}
+
+/// The label keys of an expression (blank: none); whitespace is ignored, as in Java.
+pub fn parse_label_expression(expression: &str) -> Result<Vec<String>, NamingError> {
+    let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() {
+        return Ok(Vec::new());
+    }
+    let failed = || NamingError::Invalid {
+        param: "selector",
+        reason: "parse expression failed! expected CONSUMER.label.K = PROVIDER.label.K [& ...]".to_owned(),
+    };
+    let mut labels = Vec::new();
+    for clause in compact.split('&') {
+        let (consumer, provider) = clause.split_once('=').ok_or_else(failed)?;
+        let consumer = consumer.strip_prefix(CONSUMER_LABEL).ok_or_else(failed)?;
+        let provider = provider.strip_prefix(PROVIDER_LABEL).ok_or_else(failed)?;
+        if consumer.is_empty() || consumer != provider || provider.contains('=') {
+            return Err(failed());
+        }
+        if !labels.iter().any(|label| label == consumer) {
+            labels.push(consumer.to_owned());
+        }
+    }
+    Ok(labels)
 }
 
 /// What the service API stores about a service. A service is either ephemeral (its

@@ -241,8 +241,8 @@ fn update_patches_an_existing_instance() {
 }
 
 fn view(meta: Option<&ServiceMeta>, instances: &[Instance], clusters: &str, healthy_only: bool) -> ServiceView {
-    let query = ViewQuery { clusters: clusters.to_owned(), healthy_only };
-    compute_view(&key("svc"), meta, instances.iter(), &query, Millis(7))
+    let query = ViewQuery::new(clusters, healthy_only, None);
+    compute_view(&key("svc"), meta, instances.iter(), &query, None, Millis(7))
 }
 
 #[test]
@@ -522,4 +522,48 @@ fn naming_lengths_follow_nacos_parameter_checks() {
     );
     assert!(ClusterName::restore(&"c".repeat(100)).is_ok(), "stored names are read back without the limit");
     assert!(ServiceName::restore(&"s".repeat(600)).is_ok());
+}
+
+#[test]
+fn label_expressions_parse_as_java_reads_them_and_bad_ones_are_refused() {
+    let labels =
+        parse_label_expression(" CONSUMER.label.zone = PROVIDER.label.zone & CONSUMER.label.env=PROVIDER.label.env ");
+    assert_eq!(labels.unwrap(), ["zone", "env"]);
+    assert_eq!(parse_label_expression("  ").unwrap(), Vec::<String>::new());
+    for bad in [
+        "zone",
+        "CONSUMER.label.zone = PROVIDER.label.env",
+        "CONSUMER.label.zone == PROVIDER.label.zone",
+        "CONSUMER.label. = PROVIDER.label.",
+        "PROVIDER.label.zone = CONSUMER.label.zone",
+        "CONSUMER.label.zone = PROVIDER.label.zone &",
+    ] {
+        assert!(parse_label_expression(bad).is_err(), "{bad}");
+        assert!(Selector::from_parts(Some("label"), Some(bad)).is_err(), "{bad}");
+        assert!(Selector::restore(Some("label"), Some(bad)).is_ok(), "storage reads it back: {bad}");
+    }
+}
+
+#[test]
+fn a_label_selector_shows_a_consumer_the_providers_that_share_its_labels() {
+    let provider = |ip: &str, zone: Option<&str>| {
+        let metadata = zone.map(|zone| [("zone".to_owned(), zone.to_owned())].into()).unwrap_or_default();
+        InstanceDraft { ip: Some(ip.into()), port: Some(80), metadata, ..InstanceDraft::default() }.validate().unwrap()
+    };
+    let hosts = [provider("127.0.0.1", Some("a")), provider("127.0.0.2", Some("b")), provider("127.0.0.3", None)];
+    let selector = Selector::from_parts(Some("label"), Some("CONSUMER.label.zone = PROVIDER.label.zone")).unwrap();
+    let meta = ServiceMeta { selector, ..ServiceMeta::default() };
+    let ips = |consumer: Option<BTreeMap<String, String>>| -> Vec<String> {
+        let query = ViewQuery::new("", false, Some("127.9.9.9"));
+        let view = compute_view(&key("svc"), Some(&meta), hosts.iter(), &query, consumer.as_ref(), Millis(1));
+        view.hosts.iter().map(|h| h.ip.clone()).collect()
+    };
+    assert_eq!(ips(Some([("zone".to_owned(), "a".to_owned())].into())), ["127.0.0.1"]);
+    assert_eq!(ips(Some([("zone".to_owned(), "c".to_owned())].into())), Vec::<String>::new());
+    assert_eq!(
+        ips(Some(BTreeMap::new())),
+        ["127.0.0.1", "127.0.0.2", "127.0.0.3"],
+        "a consumer without the label sees all"
+    );
+    assert_eq!(ips(None), ["127.0.0.1", "127.0.0.2", "127.0.0.3"], "no consumer known: no selection");
 }

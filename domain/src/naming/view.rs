@@ -1,16 +1,38 @@
 //! What a client is shown of a service: Nacos's `ServiceInfo`, computed by its rules.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use super::{Instance, ServiceKey, ServiceMeta};
 use crate::Millis;
 
-/// How a client asked: which clusters (comma-separated, `""` = all) and whether only
-/// healthy instances.
+/// How a client asked: which clusters (comma-separated, `""` = all), whether only
+/// healthy instances, and from which ip (what a label selector matches the consumer by;
+/// `None` where no consumer is known).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ViewQuery {
     pub clusters: String,
     pub healthy_only: bool,
+    pub consumer_ip: Option<String>,
+}
+
+impl ViewQuery {
+    pub fn new(clusters: impl Into<String>, healthy_only: bool, consumer_ip: Option<&str>) -> Self {
+        Self { clusters: clusters.into(), healthy_only, consumer_ip: consumer_ip.map(str::to_owned) }
+    }
+}
+
+/// Java's label selection: a provider is kept unless, for some label, the consumer has a
+/// value and the provider's differs. `consumer` gives the consumer's label values.
+pub fn select_by_labels(hosts: &mut Vec<Instance>, labels: &[String], consumer: &BTreeMap<String, String>) {
+    if labels.is_empty() {
+        return;
+    }
+    hosts.retain(|host| {
+        labels.iter().all(|label| match consumer.get(label).map(String::as_str) {
+            None | Some("") => true,
+            Some(wanted) => host.metadata.get(label) == Some(wanted),
+        })
+    });
 }
 
 /// A computed view. `clusters` echoes the query (clients key their caches on it).
@@ -36,6 +58,7 @@ pub fn compute_view<'a>(
     meta: Option<&ServiceMeta>,
     instances: impl Iterator<Item = &'a Instance>,
     query: &ViewQuery,
+    consumer_labels: Option<&BTreeMap<String, String>>,
     last_ref_time: Millis,
 ) -> ServiceView {
     let clusters: HashSet<&str> = query.clusters.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
@@ -45,6 +68,9 @@ pub fn compute_view<'a>(
         .filter(|instance| !query.healthy_only || instance.healthy)
         .cloned()
         .collect();
+    if let (Some(meta), Some(consumer)) = (meta, consumer_labels) {
+        select_by_labels(&mut hosts, &meta.selector.labels(), consumer);
+    }
     // The registry keeps no order; clients get hosts ordered by address.
     hosts.sort_unstable_by(|a, b| a.address().cmp(&b.address()));
     let reach_protection_threshold = meta.is_some_and(|meta| protect_threshold_reached(meta, &hosts));

@@ -330,15 +330,22 @@ impl Inner {
         }
     }
 
+    /// The view of `service` for `query`. Views are cached per (clusters, healthy only),
+    /// except under a label selector with a known consumer (`consumer_labels`): those are
+    /// the consumer's own.
     fn view(
         &mut self,
         service: &ServiceKey,
         persistent: Option<&PersistentService>,
         query: &ViewQuery,
+        consumer_labels: Option<&BTreeMap<String, String>>,
         now: Millis,
     ) -> Arc<SharedView> {
-        if let Some(view) = self.views.get(service, query) {
-            return view;
+        let shared = ViewQuery { consumer_ip: None, ..query.clone() };
+        if consumer_labels.is_none() {
+            if let Some(view) = self.views.get(service, &shared) {
+                return view;
+            }
         }
         let instances =
             self.ephemeral.instances(service).chain(persistent.into_iter().flat_map(|p| p.instances.iter()));
@@ -347,11 +354,49 @@ impl Inner {
             service,
             persistent.map(|p| &p.meta),
             instances,
-            query,
+            &shared,
+            consumer_labels,
             last_ref_time,
         )));
-        self.views.put(service, query, Arc::clone(&view));
+        if consumer_labels.is_none() {
+            self.views.put(service, &shared, Arc::clone(&view));
+        }
         view
+    }
+}
+
+impl NamingApp {
+    /// What a label selector on `service` matches the consumer at `consumer_ip` by: the
+    /// metadata of the consumer's own instances in the service's namespace (the first value
+    /// of a key wins). `None` when the service has no label selector or no consumer is known.
+    /// Call without the registry lock held.
+    fn consumer_labels(
+        &self,
+        service: &ServiceKey,
+        persistent: Option<&PersistentService>,
+        consumer_ip: Option<&str>,
+    ) -> Option<BTreeMap<String, String>> {
+        let ip = consumer_ip?;
+        if persistent?.meta.selector.labels().is_empty() {
+            return None;
+        }
+        let mut labels = BTreeMap::new();
+        let mut take = |instance: &Instance| {
+            if instance.ip == ip {
+                for (key, value) in instance.metadata.iter() {
+                    labels.entry(key.to_owned()).or_insert_with(|| value.to_owned());
+                }
+            }
+        };
+        self.state.read_with(|state| {
+            let in_namespace = state.naming.iter().filter(|(key, _)| key.namespace == service.namespace);
+            in_namespace.flat_map(|(_, entry)| entry.instances.iter()).for_each(&mut take);
+        });
+        let inner = self.inner();
+        for other in inner.ephemeral.services().filter(|key| key.namespace == service.namespace) {
+            inner.ephemeral.instances(other).for_each(&mut take);
+        }
+        Some(labels)
     }
 }
 

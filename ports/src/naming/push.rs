@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain::naming::{SubscriberId, ViewQuery};
+use domain::naming::{PersistentService, ServiceKey, Subscriber, SubscriberId, ViewQuery};
+use domain::Millis;
 
 use super::{NamingApp, SharedView};
 
@@ -23,16 +24,25 @@ impl NamingApp {
         let now = self.clock.now();
         for service in &dirty {
             let persistent = self.persistent(service);
+            let subscribers: Vec<(SubscriberId, Subscriber)> =
+                self.inner().subscribers.subscribers(service).map(|(id, s)| (id.clone(), s.clone())).collect();
+            // Under a label selector each subscriber has its own view (by its ip's labels);
+            // otherwise one view per cluster filter serves every subscriber with it.
+            let selects = persistent.as_ref().is_some_and(|entry| !entry.meta.selector.labels().is_empty());
+            if selects {
+                for (id, subscriber) in subscribers {
+                    deliveries.push((id, self.view_for_subscriber(service, persistent.as_deref(), &subscriber, now)));
+                }
+                continue;
+            }
             let mut inner = self.inner();
-            let subscribers: Vec<(SubscriberId, String)> =
-                inner.subscribers.subscribers(service).map(|(id, s)| (id.clone(), s.clusters.clone())).collect();
             let mut by_clusters: HashMap<String, Arc<SharedView>> = HashMap::new();
-            for (id, clusters) in subscribers {
+            for (id, subscriber) in subscribers {
                 let view = by_clusters
-                    .entry(clusters.clone())
+                    .entry(subscriber.clusters.clone())
                     .or_insert_with(|| {
-                        let query = ViewQuery { clusters, healthy_only: false };
-                        inner.view(service, persistent.as_deref(), &query, now)
+                        let query = ViewQuery::new(subscriber.clusters, false, None);
+                        inner.view(service, persistent.as_deref(), &query, None, now)
                     })
                     .clone();
                 deliveries.push((id, view));
@@ -43,15 +53,10 @@ impl NamingApp {
                 continue;
             }
             let persistent = self.persistent(&service);
-            let mut inner = self.inner();
-            let Some(clusters) =
-                inner.subscribers.subscribers(&service).find(|(sid, _)| **sid == id).map(|(_, s)| s.clusters.clone())
-            else {
-                continue;
-            };
-            let query = ViewQuery { clusters, healthy_only: false };
-            let view = inner.view(&service, persistent.as_deref(), &query, now);
-            deliveries.push((id, view));
+            let subscriber =
+                self.inner().subscribers.subscribers(&service).find(|(sid, _)| **sid == id).map(|(_, s)| s.clone());
+            let Some(subscriber) = subscriber else { continue };
+            deliveries.push((id, self.view_for_subscriber(&service, persistent.as_deref(), &subscriber, now)));
         }
         let pushers = self.pushers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         for (id, view) in &deliveries {
@@ -60,5 +65,17 @@ impl NamingApp {
             }
         }
         deliveries.len()
+    }
+
+    fn view_for_subscriber(
+        &self,
+        service: &ServiceKey,
+        persistent: Option<&PersistentService>,
+        subscriber: &Subscriber,
+        now: Millis,
+    ) -> Arc<SharedView> {
+        let query = ViewQuery::new(subscriber.clusters.clone(), false, Some(&subscriber.client_ip));
+        let labels = self.consumer_labels(service, persistent, query.consumer_ip.as_deref());
+        self.inner().view(service, persistent, &query, labels.as_ref(), now)
     }
 }

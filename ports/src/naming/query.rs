@@ -12,8 +12,9 @@ use super::{summary, NamingApp, NamingMetrics, RegistryQueries, ServiceSummary, 
 impl RegistryQueries for NamingApp {
     fn view(&self, service: &ServiceKey, query: &ViewQuery) -> Arc<SharedView> {
         let persistent = self.persistent(service);
+        let labels = self.consumer_labels(service, persistent.as_deref(), query.consumer_ip.as_deref());
         let mut inner = self.inner();
-        inner.view(service, persistent.as_deref(), query, self.clock.now())
+        inner.view(service, persistent.as_deref(), query, labels.as_ref(), self.clock.now())
     }
 
     /// Clients that registered with an odd cluster (the Python 2.x client sends the text
@@ -157,14 +158,15 @@ impl SubscriptionService for NamingApp {
     /// Repeating an existing subscription gets no welcome push, since its subscriber has
     /// been pushed every change since.
     fn subscribe(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) -> Arc<SharedView> {
-        let query = ViewQuery { clusters: subscriber.clusters.clone(), healthy_only: false };
+        let query = ViewQuery::new(subscriber.clusters.clone(), false, Some(&subscriber.client_ip));
         let persistent = self.persistent(service);
+        let labels = self.consumer_labels(service, persistent.as_deref(), query.consumer_ip.as_deref());
         let now = self.clock.now();
         let mut inner = self.inner();
         if inner.subscribers.subscribe(id.clone(), service, subscriber, now) {
             inner.welcome.push((id, service.clone()));
         }
-        inner.view(service, persistent.as_deref(), &query, now)
+        inner.view(service, persistent.as_deref(), &query, labels.as_ref(), now)
     }
 
     fn refresh_udp(&self, id: SubscriberId, service: &ServiceKey, subscriber: Subscriber) {

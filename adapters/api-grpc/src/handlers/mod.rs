@@ -104,7 +104,7 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
         Route::ConfigListen => config_listen::handle(api, &connection, &incoming),
         Route::Instance(kind) => naming_instance::handle(api, &connection, &incoming, kind).await,
         Route::Subscribe => naming_query::subscribe(api, &connection, &incoming),
-        Route::ServiceQuery => naming_query::query(api, &incoming),
+        Route::ServiceQuery => naming_query::query(api, &connection, &incoming),
         Route::ServiceList => naming_query::list(api, &incoming),
     }
 }

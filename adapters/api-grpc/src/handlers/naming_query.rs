@@ -57,21 +57,19 @@ pub(super) fn subscribe(api: &GrpcApi, connection: &Connection, incoming: &Incom
         api.services.subscriptions.subscribe(id, &service, subscriber)
     } else {
         api.services.subscriptions.unsubscribe(&id, &service);
-        api.services.queries.view(&service, &ViewQuery { clusters, healthy_only: false })
+        api.services.queries.view(&service, &ViewQuery::new(clusters, false, Some(&connection.client_ip)))
     };
     with_service_info(RESPONSE, &service_info_bytes(&view))
 }
 
-pub(super) fn query(api: &GrpcApi, incoming: &Incoming) -> Payload {
+pub(super) fn query(api: &GrpcApi, connection: &Connection, incoming: &Incoming) -> Payload {
     const RESPONSE: &str = "QueryServiceResponse";
     let (request, service) = match decode_with_service(incoming, RESPONSE) {
         Ok(decoded) => decoded,
         Err(failure) => return *failure,
     };
-    let query = ViewQuery {
-        clusters: request.cluster.unwrap_or_default(),
-        healthy_only: request.healthy_only.or(request.health_only).unwrap_or(false),
-    };
+    let healthy_only = request.healthy_only.or(request.health_only).unwrap_or(false);
+    let query = ViewQuery::new(request.cluster.unwrap_or_default(), healthy_only, Some(&connection.client_ip));
     let view = api.services.queries.view(&service, &query);
     with_service_info(RESPONSE, &service_info_bytes(&view))
 }

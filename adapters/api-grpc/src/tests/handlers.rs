@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{incoming, remote, Mocks};
 
 fn view(service: &domain::naming::ServiceKey) -> Arc<SharedView> {
-    Arc::new(SharedView::new(compute_view(service, None, std::iter::empty(), &ViewQuery::default(), Millis(5))))
+    Arc::new(SharedView::new(compute_view(service, None, std::iter::empty(), &ViewQuery::default(), None, Millis(5))))
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ fn key(name: &str) -> ServiceKey {
 }
 
 fn empty_view(service: &ServiceKey) -> Arc<SharedView> {
-    Arc::new(SharedView::new(compute_view(service, None, std::iter::empty(), &ViewQuery::default(), Millis(7))))
+    Arc::new(SharedView::new(compute_view(service, None, std::iter::empty(), &ViewQuery::default(), None, Millis(7))))
 }
 
 #[tokio::test]
