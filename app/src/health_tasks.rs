@@ -38,20 +38,27 @@ impl HealthCheckTask {
         let mut checks = HealthChecks::default();
         let mut probes: JoinSet<(ProbeTarget, ProbeResult)> = JoinSet::new();
         let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+        let mut listed: Option<(u64, Vec<u64>, bool)> = None;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    let cluster = &self.cluster;
-                    // The `healthCheckEnabled` switch off: nothing is probed, and the runs
-                    // start afresh when it is on again.
+                    // The targets are listed again only when the services or the live
+                    // members (who is responsible) changed, or the switch flipped.
+                    let status = self.cluster.status();
                     let enabled = self.naming.switches().health_check_enabled();
-                    let targets = self.naming.probe_targets(|service| {
-                        enabled && cluster.responsible_for(&service.to_string()) == Responsible::Here
-                    });
-                    checks.track(targets, now(), || check_delay(random()));
+                    let listed_for = (self.naming.persistent_generation(), status.live_peers(), enabled);
+                    if listed.as_ref() != Some(&listed_for) {
+                        // `healthCheckEnabled` off: nothing is probed, and the runs start
+                        // afresh when it is on again.
+                        let targets = self.naming.probe_targets(|service| {
+                            enabled && status.responsible_for(&service.to_string()) == Responsible::Here
+                        });
+                        checks.track(targets, now(), || check_delay(random()));
+                        listed = Some(listed_for);
+                    }
                     for target in checks.due(now()) {
                         let (probe, permits) = (Arc::clone(&self.probe), Arc::clone(&permits));
                         probes.spawn(async move {
@@ -105,7 +112,7 @@ mod tests {
     use async_trait::async_trait;
     use domain::naming::{InstanceDraft, Registrant, ServiceKey};
     use ports::applied::AppliedState;
-    use ports::cluster::MockClusterView;
+    use ports::cluster::{ClusterStatus, MemberStatus, MockClusterView, RaftRole};
     use ports::consensus::MockConsensusLog;
     use ports::naming::RegistryService;
 
@@ -140,15 +147,21 @@ mod tests {
         consensus
     }
 
+    /// A cluster where this node (1) is the only member, or where node 2 alone is and is
+    /// therefore responsible for everything.
     fn responsible(here: bool) -> MockClusterView {
+        let member = |node_id: u64| MemberStatus {
+            node_id,
+            cluster_addr: format!("127.0.0.1:{node_id}"),
+            role: RaftRole::Leader,
+            last_log_index: None,
+            silence_ms: Some(0),
+            http_addr: Some(format!("127.0.0.1:{node_id}")),
+        };
+        let status =
+            ClusterStatus { self_id: 1, leader: None, term: 1, members: vec![member(if here { 1 } else { 2 })] };
         let mut cluster = MockClusterView::new();
-        cluster.expect_responsible_for().returning(move |_| {
-            if here {
-                Responsible::Here
-            } else {
-                Responsible::Peer { node_id: 2, http_addr: "127.0.0.1:1".into() }
-            }
-        });
+        cluster.expect_status().returning(move || status.clone());
         cluster
     }
 

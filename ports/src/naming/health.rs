@@ -17,6 +17,12 @@ pub trait HealthProbe: Send + Sync {
 }
 
 impl NamingApp {
+    /// Grows whenever raft applies a change to a service: the probe targets need listing
+    /// again only when it has.
+    pub fn persistent_generation(&self) -> u64 {
+        self.persistent_changes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every persistent instance to probe in the services `mine` says this node is
     /// responsible for.
     pub fn probe_targets(&self, mine: impl Fn(&ServiceKey) -> bool) -> Vec<ProbeTarget> {

@@ -16,6 +16,7 @@ mod register;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
@@ -262,6 +263,9 @@ pub struct NamingApp {
     /// A std lock: never held across an `.await`; every section is in-memory map work.
     inner: Mutex<Inner>,
     pushers: RwLock<Vec<Arc<dyn ServicePush>>>,
+    /// Counts changes raft applied to services (persistent instances, metadata, clusters),
+    /// so a task that derives something from them can tell when to derive it again.
+    persistent_changes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -278,7 +282,14 @@ struct Inner {
 
 impl NamingApp {
     pub fn new(consensus: Arc<dyn ConsensusLog>, state: AppliedState, clock: Arc<dyn Clock>) -> Self {
-        Self { consensus, state, clock, inner: Mutex::default(), pushers: RwLock::default() }
+        Self {
+            consensus,
+            state,
+            clock,
+            inner: Mutex::default(),
+            pushers: RwLock::default(),
+            persistent_changes: AtomicU64::new(0),
+        }
     }
 
     /// Adds a push channel (gRPC connections, UDP).
@@ -404,6 +415,7 @@ impl NamingApp {
 /// subscribers are owed a push.
 impl StateObserver for NamingApp {
     fn service_changed(&self, service: &ServiceKey) {
+        self.persistent_changes.fetch_add(1, Ordering::Relaxed);
         self.inner().changed_remotely(service);
     }
 }
