@@ -19,6 +19,9 @@ use domain::{Change, Command, Outcome, State};
 pub trait StateObserver: Send + Sync {
     fn config_changed(&self, _key: &ConfigKey) {}
 
+    /// A formal config came into being (`exists`) or went (after `config_changed`).
+    fn config_existence_changed(&self, _key: &ConfigKey, _exists: bool) {}
+
     /// A service's stored metadata or persistent instances changed.
     fn service_changed(&self, _service: &ServiceKey) {}
 }
@@ -88,15 +91,23 @@ impl AppliedState {
     }
 
     fn notify(&self, change: &ConfigChange) {
+        let existence = match change {
+            ConfigChange::Upserted { previous: None, .. } => Some(true),
+            ConfigChange::Removed { previous: Some(_), .. } => Some(false),
+            _ => None,
+        };
         for observer in self.observers() {
             observer.config_changed(change.key());
+            if let Some(exists) = existence {
+                observer.config_existence_changed(change.key(), exists);
+            }
         }
     }
 
     /// Replaces the whole state (restart, snapshot install); observers hear of every key
     /// that differs.
     pub fn replace(&self, state: State) {
-        let (changed, services): (Vec<ConfigKey>, Vec<ServiceKey>) = {
+        let (changed, services, existence): (Vec<ConfigKey>, Vec<ServiceKey>, Vec<(ConfigKey, bool)>) = {
             let mut current = self.write();
             let old = std::mem::replace(&mut *current, state);
             self.index.rebuild(&current.config);
@@ -109,16 +120,31 @@ impl AppliedState {
             keys.extend(
                 current.config.iter().filter(|(key, _)| old.config.get(key).is_none()).map(|(key, _)| key.clone()),
             );
+            let mut existence: Vec<(ConfigKey, bool)> = current
+                .config
+                .iter()
+                .filter(|(key, _)| old.config.get(key).is_none())
+                .map(|(key, _)| (key.clone(), true))
+                .collect();
+            existence.extend(
+                old.config
+                    .iter()
+                    .filter(|(key, _)| current.config.get(key).is_none())
+                    .map(|(key, _)| (key.clone(), false)),
+            );
             let mut services: Vec<ServiceKey> = old.naming.iter().map(|(service, _)| service.clone()).collect();
             services.extend(current.naming.iter().map(|(service, _)| service.clone()));
             services.sort();
             services.dedup();
-            (keys, services)
+            (keys, services, existence)
         };
         let observers = self.observers();
         for observer in &observers {
             for key in &changed {
                 observer.config_changed(key);
+            }
+            for (key, exists) in &existence {
+                observer.config_existence_changed(key, *exists);
             }
             for service in &services {
                 observer.service_changed(service);

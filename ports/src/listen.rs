@@ -2,7 +2,10 @@
 //! to tell of a change. Both protocols go through one table, so they share one definition
 //! of "changed for this client" and one limit, and the listener queries see both.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use domain::config::fuzzy_watch::{self, FuzzyChange, FuzzyPattern, FuzzyWatchError, FuzzyWatchTable};
 
 use domain::config::{
     ConfigKey, ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, Reader, Registration,
@@ -18,6 +21,19 @@ use crate::applied::{AppliedState, StateObserver};
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ClientChannel: Send + Sync {
     fn notify_config_changed(&self, connection: &ConnectionId, tenant_as_sent: &str, key: &ConfigKey);
+
+    /// A fuzzy watch's sync of `pattern`: `changes` in order, in batches, then (when the
+    /// client is `initializing`) the end of its initial sync. One delivery, in order.
+    fn fuzzy_watch_sync(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        changes: Vec<(String, FuzzyChange)>,
+        initializing: bool,
+    );
+
+    /// A config matching one of the connection's fuzzy patterns came into being or went.
+    fn fuzzy_watch_changed(&self, connection: &ConnectionId, group_key: &str, change: FuzzyChange);
 }
 
 /// Wakes a waiting HTTP long poll (driven port). Like [`ClientChannel`], it must not block.
@@ -53,6 +69,19 @@ pub trait ListenService: Send + Sync {
 
     /// What listeners from `client_ip` listen to, with the md5 each holds.
     fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)>;
+
+    /// Starts (or repeats) a fuzzy watch of `pattern` for `connection` and queues its sync
+    /// against the keys the client says it has (`received`).
+    fn fuzzy_watch(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        received: BTreeSet<String>,
+        initializing: bool,
+    ) -> Result<(), FuzzyWatchError>;
+
+    /// Ends a fuzzy watch.
+    fn fuzzy_cancel(&self, connection: &ConnectionId, pattern: &str) -> Result<(), FuzzyWatchError>;
 }
 
 /// The listen registrations of every listener, and the rule that turns a change into
@@ -60,6 +89,8 @@ pub trait ListenService: Send + Sync {
 pub struct ConfigListeners {
     /// A std lock: never held across an `.await`; every critical section is a map update.
     table: Mutex<ListenerTable>,
+    /// Fuzzy watches; a lock of its own, never taken with the table's.
+    fuzzy: Mutex<FuzzyWatchTable>,
     state: AppliedState,
     channel: Arc<dyn ClientChannel>,
     polls: Arc<dyn LongPollWaker>,
@@ -73,7 +104,14 @@ impl ConfigListeners {
         polls: Arc<dyn LongPollWaker>,
         max_per_listener: usize,
     ) -> Self {
-        Self { table: Mutex::new(ListenerTable::default()), state, channel, polls, max_per_listener }
+        Self {
+            table: Mutex::new(ListenerTable::default()),
+            fuzzy: Mutex::default(),
+            state,
+            channel,
+            polls,
+            max_per_listener,
+        }
     }
 
     fn table(&self) -> MutexGuard<'_, ListenerTable> {
@@ -108,6 +146,7 @@ impl ListenService for ConfigListeners {
 
     fn forget(&self, listener: &ListenerId) {
         self.table().drop_listener(listener);
+        self.fuzzy().drop_listener(listener);
     }
 
     fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)> {
@@ -117,9 +156,52 @@ impl ListenService for ConfigListeners {
     fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {
         self.table().registrations_of_ip(client_ip)
     }
+
+    fn fuzzy_watch(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        received: BTreeSet<String>,
+        initializing: bool,
+    ) -> Result<(), FuzzyWatchError> {
+        let pattern = FuzzyPattern::parse(pattern)?;
+        self.fuzzy().watch(&ListenerId::Connection(connection.clone()), pattern.clone())?;
+        let changes = self
+            .state
+            .read_with(|state| fuzzy_watch::sync(&pattern, state.config.iter().map(|(key, _)| key), &received));
+        self.channel.fuzzy_watch_sync(connection, pattern.as_str(), changes, initializing);
+        Ok(())
+    }
+
+    fn fuzzy_cancel(&self, connection: &ConnectionId, pattern: &str) -> Result<(), FuzzyWatchError> {
+        let pattern = FuzzyPattern::parse(pattern)?;
+        self.fuzzy().cancel(&ListenerId::Connection(connection.clone()), &pattern);
+        Ok(())
+    }
+}
+
+impl ConfigListeners {
+    fn fuzzy(&self) -> MutexGuard<'_, FuzzyWatchTable> {
+        // As the table's: every operation completes or changes nothing.
+        self.fuzzy.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl StateObserver for ConfigListeners {
+    fn config_existence_changed(&self, key: &ConfigKey, exists: bool) {
+        let targets = self.fuzzy().targets(key);
+        if targets.is_empty() {
+            return;
+        }
+        let group_key = fuzzy_watch::group_key(key);
+        let change = if exists { FuzzyChange::Added } else { FuzzyChange::Removed };
+        for (listener, _) in targets {
+            if let ListenerId::Connection(connection) = listener {
+                self.channel.fuzzy_watch_changed(&connection, &group_key, change);
+            }
+        }
+    }
+
     fn config_changed(&self, key: &ConfigKey) {
         let targets = self.table().targets(key);
         for target in targets {

@@ -17,6 +17,7 @@ mod t40_durability;
 mod t50_sdk_config;
 mod t60_http_long_poll;
 mod t70_grpc_protocol;
+mod t72_fuzzy_watch;
 mod t80_console_http;
 mod t90_beta;
 mod t91_tag_gray;

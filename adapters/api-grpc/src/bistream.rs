@@ -118,7 +118,11 @@ impl GrpcApi {
             "client connected"
         );
         if wants_ack {
-            self.connections.send(&connection, "SetupAckRequest", json!({ "module": "internal", "abilityTable": {} }));
+            self.connections.send(
+                &connection,
+                "SetupAckRequest",
+                json!({ "module": "internal", "abilityTable": { "fuzzyWatch": true } }),
+            );
         }
 
         let mut stopping = self.stopping.clone();

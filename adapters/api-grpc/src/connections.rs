@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
+use domain::config::fuzzy_watch::FuzzyChange;
 use domain::config::{ConfigKey, ConnectionId};
 use domain::naming::SubscriberId;
 use ports::clock::Clock;
@@ -368,7 +369,74 @@ impl ClientChannel for Connections {
             connections.push_with_retry(connection_id, "ConfigChangeNotifyRequest", Body::Json(body)).await;
         });
     }
+
+    fn fuzzy_watch_sync(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        changes: Vec<(String, FuzzyChange)>,
+        initializing: bool,
+    ) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("fuzzy watch sync outside a runtime dropped");
+            return;
+        };
+        let sync_type = if initializing { "FUZZY_WATCH_INIT_NOTIFY" } else { "FUZZY_WATCH_DIFF_SYNC_NOTIFY" };
+        let mut bodies: Vec<Value> = changes
+            .chunks(FUZZY_SYNC_BATCH)
+            .map(|batch| {
+                let contexts: Vec<Value> = batch
+                    .iter()
+                    .map(|(group_key, change)| {
+                        let changed = match change {
+                            FuzzyChange::Added => "ADD_CONFIG",
+                            FuzzyChange::Removed => "DELETE_CONFIG",
+                        };
+                        json!({ "groupKey": group_key, "changedType": changed })
+                    })
+                    .collect();
+                json!({ "module": "config", "groupKeyPattern": pattern, "syncType": sync_type, "contexts": contexts })
+            })
+            .collect();
+        if initializing {
+            bodies.push(json!({
+                "module": "config", "groupKeyPattern": pattern,
+                "syncType": "FINISH_FUZZY_WATCH_INIT_NOTIFY", "contexts": [],
+            }));
+        }
+        let connections = self.clone();
+        let connection_id = connection.clone();
+        // One task sends the batches in order: the end of the initial sync comes last.
+        self.spawn_cancellable(&runtime, async move {
+            for body in bodies {
+                connections
+                    .push_with_retry(connection_id.clone(), "ConfigFuzzyWatchSyncRequest", Body::Json(body))
+                    .await;
+            }
+        });
+    }
+
+    fn fuzzy_watch_changed(&self, connection: &ConnectionId, group_key: &str, change: FuzzyChange) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("fuzzy watch notice outside a runtime dropped");
+            return;
+        };
+        // Java names a key that came into being `CONFIG_CHANGED` in a change notice.
+        let change_type = match change {
+            FuzzyChange::Added => "CONFIG_CHANGED",
+            FuzzyChange::Removed => "DELETE_CONFIG",
+        };
+        let body = json!({ "module": "config", "groupKey": group_key, "changeType": change_type });
+        let connections = self.clone();
+        let connection_id = connection.clone();
+        self.spawn_cancellable(&runtime, async move {
+            connections.push_with_retry(connection_id, "ConfigFuzzyWatchChangeNotifyRequest", Body::Json(body)).await;
+        });
+    }
 }
+
+/// Most keys in one fuzzy watch sync request.
+const FUZZY_SYNC_BATCH: usize = 100;
 
 impl ServicePush for Connections {
     fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>) {

@@ -1,5 +1,6 @@
 //! The config center's model: identity, validation, the stored item and the table of items.
 
+pub mod fuzzy_watch;
 mod gray;
 mod history;
 mod item;

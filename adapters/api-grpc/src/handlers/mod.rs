@@ -1,5 +1,6 @@
 //! One module per Nacos request type, and the dispatch by type name.
 
+mod config_fuzzy_watch;
 mod config_listen;
 mod config_publish;
 mod config_query;
@@ -30,6 +31,7 @@ enum Route {
     ConfigPublish,
     ConfigRemove,
     ConfigListen,
+    ConfigFuzzyWatch,
     Instance(Kind),
     Subscribe,
     ServiceQuery,
@@ -44,6 +46,7 @@ impl Route {
             "ConfigPublishRequest" => Self::ConfigPublish,
             "ConfigRemoveRequest" => Self::ConfigRemove,
             "ConfigBatchListenRequest" => Self::ConfigListen,
+            "ConfigFuzzyWatchRequest" => Self::ConfigFuzzyWatch,
             "InstanceRequest" => Self::Instance(Kind::Ephemeral),
             "BatchInstanceRequest" => Self::Instance(Kind::Batch),
             "PersistentInstanceRequest" => Self::Instance(Kind::Persistent),
@@ -66,6 +69,7 @@ pub(crate) fn read_routed(incoming: &Incoming) {
         Route::ConfigPublish => drop(incoming.decode::<config_publish::ConfigPublishRequest>()),
         Route::ConfigRemove => drop(incoming.decode::<config_remove::ConfigRemoveRequest>()),
         Route::ConfigListen => drop(incoming.decode::<config_listen::ConfigBatchListenRequest>()),
+        Route::ConfigFuzzyWatch => drop(incoming.decode::<config_fuzzy_watch::ConfigFuzzyWatchRequest>()),
         Route::Instance(_) => naming_instance::read(incoming),
         Route::Subscribe | Route::ServiceQuery | Route::ServiceList => {
             if let Ok(request) = incoming.decode::<naming_query::ServiceRequest>() {
@@ -102,6 +106,7 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
         Route::ConfigPublish => config_publish::handle(api, &incoming).await,
         Route::ConfigRemove => config_remove::handle(api, &incoming).await,
         Route::ConfigListen => config_listen::handle(api, &connection, &incoming),
+        Route::ConfigFuzzyWatch => config_fuzzy_watch::handle(api, &connection, &incoming),
         Route::Instance(kind) => naming_instance::handle(api, &connection, &incoming, kind).await,
         Route::Subscribe => naming_query::subscribe(api, &connection, &incoming),
         Route::ServiceQuery => naming_query::query(api, &connection, &incoming),
