@@ -61,6 +61,33 @@ fn configs_through_the_v3_client_and_admin_apis() {
     }
     assert_eq!(ok(&node, Method::GET, CLIENT_CONFIG, &key)["content"], "a: 1");
 
+    // History: the list, one record, and the one before it; the beta through its own path.
+    let history = ok(&node, Method::GET, "/nacos/v3/admin/cs/history/list", &key);
+    let items = history["pageItems"].as_array().unwrap();
+    assert!(items.len() >= 3, "{history}");
+    assert!(items.iter().any(|item| item["grayName"] == "tag_canary" && item["publishType"] == "gray"), "{history}");
+    let formal = items.iter().find(|item| item["publishType"] == "formal").unwrap();
+    let nid = formal["id"].as_str().unwrap();
+    let record = ok(&node, Method::GET, "/nacos/v3/admin/cs/history", &[key[0], key[1], ("nid", nid)]);
+    assert_eq!((record["content"].as_str(), record["groupName"].as_str()), (Some("a: 1"), Some("G3")));
+    let (status, body) = call(
+        &node,
+        Method::GET,
+        "/nacos/v3/admin/cs/history",
+        &[("dataId", "other"), ("groupName", "G3"), ("nid", nid)],
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "a record of another config: {body}");
+    let (status, _) = call(&node, Method::GET, "/nacos/v3/admin/cs/history", &[key[0], key[1], ("nid", "x")]);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut beta = node.http().post(node.url(ADMIN_CONFIG)).query(&[key[0], key[1], ("content", "a: ip")]);
+    beta = beta.header("betaIps", "127.0.0.1");
+    assert_eq!(beta.send().unwrap().status(), StatusCode::OK);
+    let shown = ok(&node, Method::GET, "/nacos/v3/admin/cs/config/beta", &key);
+    assert_eq!((shown["content"].as_str(), shown["grayRule"].as_str()), (Some("a: ip"), Some("127.0.0.1")));
+    assert_eq!(ok(&node, Method::GET, CLIENT_CONFIG, &key)["beta"], true);
+    assert_eq!(ok(&node, Method::DELETE, "/nacos/v3/admin/cs/config/beta", &key), true);
+    assert_eq!(ok(&node, Method::GET, "/nacos/v3/admin/cs/config/beta", &key), Value::Null);
+
     assert_eq!(ok(&node, Method::DELETE, ADMIN_CONFIG, &key), true);
     let (status, body) = call(&node, Method::GET, CLIENT_CONFIG, &key);
     assert_eq!((status, &body["code"]), (StatusCode::NOT_FOUND, &Value::from(20004)), "{body}");

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use domain::config::{Config, ConfigKey, GrayRule};
+use domain::config::{Config, ConfigKey, GrayRule, HistoryRecord, BETA_GRAY_NAME};
 use serde_json::{json, Value};
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -14,7 +14,7 @@ use crate::config_v2::failure;
 use crate::configs::{self, ConfigRequest, Operation, Version};
 use crate::error::ApiError;
 use crate::params::{params, Params};
-use crate::{namespaces, HttpApi};
+use crate::{history, namespaces, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let limit = api.max_body_bytes;
@@ -43,6 +43,19 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .and(with_api.clone())
         .and(params(limit))
         .map(|api: Arc<HttpApi>, params: Params| list(&api, &params));
+    let history = warp::path!("nacos" / "v3" / "admin" / "cs" / "history" / ..)
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(with_api.clone())
+        .and(params(limit))
+        .map(|tail: warp::path::Tail, api: Arc<HttpApi>, params: Params| history(&api, tail.as_str(), &params));
+    let beta = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "beta")
+        .and(warp::method())
+        .and(with_api.clone())
+        .and(params(limit))
+        .then(|method: warp::http::Method, api: Arc<HttpApi>, params: Params| async move {
+            beta(&api, &method, &params).await
+        });
     let namespace = warp::path!("nacos" / "v3" / "admin" / "core" / "namespace" / ..)
         .and(warp::path::tail())
         .and(warp::method())
@@ -51,7 +64,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .then(|tail: warp::path::Tail, method, api, params| {
             namespaces::v2(tail.as_str().to_owned(), method, api, params)
         });
-    list.or(client).unify().or(admin).unify().or(namespace).unify()
+    list.or(beta).unify().or(client).unify().or(admin).unify().or(history).unify().or(namespace).unify()
 }
 
 fn envelope(result: Result<Value, ApiError>) -> Response {
@@ -142,5 +155,104 @@ fn list(api: &HttpApi, params: &Params) -> Response {
             Some(err) => failure(err.clone()),
             None => failure(ApiError::Internal),
         },
+    }
+}
+
+fn config_key(params: &Params) -> Result<ConfigKey, ApiError> {
+    Ok(ConfigKey::parse(Version::V3.namespace(params), Version::V3.group(params), params.get("dataId"))?)
+}
+
+fn history_basic(record: &HistoryRecord) -> Value {
+    json!({
+        "id": record.id.to_string(),
+        "namespaceId": record.key.namespace.as_str(),
+        "groupName": record.key.group.as_str(),
+        "dataId": record.key.data_id.as_str(),
+        "srcIp": "",
+        "srcUser": "",
+        "opType": record.op.as_str(),
+        "publishType": if record.gray_name.is_some() { "gray" } else { "formal" },
+        "grayName": record.gray_name.as_deref().unwrap_or_default(),
+        "createTime": record.recorded.as_u64(),
+        "modifyTime": record.recorded.as_u64(),
+    })
+}
+
+fn history_detail(record: &HistoryRecord) -> Value {
+    let mut info = history_basic(record);
+    let more = json!({
+        "content": record.content,
+        "md5": record.md5,
+        "encryptedDataKey": record.encrypted_data_key,
+        "type": record.config_type.as_str(),
+        "appName": record.app_name,
+        "extInfo": history::ext_info(record),
+    });
+    if let (Some(info), Value::Object(more)) = (info.as_object_mut(), more) {
+        info.extend(more);
+    }
+    info
+}
+
+/// `/v3/admin/cs/history/list` (a config's records, newest first), `/history?nid=`
+/// (one record of that config) and `/history/previous?id=` (the one before).
+fn history(api: &HttpApi, tail: &str, params: &Params) -> Response {
+    let number = |name: &'static str| -> Result<u64, ApiError> {
+        let raw = params.get(name).ok_or(ApiError::MissingParam(name))?;
+        raw.trim().parse().map_err(|_| ApiError::NotANumber(name))
+    };
+    let found: Result<Value, ApiError> = (|| {
+        let key = config_key(params)?;
+        match tail.trim_end_matches('/') {
+            "list" => {
+                let request = history::page(params).map_err(|_| ApiError::NotANumber("pageNo"))?;
+                let page = api.config.history(&key, request)?;
+                Ok(json!({
+                    "totalCount": page.total,
+                    "pageNumber": page.page_no,
+                    "pagesAvailable": page.pages,
+                    "pageItems": page.items.iter().map(|record| history_basic(record)).collect::<Vec<_>>(),
+                }))
+            }
+            "" => {
+                let record = api.config.history_record(number("nid")?)?;
+                let record = record.filter(|record| record.key == key).ok_or(ApiError::HistoryNotFound)?;
+                Ok(history_detail(&record))
+            }
+            "previous" => {
+                let record = api.config.history_previous(&key, number("id")?)?.ok_or(ApiError::HistoryNotFound)?;
+                Ok(history_detail(&record))
+            }
+            _ => Err(ApiError::NoSuchApi),
+        }
+    })();
+    envelope(found)
+}
+
+/// `GET`/`DELETE /v3/admin/cs/config/beta`: the beta (ip) gray version, and stopping it.
+async fn beta(api: &HttpApi, method: &warp::http::Method, params: &Params) -> Response {
+    let key = match config_key(params) {
+        Ok(key) => key,
+        Err(err) => return failure(err),
+    };
+    match method.as_str() {
+        "GET" => envelope(Ok(api.config.gray(&key, BETA_GRAY_NAME).map_or(Value::Null, |beta| {
+            json!({
+                "namespaceId": key.namespace.as_str(),
+                "groupName": key.group.as_str(),
+                "dataId": key.data_id.as_str(),
+                "content": beta.content,
+                "md5": beta.md5,
+                "type": beta.config_type.as_str(),
+                "encryptedDataKey": beta.encrypted_data_key,
+                "grayName": BETA_GRAY_NAME,
+                "grayRule": beta.rule.expression(),
+                "modifyTime": beta.last_modified.as_u64(),
+            })
+        }))),
+        "DELETE" => envelope(
+            api.config.stop_gray(key, BETA_GRAY_NAME.to_owned()).await.map(|()| json!(true)).map_err(ApiError::from),
+        ),
+        _ => failure(ApiError::NoSuchApi),
     }
 }

@@ -115,7 +115,7 @@ fn record_json(record: &HistoryRecord) -> Value {
 /// `extInfo`: what the version shown carried beside its content, as a JSON string under the
 /// names Nacos's console reads when it rolls a config back (`type`, `config_tags`, `c_desc`,
 /// `c_use`, `effect`, `c_schema`); empty values are left out.
-fn ext_info(record: &HistoryRecord) -> String {
+pub(crate) fn ext_info(record: &HistoryRecord) -> String {
     let details = ConfigDetails::or_empty(record.details.as_deref());
     let mut ext = serde_json::Map::new();
     ext.insert("type".to_owned(), record.config_type.as_str().into());
