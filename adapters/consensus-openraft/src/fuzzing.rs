@@ -83,6 +83,8 @@ mod tests {
                 rule: GrayRule::Tag { tag: "blue".into() },
                 now: Millis(2),
             }),
+            Command::Config(ConfigCommand::StopGray { key: key.clone(), name: "beta".into(), now: Millis(2) }),
+            Command::Config(ConfigCommand::StopGray { key: key.clone(), name: "tag_blue".into(), now: Millis(2) }),
             Command::Config(ConfigCommand::Remove { key, now: Millis(3) }),
             Command::Namespace(NamespaceCommand::Create(info)),
             Command::SetSwitch { name: "checkTimes".into(), value: "5".into() },

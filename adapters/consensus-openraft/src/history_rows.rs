@@ -22,7 +22,7 @@ use ports::kv::{Durability, KeyRange, KvError, KvPair, KvStore, WriteBatch, Writ
 
 use crate::keys;
 use crate::log_store::{decode, encode};
-use crate::record::HistoryRow;
+use crate::row_record::HistoryRow;
 
 /// Reads what is stored under a key range: the store itself while applying, nothing for a
 /// fuzzer's batch that has no store behind it.

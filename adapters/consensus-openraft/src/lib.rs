@@ -27,6 +27,7 @@ mod naming_record;
 mod network;
 mod node;
 mod record;
+mod row_record;
 mod rpc;
 mod snapshot_data;
 mod snapshot_format;

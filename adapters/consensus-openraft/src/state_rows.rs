@@ -12,7 +12,7 @@ use crate::history_rows;
 use crate::keys;
 use crate::log_store::{decode, encode};
 use crate::naming_record::ServiceRow;
-use crate::record::{ConfigRow, Counters, GrayRow, HistoryRow, NamespaceRow, SwitchRow};
+use crate::row_record::{ConfigRow, Counters, GrayRow, HistoryRow, NamespaceRow, SwitchRow};
 use crate::snapshot_format::{Format, FormatError, RowReader, RowWriter};
 
 /// The prefixes of the rows a snapshot carries, besides [`keys::COUNTERS`]. The applied log
