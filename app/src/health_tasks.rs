@@ -63,7 +63,7 @@ impl HealthCheckTask {
                         let (probe, permits) = (Arc::clone(&self.probe), Arc::clone(&permits));
                         probes.spawn(async move {
                             let _permit = permits.acquire_owned().await;
-                            let result = probe.probe(&target).await;
+                            let result = target.checker.judge(probe.probe(&target).await);
                             (target, result)
                         });
                     }
@@ -110,6 +110,7 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
+    use domain::naming::health_check::ProbeObservation;
     use domain::naming::{InstanceDraft, Registrant, ServiceKey};
     use ports::applied::AppliedState;
     use ports::cluster::{ClusterStatus, MemberStatus, MockClusterView, RaftRole};
@@ -128,13 +129,13 @@ mod tests {
 
     #[async_trait]
     impl HealthProbe for Scripted {
-        async fn probe(&self, target: &ProbeTarget) -> ProbeResult {
+        async fn probe(&self, target: &ProbeTarget) -> ProbeObservation {
             assert_eq!(target.ip, "127.0.0.1", "probes only the registered address");
             *self.probes.lock().unwrap() += 1;
             if *self.passing.lock().unwrap() {
-                ProbeResult::Passed
+                ProbeObservation::Connected
             } else {
-                ProbeResult::Failed
+                ProbeObservation::Refused
             }
         }
     }

@@ -1,13 +1,13 @@
 //! The registry's health probes over the network (the [`HealthProbe`] port): a TCP connect,
 //! or an HTTP/1.1 `GET` whose status line is read. Probes go only to the address and port
 //! the domain names (the instance's registered ip), and each ends within the domain's
-//! timeout. What a result means (pass, count a failure, fail at once) follows Java Nacos's
-//! processors.
+//! timeout. They report what they saw; what that means for the instance is the domain's
+//! rule (`HealthChecker::judge`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::naming::health_check::{ProbeResult, ProbeTarget, PROBE_TIMEOUT_MS};
+use domain::naming::health_check::{ProbeObservation, ProbeTarget, PROBE_TIMEOUT_MS};
 use domain::naming::HealthChecker;
 use ports::naming::HealthProbe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,40 +32,19 @@ impl Default for NetProbe {
 #[async_trait]
 impl HealthProbe for NetProbe {
     #[tracing::instrument(level = "trace", skip_all, fields(ip = %target.ip, port = target.check_port))]
-    async fn probe(&self, target: &ProbeTarget) -> ProbeResult {
+    async fn probe(&self, target: &ProbeTarget) -> ProbeObservation {
         let connect = timeout(self.timeout, TcpStream::connect((target.ip.as_str(), target.check_port)));
-        match &target.checker {
-            HealthChecker::None => ProbeResult::Passed,
-            HealthChecker::Tcp => match connect.await {
-                Ok(Ok(_)) => ProbeResult::Passed,
-                // Refused or timed out: Java's TCP checker counts both towards the run.
-                Ok(Err(_)) | Err(_) => ProbeResult::Failed,
-            },
-            HealthChecker::Http { path, expected_code, .. } => {
-                let stream = match connect.await {
-                    Ok(Ok(stream)) => stream,
-                    // Nothing listening: not serving.
-                    Ok(Err(_)) => return ProbeResult::FailedNow,
-                    Err(_) => return ProbeResult::Failed,
-                };
-                let request = http_request(target, path);
-                match timeout(self.timeout, status_of(stream, request)).await {
-                    Ok(Some(code)) => judge(code, *expected_code),
-                    Ok(None) | Err(_) => ProbeResult::Failed,
-                }
-            }
+        let stream = match connect.await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(_)) => return ProbeObservation::Refused,
+            Err(_) => return ProbeObservation::TimedOut,
+        };
+        let HealthChecker::Http { path, .. } = &target.checker else { return ProbeObservation::Connected };
+        match timeout(self.timeout, status_of(stream, http_request(target, path))).await {
+            Ok(Some(code)) => ProbeObservation::HttpStatus(code),
+            Ok(None) => ProbeObservation::NoAnswer,
+            Err(_) => ProbeObservation::TimedOut,
         }
-    }
-}
-
-/// Java's reading of an HTTP check's status: the expected one passes; "busy" (503) and a
-/// temporary redirect (302) count towards the run; anything else says the instance does not
-/// serve the path.
-fn judge(code: u16, expected: u16) -> ProbeResult {
-    match code {
-        code if code == expected => ProbeResult::Passed,
-        302 | 503 => ProbeResult::Failed,
-        _ => ProbeResult::FailedNow,
     }
 }
 
@@ -107,6 +86,8 @@ mod tests {
     use domain::naming::{ClusterName, ServiceKey};
     use tokio::net::TcpListener;
 
+    use domain::naming::health_check::ProbeResult;
+
     use super::*;
 
     fn target(port: u16, checker: HealthChecker) -> ProbeTarget {
@@ -118,6 +99,11 @@ mod tests {
             check_port: port,
             checker,
         }
+    }
+
+    /// What the domain makes of what the probe saw.
+    async fn judged(probe: &NetProbe, target: &ProbeTarget) -> ProbeResult {
+        target.checker.judge(probe.probe(target).await)
     }
 
     fn http(expected_code: u16) -> HealthChecker {
@@ -150,19 +136,19 @@ mod tests {
     async fn tcp_passes_on_a_listener_and_fails_on_a_closed_port() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        assert_eq!(NetProbe::default().probe(&target(port, HealthChecker::Tcp)).await, ProbeResult::Passed);
+        assert_eq!(judged(&NetProbe::default(), &target(port, HealthChecker::Tcp)).await, ProbeResult::Passed);
         let closed = closed_port().await;
-        assert_eq!(NetProbe::default().probe(&target(closed, HealthChecker::Tcp)).await, ProbeResult::Failed);
+        assert_eq!(judged(&NetProbe::default(), &target(closed, HealthChecker::Tcp)).await, ProbeResult::Failed);
     }
 
     #[tokio::test]
     async fn http_judges_the_status_as_java_does() {
         let probe = NetProbe::default();
-        assert_eq!(probe.probe(&target(http_server("200 OK").await, http(200))).await, ProbeResult::Passed);
-        assert_eq!(probe.probe(&target(http_server("204 No").await, http(204))).await, ProbeResult::Passed);
-        assert_eq!(probe.probe(&target(http_server("503 Busy").await, http(200))).await, ProbeResult::Failed);
-        assert_eq!(probe.probe(&target(http_server("500 Err").await, http(200))).await, ProbeResult::FailedNow);
-        assert_eq!(probe.probe(&target(closed_port().await, http(200))).await, ProbeResult::FailedNow);
+        assert_eq!(judged(&probe, &target(http_server("200 OK").await, http(200))).await, ProbeResult::Passed);
+        assert_eq!(judged(&probe, &target(http_server("204 No").await, http(204))).await, ProbeResult::Passed);
+        assert_eq!(judged(&probe, &target(http_server("503 Busy").await, http(200))).await, ProbeResult::Failed);
+        assert_eq!(judged(&probe, &target(http_server("500 Err").await, http(200))).await, ProbeResult::FailedNow);
+        assert_eq!(judged(&probe, &target(closed_port().await, http(200))).await, ProbeResult::FailedNow);
     }
 
     #[tokio::test]
@@ -171,7 +157,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let probe = NetProbe { timeout: Duration::from_millis(100) };
         let started = std::time::Instant::now();
-        assert_eq!(probe.probe(&target(port, http(200))).await, ProbeResult::Failed);
+        assert_eq!(judged(&probe, &target(port, http(200))).await, ProbeResult::Failed);
         assert!(started.elapsed() < Duration::from_secs(2));
         drop(listener);
     }

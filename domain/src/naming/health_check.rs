@@ -154,6 +154,41 @@ pub enum ProbeResult {
     FailedNow,
 }
 
+/// What a probe saw, before any judgement: the adapter reports it, the domain's rule
+/// ([`HealthChecker::judge`]) decides what it says about the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeObservation {
+    /// The TCP connection was accepted (and, for TCP checks, that is all that was asked).
+    Connected,
+    /// Nothing listens there.
+    Refused,
+    /// No connection, or no answer, within [`PROBE_TIMEOUT_MS`].
+    TimedOut,
+    /// The HTTP answer's status.
+    HttpStatus(u16),
+    /// Connected, but the HTTP answer was not one (closed early, not HTTP).
+    NoAnswer,
+}
+
+impl HealthChecker {
+    /// Java's reading of a probe. TCP: an accepted connection passes; a refused or slow
+    /// one counts towards the run. HTTP: the expected status passes; "busy" (503) and a
+    /// temporary redirect (302), a timeout or a broken answer count towards the run; any
+    /// other status, or nothing listening, says the instance does not serve the path.
+    pub fn judge(&self, seen: ProbeObservation) -> ProbeResult {
+        use ProbeObservation as Seen;
+        match (self, seen) {
+            (Self::None, _) | (Self::Tcp, Seen::Connected) => ProbeResult::Passed,
+            (Self::Tcp, _) => ProbeResult::Failed,
+            (Self::Http { expected_code, .. }, Seen::HttpStatus(code)) if code == *expected_code => ProbeResult::Passed,
+            (Self::Http { .. }, Seen::HttpStatus(302 | 503) | Seen::TimedOut | Seen::NoAnswer | Seen::Connected) => {
+                ProbeResult::Failed
+            }
+            (Self::Http { .. }, Seen::HttpStatus(_) | Seen::Refused) => ProbeResult::FailedNow,
+        }
+    }
+}
+
 /// The instances of `service` to probe: every persistent instance in a cluster whose
 /// checker is not `NONE`.
 pub fn probe_targets(service: &ServiceKey, entry: &PersistentService) -> Vec<ProbeTarget> {
@@ -425,5 +460,24 @@ mod tests {
         assert!(table.apply(&set("127.0.0.2", false)).unwrap().is_none(), "no such instance");
         assert!(table.apply(&set("127.0.0.1", false)).unwrap().is_some());
         assert!(!table.get(&service()).unwrap().instances[0].healthy);
+    }
+
+    #[test]
+    fn probes_are_judged_as_java_judges_them() {
+        use ProbeObservation as Seen;
+        let http = |expected_code| HealthChecker::Http { path: "/".into(), headers: String::new(), expected_code };
+        assert_eq!(HealthChecker::Tcp.judge(Seen::Connected), ProbeResult::Passed);
+        for seen in [Seen::Refused, Seen::TimedOut] {
+            assert_eq!(HealthChecker::Tcp.judge(seen), ProbeResult::Failed, "{seen:?}");
+        }
+        assert_eq!(http(200).judge(Seen::HttpStatus(200)), ProbeResult::Passed);
+        assert_eq!(http(204).judge(Seen::HttpStatus(204)), ProbeResult::Passed);
+        for seen in [Seen::HttpStatus(503), Seen::HttpStatus(302), Seen::TimedOut, Seen::NoAnswer] {
+            assert_eq!(http(200).judge(seen), ProbeResult::Failed, "{seen:?}");
+        }
+        for seen in [Seen::HttpStatus(500), Seen::HttpStatus(204), Seen::Refused] {
+            assert_eq!(http(200).judge(seen), ProbeResult::FailedNow, "{seen:?}");
+        }
+        assert_eq!(HealthChecker::None.judge(Seen::Refused), ProbeResult::Passed);
     }
 }

@@ -2,7 +2,7 @@
 //! of the registry (which instances, their recorded health, recording a new one).
 
 use async_trait::async_trait;
-use domain::naming::health_check::{probe_targets, ProbeResult, ProbeTarget};
+use domain::naming::health_check::{probe_targets, ProbeObservation, ProbeTarget};
 use domain::naming::{NamingCommand, ServiceKey};
 
 use super::{NamingApp, NamingServiceError};
@@ -12,8 +12,8 @@ use super::{NamingApp, NamingServiceError};
 #[async_trait]
 pub trait HealthProbe: Send + Sync {
     /// Probes `target.ip` on `target.check_port` as `target.checker` says, within the
-    /// domain's probe timeout.
-    async fn probe(&self, target: &ProbeTarget) -> ProbeResult;
+    /// domain's probe timeout, and reports what it saw (the checker judges it).
+    async fn probe(&self, target: &ProbeTarget) -> ProbeObservation;
 }
 
 impl NamingApp {
