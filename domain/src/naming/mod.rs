@@ -34,7 +34,7 @@ pub use service::{
 };
 pub use subscribers::{Subscriber, SubscriberId, SubscriberTable};
 pub use switches::Switches;
-pub use view::{compute_view, protect_threshold_reached, select_by_labels, ServiceView, ViewQuery};
+pub use view::{compute_view, consumer_labels, protect_threshold_reached, select_by_labels, ServiceView, ViewQuery};
 
 /// A request that breaks a registry rule. Messages follow Nacos's where clients or people
 /// rely on them.

@@ -567,3 +567,14 @@ fn a_label_selector_shows_a_consumer_the_providers_that_share_its_labels() {
     );
     assert_eq!(ips(None), ["127.0.0.1", "127.0.0.2", "127.0.0.3"], "no consumer known: no selection");
 }
+
+#[test]
+fn a_consumer_s_labels_are_its_own_instances_metadata_the_first_value_winning() {
+    let at = |ip: &str, zone: &str| {
+        let metadata = [("zone".to_owned(), zone.to_owned())].into();
+        InstanceDraft { ip: Some(ip.into()), port: Some(80), metadata, ..InstanceDraft::default() }.validate().unwrap()
+    };
+    let instances = [at("127.0.0.2", "b"), at("127.0.0.1", "a"), at("127.0.0.1", "c")];
+    assert_eq!(consumer_labels("127.0.0.1", &instances), BTreeMap::from([("zone".to_owned(), "a".to_owned())]));
+    assert!(consumer_labels("127.0.0.9", &instances).is_empty());
+}

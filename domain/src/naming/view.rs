@@ -21,6 +21,19 @@ impl ViewQuery {
     }
 }
 
+/// A consumer's labels for a label selector (what Java asks its CMDB): the metadata of the
+/// consumer's own instances, those at `ip` among `instances`, the first value of a key
+/// winning.
+pub fn consumer_labels<'a>(ip: &str, instances: impl IntoIterator<Item = &'a Instance>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    for instance in instances.into_iter().filter(|instance| instance.ip == ip) {
+        for (key, value) in instance.metadata.iter() {
+            labels.entry(key.to_owned()).or_insert_with(|| value.to_owned());
+        }
+    }
+    labels
+}
+
 /// Java's label selection: a provider is kept unless, for some label, the consumer has a
 /// value and the provider's differs. `consumer` gives the consumer's label values.
 pub fn select_by_labels(hosts: &mut Vec<Instance>, labels: &[String], consumer: &BTreeMap<String, String>) {

@@ -377,9 +377,9 @@ impl Inner {
 }
 
 impl NamingApp {
-    /// What a label selector on `service` matches the consumer at `consumer_ip` by: the
-    /// metadata of the consumer's own instances in the service's namespace (the first value
-    /// of a key wins). `None` when the service has no label selector or no consumer is known.
+    /// What a label selector on `service` matches the consumer at `consumer_ip` by (the
+    /// domain's `consumer_labels` over the consumer's instances in the service's namespace).
+    /// `None` when the service has no label selector or no consumer is known.
     /// Call without the registry lock held.
     fn consumer_labels(
         &self,
@@ -391,23 +391,17 @@ impl NamingApp {
         if persistent?.meta.selector.labels().is_empty() {
             return None;
         }
-        let mut labels = BTreeMap::new();
-        let mut take = |instance: &Instance| {
-            if instance.ip == ip {
-                for (key, value) in instance.metadata.iter() {
-                    labels.entry(key.to_owned()).or_insert_with(|| value.to_owned());
-                }
-            }
-        };
-        self.state.read_with(|state| {
+        // The instances at the consumer's ip in the service's namespace (only those are
+        // copied), persistent then ephemeral.
+        let mut own: Vec<Instance> = self.state.read_with(|state| {
             let in_namespace = state.naming.iter().filter(|(key, _)| key.namespace == service.namespace);
-            in_namespace.flat_map(|(_, entry)| entry.instances.iter()).for_each(&mut take);
+            in_namespace.flat_map(|(_, entry)| entry.instances.iter()).filter(|i| i.ip == ip).cloned().collect()
         });
         let inner = self.inner();
         for other in inner.ephemeral.services().filter(|key| key.namespace == service.namespace) {
-            inner.ephemeral.instances(other).for_each(&mut take);
+            own.extend(inner.ephemeral.instances(other).filter(|i| i.ip == ip).cloned());
         }
-        Some(labels)
+        Some(domain::naming::consumer_labels(ip, &own))
     }
 }
 
