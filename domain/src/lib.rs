@@ -11,6 +11,7 @@
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod fuzzy_watch;
 pub mod limits;
 pub mod namespace;
 pub mod naming;

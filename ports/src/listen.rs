@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use domain::config::fuzzy_watch::{self, FuzzyChange, FuzzyPattern, FuzzyWatchError, FuzzyWatchTable};
+use domain::config::fuzzy_watch::{group_key, watched};
+use domain::fuzzy_watch::{FuzzyChange, FuzzyPattern, FuzzyWatchError, FuzzyWatchTable};
 
 use domain::config::{
     ConfigKey, ConnectionId, ListenContext, ListenError, ListenerId, ListenerTable, Reader, Registration,
@@ -71,7 +72,8 @@ pub trait ListenService: Send + Sync {
     fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)>;
 
     /// Starts (or repeats) a fuzzy watch of `pattern` for `connection` and queues its sync
-    /// against the keys the client says it has (`received`).
+    /// against the keys the client says it has (`received`). `MatchCountOverLimit` means
+    /// the watch holds and its sync went out, for the first keys up to the limit.
     fn fuzzy_watch(
         &self,
         connection: &ConnectionId,
@@ -90,7 +92,7 @@ pub struct ConfigListeners {
     /// A std lock: never held across an `.await`; every critical section is a map update.
     table: Mutex<ListenerTable>,
     /// Fuzzy watches; a lock of its own, never taken with the table's.
-    fuzzy: Mutex<FuzzyWatchTable>,
+    fuzzy: Mutex<FuzzyWatchTable<ConnectionId>>,
     state: AppliedState,
     channel: Arc<dyn ClientChannel>,
     polls: Arc<dyn LongPollWaker>,
@@ -146,7 +148,9 @@ impl ListenService for ConfigListeners {
 
     fn forget(&self, listener: &ListenerId) {
         self.table().drop_listener(listener);
-        self.fuzzy().drop_listener(listener);
+        if let ListenerId::Connection(connection) = listener {
+            self.fuzzy().drop_watcher(connection);
+        }
     }
 
     fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)> {
@@ -164,24 +168,28 @@ impl ListenService for ConfigListeners {
         received: BTreeSet<String>,
         initializing: bool,
     ) -> Result<(), FuzzyWatchError> {
-        let pattern = FuzzyPattern::parse(pattern)?;
-        self.fuzzy().watch(&ListenerId::Connection(connection.clone()), pattern.clone())?;
-        let changes = self
-            .state
-            .read_with(|state| fuzzy_watch::sync(&pattern, state.config.iter().map(|(key, _)| key), &received));
-        self.channel.fuzzy_watch_sync(connection, pattern.as_str(), changes, initializing);
+        let pattern = FuzzyPattern::parse(pattern, "groupKeyPattern")?;
+        let plan = self.state.read_with(|state| {
+            let keys: Vec<(&ConfigKey, String)> = state.config.iter().map(|(key, _)| (key, group_key(key))).collect();
+            let existing = keys.iter().map(|(key, wire)| watched(key, wire));
+            self.fuzzy().watch(connection, pattern.clone(), existing, &received)
+        })?;
+        self.channel.fuzzy_watch_sync(connection, pattern.as_str(), plan.changes, initializing);
+        if plan.over_limit {
+            return Err(FuzzyWatchError::MatchCountOverLimit { limit: domain::fuzzy_watch::MAX_KEYS_PER_PATTERN });
+        }
         Ok(())
     }
 
     fn fuzzy_cancel(&self, connection: &ConnectionId, pattern: &str) -> Result<(), FuzzyWatchError> {
-        let pattern = FuzzyPattern::parse(pattern)?;
-        self.fuzzy().cancel(&ListenerId::Connection(connection.clone()), &pattern);
+        let pattern = FuzzyPattern::parse(pattern, "groupKeyPattern")?;
+        self.fuzzy().cancel(connection, &pattern);
         Ok(())
     }
 }
 
 impl ConfigListeners {
-    fn fuzzy(&self) -> MutexGuard<'_, FuzzyWatchTable> {
+    fn fuzzy(&self) -> MutexGuard<'_, FuzzyWatchTable<ConnectionId>> {
         // As the table's: every operation completes or changes nothing.
         self.fuzzy.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -189,16 +197,10 @@ impl ConfigListeners {
 
 impl StateObserver for ConfigListeners {
     fn config_existence_changed(&self, key: &ConfigKey, exists: bool) {
-        let targets = self.fuzzy().targets(key);
-        if targets.is_empty() {
-            return;
-        }
-        let group_key = fuzzy_watch::group_key(key);
-        let change = if exists { FuzzyChange::Added } else { FuzzyChange::Removed };
-        for (listener, _) in targets {
-            if let ListenerId::Connection(connection) = listener {
-                self.channel.fuzzy_watch_changed(&connection, &group_key, change);
-            }
+        let wire = group_key(key);
+        let notices = self.fuzzy().observe(&watched(key, &wire), exists);
+        for (connection, change) in notices {
+            self.channel.fuzzy_watch_changed(&connection, &wire, change);
         }
     }
 

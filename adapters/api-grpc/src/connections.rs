@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use domain::config::fuzzy_watch::FuzzyChange;
 use domain::config::{ConfigKey, ConnectionId};
+use domain::fuzzy_watch::FuzzyChange;
 use domain::naming::SubscriberId;
 use ports::clock::Clock;
 use ports::listen::ClientChannel;
@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::fuzzy_wire::{self, Module};
 use crate::{naming_wire, wire};
 
 /// How long shutdown waits for pushes, probes and sessions to end.
@@ -377,66 +378,13 @@ impl ClientChannel for Connections {
         changes: Vec<(String, FuzzyChange)>,
         initializing: bool,
     ) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("fuzzy watch sync outside a runtime dropped");
-            return;
-        };
-        let sync_type = if initializing { "FUZZY_WATCH_INIT_NOTIFY" } else { "FUZZY_WATCH_DIFF_SYNC_NOTIFY" };
-        let mut bodies: Vec<Value> = changes
-            .chunks(FUZZY_SYNC_BATCH)
-            .map(|batch| {
-                let contexts: Vec<Value> = batch
-                    .iter()
-                    .map(|(group_key, change)| {
-                        let changed = match change {
-                            FuzzyChange::Added => "ADD_CONFIG",
-                            FuzzyChange::Removed => "DELETE_CONFIG",
-                        };
-                        json!({ "groupKey": group_key, "changedType": changed })
-                    })
-                    .collect();
-                json!({ "module": "config", "groupKeyPattern": pattern, "syncType": sync_type, "contexts": contexts })
-            })
-            .collect();
-        if initializing {
-            bodies.push(json!({
-                "module": "config", "groupKeyPattern": pattern,
-                "syncType": "FINISH_FUZZY_WATCH_INIT_NOTIFY", "contexts": [],
-            }));
-        }
-        let connections = self.clone();
-        let connection_id = connection.clone();
-        // One task sends the batches in order: the end of the initial sync comes last.
-        self.spawn_cancellable(&runtime, async move {
-            for body in bodies {
-                connections
-                    .push_with_retry(connection_id.clone(), "ConfigFuzzyWatchSyncRequest", Body::Json(body))
-                    .await;
-            }
-        });
+        self.send_fuzzy_sync(&fuzzy_wire::CONFIG, connection, pattern, &changes, initializing);
     }
 
     fn fuzzy_watch_changed(&self, connection: &ConnectionId, group_key: &str, change: FuzzyChange) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("fuzzy watch notice outside a runtime dropped");
-            return;
-        };
-        // Java names a key that came into being `CONFIG_CHANGED` in a change notice.
-        let change_type = match change {
-            FuzzyChange::Added => "CONFIG_CHANGED",
-            FuzzyChange::Removed => "DELETE_CONFIG",
-        };
-        let body = json!({ "module": "config", "groupKey": group_key, "changeType": change_type });
-        let connections = self.clone();
-        let connection_id = connection.clone();
-        self.spawn_cancellable(&runtime, async move {
-            connections.push_with_retry(connection_id, "ConfigFuzzyWatchChangeNotifyRequest", Body::Json(body)).await;
-        });
+        self.send_fuzzy_change(&fuzzy_wire::CONFIG, connection, group_key, change);
     }
 }
-
-/// Most keys in one fuzzy watch sync request.
-const FUZZY_SYNC_BATCH: usize = 100;
 
 impl ServicePush for Connections {
     fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>) {
@@ -451,6 +399,59 @@ impl ServicePush for Connections {
         self.spawn_cancellable(&runtime, async move {
             let body = Body::NotifySubscriber(service_info);
             connections.push_with_retry(connection_id, "NotifySubscriberRequest", body).await;
+        });
+    }
+
+    fn fuzzy_watch_sync(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        changes: Vec<(String, FuzzyChange)>,
+        initializing: bool,
+    ) {
+        self.send_fuzzy_sync(&fuzzy_wire::NAMING, connection, pattern, &changes, initializing);
+    }
+
+    fn fuzzy_watch_changed(&self, connection: &ConnectionId, service_key: &str, change: FuzzyChange) {
+        self.send_fuzzy_change(&fuzzy_wire::NAMING, connection, service_key, change);
+    }
+}
+
+impl Connections {
+    /// Sends a fuzzy watch's sync: one task sends its batches in order, so the end of an
+    /// initial sync comes last.
+    fn send_fuzzy_sync(
+        &self,
+        module: &'static Module,
+        connection: &ConnectionId,
+        pattern: &str,
+        changes: &[(String, FuzzyChange)],
+        initializing: bool,
+    ) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("fuzzy watch sync outside a runtime dropped");
+            return;
+        };
+        let bodies = module.sync_bodies(pattern, changes, initializing);
+        let connections = self.clone();
+        let connection_id = connection.clone();
+        self.spawn_cancellable(&runtime, async move {
+            for body in bodies {
+                connections.push_with_retry(connection_id.clone(), module.sync_request, Body::Json(body)).await;
+            }
+        });
+    }
+
+    fn send_fuzzy_change(&self, module: &'static Module, connection: &ConnectionId, key: &str, change: FuzzyChange) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("fuzzy watch notice outside a runtime dropped");
+            return;
+        };
+        let body = module.change_body(key, change);
+        let connections = self.clone();
+        let connection_id = connection.clone();
+        self.spawn_cancellable(&runtime, async move {
+            connections.push_with_retry(connection_id, module.change_request, Body::Json(body)).await;
         });
     }
 }

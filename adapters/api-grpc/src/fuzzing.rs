@@ -49,6 +49,14 @@ mod tests {
                 r#"{"namespace":"public","serviceName":"svc","groupName":"G","clusters":"","subscribe":true}"#,
             ),
             ("ServiceListRequest", r#"{"namespace":"public","groupName":"G","pageNo":1,"pageSize":10}"#),
+            (
+                "ConfigFuzzyWatchRequest",
+                r#"{"groupKeyPattern":"public>>G>>a*","receivedGroupKeys":["a+G+public"],"watchType":"WATCH","initializing":true}"#,
+            ),
+            (
+                "NamingFuzzyWatchRequest",
+                r#"{"namespace":"public","groupKeyPattern":"public>>G>>s*","receivedGroupKeys":[],"watchType":"WATCH","initializing":true}"#,
+            ),
         ];
         for (i, (kind, body)) in requests.iter().enumerate() {
             let payload = Payload {

@@ -10,6 +10,7 @@ mod connections;
 mod departures;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod fuzzy_wire;
 mod handlers;
 mod naming_wire;
 mod transport;

@@ -9,6 +9,7 @@
 mod clients;
 pub mod distro;
 mod ephemeral;
+pub mod fuzzy_watch;
 pub mod health_check;
 mod instance;
 mod metadata;

@@ -9,6 +9,7 @@
 //! latest view, so a burst of registrations costs a bounded number of pushes.
 
 mod distro;
+mod fuzzy;
 mod health;
 mod push;
 mod query;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use domain::config::{ConnectionId, Namespace};
+use domain::fuzzy_watch::{FuzzyChange, FuzzyWatchError, FuzzyWatchTable};
 use domain::naming::{
     compute_view, protect_threshold_reached, ClientRef, ClusterMeta, ClusterName, EphemeralRegistry, Instance,
     InstanceAddress, InstanceDraft, InstancePatch, MetadataEdit, NamingCommand, NamingError, PersistentService,
@@ -47,6 +49,21 @@ use views::ViewCache;
 pub trait ServicePush: Send + Sync {
     /// Pushes `view` to `subscriber` if this channel serves that kind of subscriber.
     fn push(&self, subscriber: &SubscriberId, view: Arc<SharedView>);
+
+    /// A service fuzzy watch's sync of `pattern` (Nacos 3.x): `changes` (service keys) in
+    /// order, in batches, then, when the client is `initializing`, the end of its initial
+    /// sync. Channels that do not serve connections ignore it.
+    fn fuzzy_watch_sync(
+        &self,
+        _connection: &ConnectionId,
+        _pattern: &str,
+        _changes: Vec<(String, FuzzyChange)>,
+        _initializing: bool,
+    ) {
+    }
+
+    /// A service matching one of the connection's fuzzy patterns came into being or went.
+    fn fuzzy_watch_changed(&self, _connection: &ConnectionId, _service_key: &str, _change: FuzzyChange) {}
 }
 
 /// Why a registry use case failed. Neutral words: the adapters give clients Nacos's.
@@ -224,6 +241,21 @@ pub trait SubscriptionService: Send + Sync {
 
     /// Who subscribes to `service`, one page.
     fn subscribers(&self, service: &ServiceKey, page: PageRequest) -> Page<(SubscriberId, Subscriber)>;
+
+    /// Starts (or repeats) `connection`'s fuzzy watch of a service pattern and queues its
+    /// sync against the service keys the client says it has (`received`).
+    /// `MatchCountOverLimit` means the watch holds and its sync went out, for the first
+    /// services up to the limit.
+    fn fuzzy_watch(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        received: &BTreeSet<String>,
+        initializing: bool,
+    ) -> Result<(), FuzzyWatchError>;
+
+    /// Ends a fuzzy watch.
+    fn fuzzy_cancel(&self, connection: &ConnectionId, pattern: &str) -> Result<(), FuzzyWatchError>;
 }
 
 /// What a beat answers (Nacos: `code` 10200 or 20404, and the beat period).
@@ -278,6 +310,8 @@ struct Inner {
     welcome: Vec<(SubscriberId, ServiceKey)>,
     views: ViewCache,
     distro: distro::DistroState,
+    /// Service fuzzy watches; judged in the push round against the dirty services.
+    fuzzy: FuzzyWatchTable<ConnectionId>,
 }
 
 impl NamingApp {
@@ -295,6 +329,10 @@ impl NamingApp {
     /// Adds a push channel (gRPC connections, UDP).
     pub fn add_pusher(&self, pusher: Arc<dyn ServicePush>) {
         self.pushers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(pusher);
+    }
+
+    fn pushers(&self) -> Vec<Arc<dyn ServicePush>> {
+        self.pushers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     fn persistent(&self, service: &ServiceKey) -> Option<Arc<PersistentService>> {

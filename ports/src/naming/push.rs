@@ -11,7 +11,8 @@ use super::{NamingApp, SharedView};
 impl NamingApp {
     /// Sends the latest view to every subscriber of every service changed since the last
     /// round, and the first view to new subscribers. Views are computed once per service
-    /// and cluster filter, not once per subscriber.
+    /// and cluster filter, not once per subscriber. Fuzzy watchers hear of the changed
+    /// services that came into being or went. Answers how many deliveries went out.
     pub fn flush_pushes(&self) -> usize {
         let (dirty, welcome) = {
             let mut inner = self.inner();
@@ -20,6 +21,7 @@ impl NamingApp {
             }
             (std::mem::take(&mut inner.dirty), std::mem::take(&mut inner.welcome))
         };
+        let notices = self.fuzzy_notices(&dirty);
         let mut deliveries: Vec<(SubscriberId, Arc<SharedView>)> = Vec::new();
         let now = self.clock.now();
         for service in &dirty {
@@ -58,13 +60,18 @@ impl NamingApp {
             let Some(subscriber) = subscriber else { continue };
             deliveries.push((id, self.view_for_subscriber(&service, persistent.as_deref(), &subscriber, now)));
         }
-        let pushers = self.pushers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let pushers = self.pushers();
         for (id, view) in &deliveries {
             for pusher in &pushers {
                 pusher.push(id, Arc::clone(view));
             }
         }
-        deliveries.len()
+        for (connection, service_key, change) in &notices {
+            for pusher in &pushers {
+                pusher.fuzzy_watch_changed(connection, service_key, *change);
+            }
+        }
+        deliveries.len() + notices.len()
     }
 
     fn view_for_subscriber(

@@ -3,7 +3,8 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use domain::config::Namespace;
+use domain::config::{ConnectionId, Namespace};
+use domain::fuzzy_watch::FuzzyWatchError;
 use domain::naming::{ClientRef, ClusterName, Instance, ServiceKey, Subscriber, SubscriberId, Switches, ViewQuery};
 use domain::paging::{Page, PageRequest};
 
@@ -181,6 +182,20 @@ impl SubscriptionService for NamingApp {
     fn subscribers(&self, service: &ServiceKey, page: PageRequest) -> Page<(SubscriberId, Subscriber)> {
         let inner = self.inner();
         Page::of(inner.subscribers.subscribers(service).map(|(id, s)| (id.clone(), s.clone())), page)
+    }
+
+    fn fuzzy_watch(
+        &self,
+        connection: &ConnectionId,
+        pattern: &str,
+        received: &BTreeSet<String>,
+        initializing: bool,
+    ) -> Result<(), FuzzyWatchError> {
+        self.start_fuzzy_watch(connection, pattern, received, initializing)
+    }
+
+    fn fuzzy_cancel(&self, connection: &ConnectionId, pattern: &str) -> Result<(), FuzzyWatchError> {
+        self.cancel_fuzzy_watch(connection, pattern)
     }
 }
 

@@ -307,6 +307,7 @@ impl NamingApp {
             inner.changed(service);
         }
         inner.subscribers.drop_subscriber(&SubscriberId::Connection(connection.clone()));
+        inner.fuzzy.drop_watcher(connection);
     }
 
     /// Applies beat expiry and forgets silent UDP subscribers; the node calls it every

@@ -381,3 +381,76 @@ async fn a_relayed_registration_is_read_at_once_where_it_arrived_and_the_owner_s
     entry.record_relayed(1, &service, &draft("127.0.0.2", 80)).unwrap();
     assert_eq!(entry.digest().len(), 1);
 }
+
+/// A recorded sync: pattern, changes, initializing.
+type RecordedSync = (String, Vec<(String, FuzzyChange)>, bool);
+
+/// Records the fuzzy watch deliveries.
+#[derive(Default)]
+struct FuzzyRecorder {
+    syncs: Mutex<Vec<RecordedSync>>,
+    notices: Mutex<Vec<(String, String, FuzzyChange)>>,
+}
+
+impl ServicePush for FuzzyRecorder {
+    fn push(&self, _: &SubscriberId, _: Arc<SharedView>) {}
+
+    fn fuzzy_watch_sync(&self, _: &ConnectionId, pattern: &str, changes: Vec<(String, FuzzyChange)>, init: bool) {
+        self.syncs.lock().unwrap().push((pattern.to_owned(), changes, init));
+    }
+
+    fn fuzzy_watch_changed(&self, connection: &ConnectionId, service_key: &str, change: FuzzyChange) {
+        self.notices.lock().unwrap().push((connection.as_str().to_owned(), service_key.to_owned(), change));
+    }
+}
+
+#[tokio::test]
+async fn fuzzy_watchers_hear_of_matching_services_that_come_and_go() {
+    let (app, _, _) = app();
+    let fuzzy = Arc::new(FuzzyRecorder::default());
+    app.add_pusher(fuzzy.clone());
+    app.register_ephemeral(conn("c"), &key("order-api"), &draft("10.0.0.1", 1)).unwrap();
+    app.register_ephemeral(conn("c"), &key("user-api"), &draft("10.0.0.1", 1)).unwrap();
+    app.flush_pushes();
+    let watcher = ConnectionId::new("w");
+    let received: BTreeSet<String> = ["public@@DEFAULT_GROUP@@order-old".to_owned()].into();
+    app.fuzzy_watch(&watcher, "public>>DEFAULT_GROUP>>order-*", &received, true).unwrap();
+    let added = ("public@@DEFAULT_GROUP@@order-api".to_owned(), FuzzyChange::Added);
+    let gone = ("public@@DEFAULT_GROUP@@order-old".to_owned(), FuzzyChange::Removed);
+    assert_eq!(*fuzzy.syncs.lock().unwrap(), [("public>>DEFAULT_GROUP>>order-*".to_owned(), vec![added, gone], true)]);
+
+    // A new matching service (ephemeral, then one created through raft), a second instance
+    // (no notice), one that does not match (none), then both gone.
+    app.register_ephemeral(conn("c"), &key("order-web"), &draft("10.0.0.1", 1)).unwrap();
+    app.register_ephemeral(conn("c"), &key("order-web"), &draft("10.0.0.2", 1)).unwrap();
+    app.register_ephemeral(conn("c"), &key("user-web"), &draft("10.0.0.1", 1)).unwrap();
+    app.create_service(&key("order-db"), ServiceMeta::default()).await.unwrap();
+    app.flush_pushes();
+    app.connection_closed(&ConnectionId::new("c"));
+    app.remove_service(&key("order-db")).await.unwrap();
+    app.flush_pushes();
+    let notice = |name: &str, change| ("w".to_owned(), format!("public@@DEFAULT_GROUP@@{name}"), change);
+    let mut notices = fuzzy.notices.lock().unwrap().clone();
+    notices.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        notices,
+        [
+            notice("order-api", FuzzyChange::Removed),
+            notice("order-db", FuzzyChange::Added),
+            notice("order-db", FuzzyChange::Removed),
+            notice("order-web", FuzzyChange::Added),
+            notice("order-web", FuzzyChange::Removed),
+        ]
+    );
+
+    // Cancelled, or the watcher's connection closed: nothing more.
+    app.fuzzy_cancel(&watcher, "public>>DEFAULT_GROUP>>order-*").unwrap();
+    app.register_ephemeral(conn("d"), &key("order-new"), &draft("10.0.0.1", 1)).unwrap();
+    app.fuzzy_watch(&ConnectionId::new("x"), "public>>*>>*", &BTreeSet::new(), false).unwrap();
+    app.connection_closed(&ConnectionId::new("x"));
+    app.register_ephemeral(conn("d"), &key("other"), &draft("10.0.0.1", 1)).unwrap();
+    app.flush_pushes();
+    assert_eq!(fuzzy.notices.lock().unwrap().len(), 5);
+    let bad = app.fuzzy_watch(&watcher, "public>>only-two", &BTreeSet::new(), true);
+    assert!(matches!(bad, Err(FuzzyWatchError::Invalid { .. })));
+}

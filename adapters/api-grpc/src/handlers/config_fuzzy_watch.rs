@@ -3,18 +3,16 @@
 
 use std::collections::BTreeSet;
 
-use domain::config::fuzzy_watch::FuzzyWatchError;
 use proto::nacos::Payload;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::fuzzy_watch_failure;
 use crate::connections::Connection;
 use crate::wire::{self, code, Incoming};
 use crate::GrpcApi;
 
 const RESPONSE: &str = "ConfigFuzzyWatchResponse";
-/// Java's `FUZZY_WATCH_PATTERN_OVER_LIMIT`.
-const PATTERN_OVER_LIMIT: i32 = 50310;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -46,9 +44,6 @@ pub(super) fn handle(api: &GrpcApi, connection: &Connection, incoming: &Incoming
     };
     match done {
         Ok(()) => wire::success(RESPONSE, json!({})),
-        Err(err @ FuzzyWatchError::TooManyPatterns { .. }) => {
-            wire::failure(RESPONSE, PATTERN_OVER_LIMIT, &err.to_string(), json!({}))
-        }
-        Err(err) => wire::failure(RESPONSE, code::INVALID_PARAM, &err.to_string(), json!({})),
+        Err(err) => fuzzy_watch_failure(RESPONSE, &err),
     }
 }

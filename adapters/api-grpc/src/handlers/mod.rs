@@ -5,6 +5,7 @@ mod config_listen;
 mod config_publish;
 mod config_query;
 mod config_remove;
+mod naming_fuzzy_watch;
 mod naming_instance;
 mod naming_query;
 mod server_check;
@@ -33,6 +34,7 @@ enum Route {
     ConfigListen,
     ConfigFuzzyWatch,
     Instance(Kind),
+    NamingFuzzyWatch,
     Subscribe,
     ServiceQuery,
     ServiceList,
@@ -50,6 +52,7 @@ impl Route {
             "InstanceRequest" => Self::Instance(Kind::Ephemeral),
             "BatchInstanceRequest" => Self::Instance(Kind::Batch),
             "PersistentInstanceRequest" => Self::Instance(Kind::Persistent),
+            "NamingFuzzyWatchRequest" => Self::NamingFuzzyWatch,
             "SubscribeServiceRequest" => Self::Subscribe,
             "ServiceQueryRequest" => Self::ServiceQuery,
             "ServiceListRequest" => Self::ServiceList,
@@ -71,6 +74,7 @@ pub(crate) fn read_routed(incoming: &Incoming) {
         Route::ConfigListen => drop(incoming.decode::<config_listen::ConfigBatchListenRequest>()),
         Route::ConfigFuzzyWatch => drop(incoming.decode::<config_fuzzy_watch::ConfigFuzzyWatchRequest>()),
         Route::Instance(_) => naming_instance::read(incoming),
+        Route::NamingFuzzyWatch => drop(incoming.decode::<naming_fuzzy_watch::NamingFuzzyWatchRequest>()),
         Route::Subscribe | Route::ServiceQuery | Route::ServiceList => {
             if let Ok(request) = incoming.decode::<naming_query::ServiceRequest>() {
                 let _ = request.service();
@@ -108,6 +112,7 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
         Route::ConfigListen => config_listen::handle(api, &connection, &incoming),
         Route::ConfigFuzzyWatch => config_fuzzy_watch::handle(api, &connection, &incoming),
         Route::Instance(kind) => naming_instance::handle(api, &connection, &incoming, kind).await,
+        Route::NamingFuzzyWatch => naming_fuzzy_watch::handle(api, &connection, &incoming),
         Route::Subscribe => naming_query::subscribe(api, &connection, &incoming),
         Route::ServiceQuery => naming_query::query(api, &connection, &incoming),
         Route::ServiceList => naming_query::list(api, &incoming),
@@ -138,6 +143,19 @@ fn consensus_error(err: &ports::consensus::ConsensusError) -> (i32, String) {
         }
         E::NoLeader | E::Timeout | E::ShuttingDown => (code::SERVER_ERROR, err.to_string()),
     }
+}
+
+/// A refused or cut-short fuzzy watch as Java answers it: its own codes for the limits
+/// (`FUZZY_WATCH_PATTERN_OVER_LIMIT`, `FUZZY_WATCH_PATTERN_MATCH_COUNT_OVER_LIMIT`), a
+/// parameter error otherwise.
+fn fuzzy_watch_failure(response: &str, err: &domain::fuzzy_watch::FuzzyWatchError) -> Payload {
+    use domain::fuzzy_watch::FuzzyWatchError as E;
+    let code = match err {
+        E::TooManyPatterns { .. } => 50310,
+        E::MatchCountOverLimit { .. } => 50311,
+        E::Invalid { .. } | E::TooLong { .. } => code::INVALID_PARAM,
+    };
+    wire::failure(response, code, &err.to_string(), json!({}))
 }
 
 fn capitalise(message: &str) -> String {
