@@ -148,3 +148,54 @@ fn namespaces_through_the_v3_admin_api() {
     let (status, _) = call(&node, Method::GET, path, &[("namespaceId", "dev3")]);
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn state_cluster_operator_and_listener_queries_through_the_v3_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start(&dir.path().join("node"));
+    assert_eq!(ok(&node, Method::GET, "/nacos/v3/admin/core/state/liveness", &[]), "ok");
+    assert_eq!(ok(&node, Method::GET, "/nacos/v3/admin/core/state/readiness", &[]), "ok");
+    let nodes = ok(&node, Method::GET, "/nacos/v3/admin/core/cluster/node/list", &[]);
+    assert_eq!((nodes.as_array().map(Vec::len), nodes[0]["state"].as_str()), (Some(1), Some("UP")), "{nodes}");
+    assert_eq!(ok(&node, Method::GET, "/nacos/v3/admin/core/cluster/node/self", &[])["state"], "UP");
+    let metrics = ok(&node, Method::GET, "/nacos/v3/admin/ns/ops/metrics", &[]);
+    assert_eq!(metrics["status"], "UP", "{metrics}");
+    let switch = [("entry", "checkTimes"), ("value", "5")];
+    assert_eq!(ok(&node, Method::PUT, "/nacos/v3/admin/ns/ops/switches", &switch), "ok");
+    assert_eq!(ok(&node, Method::GET, "/nacos/v3/admin/ns/ops/switches", &[])["checkTimes"], 5);
+
+    // A long poll held on a config shows in both listener queries, with the md5 it holds.
+    let publish = [("dataId", "watched"), ("groupName", "G3"), ("content", "v1")];
+    assert_eq!(ok(&node, Method::POST, ADMIN_CONFIG, &publish), true);
+    let md5 = ok(&node, Method::GET, ADMIN_CONFIG, &publish[..2])["md5"].as_str().unwrap().to_owned();
+    let poll = {
+        let listening = format!("watched\u{2}G3\u{2}{md5}\u{1}");
+        let (http, url) = (node.http().clone(), node.url("/nacos/v1/cs/configs/listener"));
+        std::thread::spawn(move || {
+            http.post(url).header("Long-Pulling-Timeout", "30000").form(&[("Listening-Configs", listening)]).send()
+        })
+    };
+    let by_config = [("dataId", "watched"), ("groupName", "G3")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listeners = loop {
+        let data = ok(&node, Method::GET, "/nacos/v3/admin/cs/config/listener", &by_config);
+        if data["listenersStatus"].as_object().is_some_and(|status| !status.is_empty()) {
+            break data;
+        }
+        assert!(std::time::Instant::now() < deadline, "the poll never showed: {data}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(listeners["queryType"], "config");
+    assert_eq!(listeners["listenersStatus"]["127.0.0.1"], md5.as_str(), "{listeners}");
+    let by_ip = ok(&node, Method::GET, "/nacos/v3/admin/cs/listener", &[("ip", "127.0.0.1")]);
+    assert_eq!(by_ip["queryType"], "ip");
+    assert_eq!(by_ip["listenersStatus"]["watched+G3"], md5.as_str(), "{by_ip}");
+    let (status, body) = call(&node, Method::GET, "/nacos/v3/admin/cs/listener", &[]);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no ip: {body}");
+    let (status, body) = call(&node, Method::GET, "/nacos/v3/admin/cs/config/listener", &[("groupName", "G3")]);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no dataId: {body}");
+    let changed = [("dataId", "watched"), ("groupName", "G3"), ("content", "v2")];
+    assert_eq!(ok(&node, Method::POST, ADMIN_CONFIG, &changed), true);
+    let answer = poll.join().unwrap().unwrap().text().unwrap();
+    assert!(answer.starts_with("watched"), "the poll is answered with the change: {answer}");
+}

@@ -30,7 +30,11 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let v2 = warp::path!("nacos" / "v2" / "core" / "cluster" / ..)
         .and(warp::path::tail())
         .map(|tail: warp::path::Tail| (2, tail.as_str().to_owned()));
-    let reads = v1.or(v2).unify().and(warp::get()).and(api.clone()).and(params(limit)).and_then(
+    // 3.x's admin paths answer as v2 (the same envelope).
+    let v3 = warp::path!("nacos" / "v3" / "admin" / "core" / "cluster" / ..)
+        .and(warp::path::tail())
+        .map(|tail: warp::path::Tail| (2, tail.as_str().to_owned()));
+    let reads = v1.or(v2).unify().or(v3).unify().and(warp::get()).and(api.clone()).and(params(limit)).and_then(
         |(version, tail): (u8, String), api: Arc<HttpApi>, params: Params| async move {
             answer(version, &tail, &api, &params).ok_or_else(warp::reject::not_found)
         },

@@ -56,6 +56,16 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .then(|method: warp::http::Method, api: Arc<HttpApi>, params: Params| async move {
             beta(&api, &method, &params).await
         });
+    let listeners = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "listener")
+        .and(warp::get())
+        .and(with_api.clone())
+        .and(params(limit))
+        .map(|api: Arc<HttpApi>, params: Params| listeners(&api, &params));
+    let listened = warp::path!("nacos" / "v3" / "admin" / "cs" / "listener")
+        .and(warp::get())
+        .and(with_api.clone())
+        .and(params(limit))
+        .map(|api: Arc<HttpApi>, params: Params| listened(&api, &params));
     let namespace = warp::path!("nacos" / "v3" / "admin" / "core" / "namespace" / ..)
         .and(warp::path::tail())
         .and(warp::method())
@@ -64,7 +74,24 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .then(|tail: warp::path::Tail, method, api, params| {
             namespaces::v2(tail.as_str().to_owned(), method, api, params)
         });
-    list.or(beta).unify().or(client).unify().or(admin).unify().or(history).unify().or(namespace).unify()
+    let queries = list.or(beta).unify().or(listeners).unify().or(listened).unify();
+    queries.or(client).unify().or(admin).unify().or(history).unify().or(namespace).unify()
+}
+
+/// `GET /nacos/v3/admin/cs/config/listener`: who listens to a config (Java's
+/// `ConfigListenerInfo`, by client ip).
+fn listeners(api: &HttpApi, params: &Params) -> Response {
+    let key = ConfigKey::parse(Version::V3.namespace(params), Version::V3.group(params), params.get("dataId"));
+    envelope(key.map_err(ApiError::from).map(|key| {
+        let (by_ip, _) = crate::listener::listeners_by_ip(api, &key);
+        json!({ "queryType": "config", "listenersStatus": by_ip })
+    }))
+}
+
+/// `GET /nacos/v3/admin/cs/listener?ip=`: what the clients at one ip listen to.
+fn listened(api: &HttpApi, params: &Params) -> Response {
+    let ip = params.get("ip").ok_or(ApiError::MissingParam("ip"));
+    envelope(ip.map(|ip| json!({ "queryType": "ip", "listenersStatus": crate::listener::listened_configs(api, ip) })))
 }
 
 fn envelope(result: Result<Value, ApiError>) -> Response {

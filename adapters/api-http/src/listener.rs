@@ -150,25 +150,33 @@ pub(crate) fn parse_listening_configs(raw: &str) -> Result<Vec<ListenContext>, A
 /// show when ips repeat.
 async fn listeners_of(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     let key = ConfigKey::parse(params.get("tenant"), params.get("group"), params.get("dataId")).map_err(reject)?;
-    let registrations = api.listening.registrations(&key);
-    let by_ip: serde_json::Map<String, serde_json::Value> = registrations
+    let (by_ip, count) = listeners_by_ip(&api, &key);
+    let body = json!({ "collectStatus": 200, "lisentersGroupkeyStatus": by_ip, "listenerCount": count });
+    Ok(warp::reply::json(&body).into_response())
+}
+
+/// Who listens to `key`: client ip -> the md5 it holds, and how many listeners there are.
+pub(crate) fn listeners_by_ip(api: &HttpApi, key: &ConfigKey) -> (serde_json::Map<String, serde_json::Value>, usize) {
+    let registrations = api.listening.registrations(key);
+    let by_ip = registrations
         .iter()
         .map(|(_, registration)| (registration.client_ip.clone(), json!(registration.md5)))
         .collect();
-    let body = json!({
-        "collectStatus": 200,
-        "lisentersGroupkeyStatus": by_ip,
-        "listenerCount": registrations.len(),
-    });
-    Ok(warp::reply::json(&body).into_response())
+    (by_ip, registrations.len())
 }
 
 /// `GET /nacos/v1/cs/listener?ip=`: the configs clients at one ip listen to, keyed
 /// `dataId+group[+tenant]` as Nacos's group keys, with the md5 each holds.
 async fn listened_by_ip(api: Arc<HttpApi>, params: Params) -> Result<Response, warp::Rejection> {
     let ip = params.get("ip").ok_or(reject(ApiError::MissingParam("ip")))?;
-    let status: serde_json::Map<String, serde_json::Value> = api
-        .listening
+    let status = listened_configs(&api, ip);
+    Ok(warp::reply::json(&json!({ "collectStatus": 200, "lisentersGroupkeyStatus": status })).into_response())
+}
+
+/// What clients at `ip` listen to: group key (`dataId+group[+tenant]`, the tenant as the
+/// client spelt it) -> the md5 each holds.
+pub(crate) fn listened_configs(api: &HttpApi, ip: &str) -> serde_json::Map<String, serde_json::Value> {
+    api.listening
         .registrations_of_ip(ip.trim())
         .into_iter()
         .map(|(key, registration)| {
@@ -179,8 +187,7 @@ async fn listened_by_ip(api: Arc<HttpApi>, params: Params) -> Result<Response, w
             }
             (group_key, json!(registration.md5))
         })
-        .collect();
-    Ok(warp::reply::json(&json!({ "collectStatus": 200, "lisentersGroupkeyStatus": status })).into_response())
+        .collect()
 }
 
 fn reject(err: impl Into<ApiError>) -> warp::Rejection {

@@ -136,9 +136,15 @@ async fn dispatch(
         (&Method::GET, "catalog/services") => catalog_services(&call),
         (&Method::GET | &Method::POST, "catalog/instances") => catalog_instances(&call),
         (&Method::PUT, "health/instance" | "health") => set_health(&call).await,
+        // 3.x's admin API calls the operator paths `ops/...`.
         (&Method::GET, "operator/metrics") => metrics(&call),
+        (&Method::GET, "ops/metrics") if version == (Version::V3 { admin: true }) => metrics(&call),
         (&Method::GET, "operator/switches") => Ok(Answer::Json(switches_json(&call.api.queries.switches()))),
+        (&Method::GET, "ops/switches") if version == (Version::V3 { admin: true }) => {
+            Ok(Answer::Json(switches_json(&call.api.queries.switches())))
+        }
         (&Method::PUT, "operator/switches") => set_switch(&call).await,
+        (&Method::PUT, "ops/switches") if version == (Version::V3 { admin: true }) => set_switch(&call).await,
         (&Method::GET, path) if path == "client" || path.starts_with("client/") => {
             match crate::naming_clients::answer(&call, path) {
                 Some(answer) => answer,
