@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::{AuthChange, AuthCommand};
 use crate::config::{ConfigChange, ConfigCommand, HistoryPurge, HistoryRecord};
 use crate::namespace::{NamespaceCommand, NamespaceInfo};
 use crate::naming::{NamingChange, NamingCommand};
@@ -26,6 +27,8 @@ pub enum Command {
         name: String,
         value: String,
     },
+    /// Changes users, roles or permissions.
+    Auth(AuthCommand),
 }
 
 /// What applying a command did.
@@ -53,6 +56,7 @@ pub enum Change {
         name: String,
         value: String,
     },
+    Auth(AuthChange),
 }
 
 /// Why a well-formed command was refused at apply time.
@@ -76,6 +80,21 @@ pub enum Rejection {
     ServiceIsEphemeral(String),
     #[error("Current service {0} is persistent service, can't register ephemeral instance.")]
     ServiceIsPersistent(String),
+    // Users, roles and permissions: Java Nacos's texts.
+    #[error("user '{0}' already exist!")]
+    UserExists(String),
+    #[error("user '{0}' not found!")]
+    UserNotFound(String),
+    #[error("cannot delete admin: {0}")]
+    CannotDeleteAdmin(String),
+    #[error("have admin user cannot use it")]
+    AdminExists,
+    #[error("role '{0}' is not permitted to create!")]
+    RoleNotPermitted(String),
+    #[error("user '{username}' already bound to the role '{role}'!")]
+    AlreadyBound { username: String, role: String },
+    #[error("role {0} not found!")]
+    RoleNotFound(String),
 }
 
 /// What a proposer learns of its command: whether it took effect. Unlike [`Outcome`] this

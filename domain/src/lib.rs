@@ -8,6 +8,7 @@
 //! Domain types are deliberately not `Serialize`: wire formats and the raft log format are
 //! explicit, versioned types owned by the adapters.
 
+pub mod auth;
 pub mod cluster;
 pub mod command;
 pub mod config;

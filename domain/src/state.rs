@@ -1,5 +1,6 @@
 //! The whole replicated state and the single entry point that changes it.
 
+use crate::auth::AuthTable;
 use crate::config::{ConfigTable, HistoryLog, HistoryPurge};
 use crate::namespace::NamespaceTable;
 use crate::naming::{NamingTable, Switches};
@@ -14,6 +15,7 @@ pub struct State {
     pub namespaces: NamespaceTable,
     pub naming: NamingTable,
     pub switches: Switches,
+    pub auth: AuthTable,
 }
 
 impl State {
@@ -53,6 +55,10 @@ impl State {
                     _ => Outcome::Applied(Vec::new()),
                 }
             }
+            Command::Auth(command) => match self.auth.apply(command) {
+                Ok(changes) => Outcome::Applied(changes.into_iter().map(Change::Auth).collect()),
+                Err(rejection) => Outcome::Rejected(rejection),
+            },
         }
     }
 }

@@ -36,6 +36,7 @@ pub fn snapshot(bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use domain::auth::{AuthCommand, Permission};
     use domain::config::{ConfigCommand, ConfigKey, ConfigLimits, GrayRule, PublishConfig, PublishParams};
     use domain::namespace::{NamespaceCommand, NamespaceInfo};
     use domain::naming::{InstanceDraft, NamingCommand, ServiceKey};
@@ -88,6 +89,17 @@ mod tests {
             Command::Config(ConfigCommand::Remove { key, now: Millis(3) }),
             Command::Namespace(NamespaceCommand::Create(info)),
             Command::SetSwitch { name: "checkTimes".into(), value: "5".into() },
+            Command::Auth(AuthCommand::InitAdmin { password_hash: "$2b$10$admin".into() }),
+            Command::Auth(AuthCommand::CreateUser { username: "dev".into(), password_hash: "$2b$10$dev".into() }),
+            Command::Auth(AuthCommand::CreateUser { username: "gone".into(), password_hash: "$2b$10$x".into() }),
+            Command::Auth(AuthCommand::BindRole { role: "DEV".into(), username: "dev".into() }),
+            Command::Auth(AuthCommand::BindRole { role: "DEV".into(), username: "gone".into() }),
+            Command::Auth(AuthCommand::AddPermission(Permission {
+                role: "DEV".into(),
+                resource: "dev:*:*".into(),
+                action: "rw".into(),
+            })),
+            Command::Auth(AuthCommand::DeleteUser { username: "gone".into() }),
             Command::Naming(NamingCommand::RegisterInstance {
                 service,
                 instance: draft.validate().unwrap(),
@@ -121,6 +133,19 @@ mod tests {
         let restored = loader.finish();
         assert_eq!(restored.config.len(), state.config.len());
         assert_eq!(load_state(&store).unwrap().config.len(), state.config.len());
+        // Users, bindings and permissions come back from rows and from the snapshot alike,
+        // and a deleted user's rows are gone.
+        let auth = |state: &State| {
+            let users: Vec<(String, String)> =
+                state.auth.users().map(|(name, hash)| (name.to_owned(), hash.to_owned())).collect();
+            let bindings: Vec<(String, String)> =
+                state.auth.bindings().map(|(role, user)| (role.to_owned(), user.to_owned())).collect();
+            (users, bindings, state.auth.permissions().cloned().collect::<Vec<_>>())
+        };
+        assert_eq!(auth(&restored), auth(&state));
+        assert_eq!(auth(&load_state(&store).unwrap()), auth(&state));
+        assert_eq!(auth(&state).0.len(), 2, "nacos and dev");
+        assert_eq!(auth(&state).1.len(), 2, "ROLE_ADMIN and DEV");
 
         if let Ok(dir) = std::env::var("NACOSD_FUZZ_SEEDS") {
             let write = |target: &str, name: String, bytes: &[u8]| {

@@ -17,6 +17,7 @@
 //! | `sm/ns/` + id     | one custom namespace                                      |
 //! | `sm/svc/` + key   | one service with stored metadata and its persistent instances |
 //! | `sm/switch/` + name | one registry switch set away from its default             |
+//! | `sm/auth/` + kind + parts | a user (`u`), role binding (`r`) or permission (`p`), parts NUL-separated |
 //! | `sm/counters`     | the id counters (configs, history)                        |
 //! | `snap/current`    | the latest built or installed snapshot                    |
 
@@ -37,6 +38,7 @@ pub(crate) const BETA_PREFIX: &[u8] = b"sm/beta/";
 pub(crate) const NAMESPACE_PREFIX: &[u8] = b"sm/ns/";
 pub(crate) const SERVICE_PREFIX: &[u8] = b"sm/svc/";
 pub(crate) const SWITCH_PREFIX: &[u8] = b"sm/switch/";
+pub(crate) const AUTH_PREFIX: &[u8] = b"sm/auth/";
 pub(crate) const COUNTERS: &[u8] = b"sm/counters";
 /// The current snapshot's meta (JSON) and data (its bytes, in either format version).
 pub(crate) const SNAPSHOT_META: &[u8] = b"snap/meta";
@@ -97,6 +99,18 @@ fn keyed(prefix: &[u8], namespace: &str, group: &str, data_id: &str) -> Vec<u8> 
         if i > 0 {
             key.push(0);
         }
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}
+
+/// A user's, role binding's or permission's row key: the prefix, its kind, then its parts,
+/// NUL-separated (no name, resource or action holds a control character).
+pub(crate) fn auth_key(kind: u8, parts: &[&str]) -> Vec<u8> {
+    let mut key = AUTH_PREFIX.to_vec();
+    key.push(kind);
+    for part in parts {
+        key.push(0);
         key.extend_from_slice(part.as_bytes());
     }
     key

@@ -8,6 +8,7 @@
 
 #![allow(clippy::result_large_err, reason = "openraft's trait methods return its large StorageError; we follow them")]
 
+mod auth_record;
 mod batcher;
 mod contacts;
 mod durable;

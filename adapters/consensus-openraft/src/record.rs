@@ -11,6 +11,7 @@ use domain::namespace::{NamespaceCommand, NamespaceInfo};
 use domain::{Command, Millis, Rejection, Verdict};
 use serde::{Deserialize, Serialize};
 
+use crate::auth_record::{AuthCommandV1, AuthRejectionV1};
 use crate::naming_record::NamingCommandV1;
 use crate::row_record::{config_key, key_columns};
 
@@ -115,6 +116,8 @@ pub enum CommandV1 {
         name: String,
         value: String,
     },
+    /// Users, roles and permissions (added after V1 shipped).
+    Auth(AuthCommandV1),
 }
 
 /// What applying a record answered, returned to the proposer by openraft.
@@ -132,6 +135,7 @@ pub enum ApplyResult {
     NamespaceProtected,
     /// A naming command refused by the state it met: the rejection, spelled out.
     Naming(NamingRejectionV1),
+    Auth(AuthRejectionV1),
 }
 
 /// Why a naming command was refused, and the service it named.
@@ -285,6 +289,7 @@ impl From<&Command> for CommandV1 {
             Command::PurgeHistory { before } => CommandV1::HistoryPurge { before: before.as_u64() },
             Command::Naming(command) => CommandV1::Naming(command.into()),
             Command::SetSwitch { name, value } => CommandV1::SwitchSet { name: name.clone(), value: value.clone() },
+            Command::Auth(command) => CommandV1::Auth(command.into()),
         }
     }
 }
@@ -382,6 +387,7 @@ impl TryFrom<&CommandV1> for Command {
             CommandV1::HistoryPurge { before } => Command::PurgeHistory { before: Millis(*before) },
             CommandV1::Naming(command) => Command::Naming(command.try_into()?),
             CommandV1::SwitchSet { name, value } => Command::SetSwitch { name: name.clone(), value: value.clone() },
+            CommandV1::Auth(command) => Command::Auth(command.into()),
         })
     }
 }
@@ -403,6 +409,17 @@ impl From<Verdict> for ApplyResult {
             Verdict::Rejected(Rejection::ServiceIsPersistent(s)) => {
                 Self::Naming(NamingRejectionV1::ServiceIsPersistent(s))
             }
+            Verdict::Rejected(Rejection::UserExists(user)) => Self::Auth(AuthRejectionV1::UserExists(user)),
+            Verdict::Rejected(Rejection::UserNotFound(user)) => Self::Auth(AuthRejectionV1::UserNotFound(user)),
+            Verdict::Rejected(Rejection::CannotDeleteAdmin(user)) => {
+                Self::Auth(AuthRejectionV1::CannotDeleteAdmin(user))
+            }
+            Verdict::Rejected(Rejection::AdminExists) => Self::Auth(AuthRejectionV1::AdminExists),
+            Verdict::Rejected(Rejection::RoleNotPermitted(role)) => Self::Auth(AuthRejectionV1::RoleNotPermitted(role)),
+            Verdict::Rejected(Rejection::AlreadyBound { username, role }) => {
+                Self::Auth(AuthRejectionV1::AlreadyBound { username, role })
+            }
+            Verdict::Rejected(Rejection::RoleNotFound(role)) => Self::Auth(AuthRejectionV1::RoleNotFound(role)),
         }
     }
 }
@@ -422,6 +439,7 @@ impl ApplyResult {
                 NamingRejectionV1::ServiceIsEphemeral(s) => Rejection::ServiceIsEphemeral(s),
                 NamingRejectionV1::ServiceIsPersistent(s) => Rejection::ServiceIsPersistent(s),
             }),
+            Self::Auth(rejection) => Verdict::Rejected(rejection.rejection()),
         }
     }
 }

@@ -12,6 +12,7 @@ use ports::applied::AppliedState;
 use ports::kv::{Durability, KeyRange, KvStore, WriteBatch};
 use tokio::sync::oneshot;
 
+use crate::auth_record::AuthRow;
 use crate::history_rows::{self, StoredScan};
 use crate::keys;
 use crate::log_store::{encode, read_json};
@@ -117,6 +118,14 @@ impl StateMachine {
                     let row = SwitchRow::V1 { name: name.clone(), value: value.clone() };
                     batch.put(keys::switch_key(name), encode(&row).map_err(write_sm)?);
                 }
+                Change::Auth(change) => match AuthRow::of(change) {
+                    (row, true) => {
+                        batch.put(row.key(), encode(&row).map_err(write_sm)?);
+                    }
+                    (row, false) => {
+                        batch.delete(row.key());
+                    }
+                },
             }
         }
         Ok(())

@@ -8,6 +8,7 @@ use domain::State;
 use ports::kv::{KeyRange, KvError, KvPair, KvSnapshot, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::auth_record::AuthRow;
 use crate::history_rows;
 use crate::keys;
 use crate::log_store::{decode, encode};
@@ -17,19 +18,26 @@ use crate::snapshot_format::{Format, FormatError, RowReader, RowWriter};
 
 /// The prefixes of the rows a snapshot carries, besides [`keys::COUNTERS`]. The applied log
 /// id and membership are not rows of the state: a snapshot's meta carries them.
-pub(crate) const ROW_PREFIXES: [&[u8]; 6] = [
+pub(crate) const ROW_PREFIXES: [&[u8]; 7] = [
     keys::CONFIG_PREFIX,
     keys::BETA_PREFIX,
     keys::HISTORY_PREFIX,
     keys::NAMESPACE_PREFIX,
     keys::SERVICE_PREFIX,
     keys::SWITCH_PREFIX,
+    keys::AUTH_PREFIX,
 ];
 
 /// The rows a node loads into memory at start-up: all but the history records, which are
 /// read from storage when asked for.
-pub(crate) const LOADED_PREFIXES: &[&[u8]] =
-    &[keys::CONFIG_PREFIX, keys::BETA_PREFIX, keys::NAMESPACE_PREFIX, keys::SERVICE_PREFIX, keys::SWITCH_PREFIX];
+pub(crate) const LOADED_PREFIXES: &[&[u8]] = &[
+    keys::CONFIG_PREFIX,
+    keys::BETA_PREFIX,
+    keys::NAMESPACE_PREFIX,
+    keys::SERVICE_PREFIX,
+    keys::SWITCH_PREFIX,
+    keys::AUTH_PREFIX,
+];
 
 /// Rows derived from the others (the history indexes and their marker): never in a
 /// snapshot, rebuilt when one is installed.
@@ -102,6 +110,9 @@ impl StateLoader {
             let SwitchRow::V1 { name, value } = decode(value).map_err(|err| fail(&err))?;
             let (switch, value) = Switches::check(&name, &value).map_err(|err| fail(&err))?;
             self.state.switches.set(switch.name, &value);
+        } else if key.starts_with(keys::AUTH_PREFIX) {
+            let row: AuthRow = decode(value).map_err(|err| fail(&err))?;
+            row.restore(&mut self.state.auth);
         } else {
             return Err(fail(&"not a row this version of nacosd knows"));
         }
