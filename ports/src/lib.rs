@@ -13,6 +13,7 @@
 //! rules they enforce still live in `domain`.
 
 pub mod applied;
+pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
