@@ -11,6 +11,7 @@ use consensus_openraft::{HistoryRows, RaftNode, RaftSettings};
 use domain::config::ConfigLimits;
 use peer_grpc::{DistroSlot, GrpcDistroPeers, GrpcPeerTransport, PeerIdentity};
 use ports::applied::AppliedState;
+use ports::auth::{AuthApp, AuthService, TokenCodec};
 use ports::clock::{Clock, SystemClock};
 use ports::cluster::ClusterView;
 use ports::config::ConfigApp;
@@ -165,6 +166,10 @@ impl Node {
             probe: Arc::new(health_probe::NetProbe::default()),
         };
         servers.push(tokio::spawn(health_checks.run(wait_for_stop(stopped.clone()))));
+        let auth = auth_service(settings, &raft, &state, &clock)?;
+        if settings.auth.enabled {
+            servers.push(tokio::spawn(first_admin(Arc::clone(&auth), settings.auth.admin_password.clone(), http_addr)));
+        }
         let services = api_grpc::Services {
             config: config.clone(),
             listening: listening.clone(),
@@ -172,6 +177,7 @@ impl Node {
             queries: naming.clone(),
             subscriptions: naming.clone(),
             connection_ends: Arc::new(ConnectionApp::new(listening.clone(), naming.clone())),
+            auth: auth.clone(),
         };
         let grpc = GrpcApi::new(services, connections, grpc_limits);
         servers.push(tokio::spawn(api_grpc::serve(listeners.grpc, grpc, wait_for_stop(stopped.clone()))));
@@ -195,6 +201,7 @@ impl Node {
             http_port: http_addr.port(),
             relay: api_http::Relay::default(),
             max_body_bytes,
+            auth,
         };
         let http_limits = ServerLimits {
             timeouts: Timeouts { header: settings.http_header_timeout, idle: settings.http_idle_timeout },
@@ -298,4 +305,63 @@ async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
     // An error means the sender is gone, which also means "stop".
     let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The auth service: bcrypt for passwords, Nacos's JWT for tokens. With auth off no token
+/// is ever checked; a codec on a throwaway secret issues nothing.
+fn auth_service(
+    settings: &Settings,
+    raft: &RaftNode,
+    state: &AppliedState,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn AuthService>> {
+    let tokens: Arc<dyn TokenCodec> = match settings.auth.token_secret.as_deref() {
+        Some(secret) if settings.auth.enabled => Arc::new(auth_crypto::JwtCodec::new(secret)?),
+        _ => Arc::new(NoTokens),
+    };
+    let auth_settings = ports::auth::AuthSettings {
+        enabled: settings.auth.enabled,
+        token_ttl_seconds: settings.auth.token_ttl_seconds,
+    };
+    Ok(Arc::new(AuthApp::new(
+        Arc::new(raft.clone()),
+        state.clone(),
+        Arc::clone(clock),
+        Arc::new(auth_crypto::Bcrypt),
+        tokens,
+        auth_settings,
+    )))
+}
+
+/// With auth off nothing is signed or verified.
+struct NoTokens;
+
+impl TokenCodec for NoTokens {
+    fn issue(&self, _: &str, _: u64) -> String {
+        ports::auth::AUTH_DISABLED_TOKEN.to_owned()
+    }
+
+    fn verify(&self, _: &str, _: u64) -> Result<String, ports::auth::TokenError> {
+        Err(ports::auth::TokenError::Malformed)
+    }
+}
+
+/// With auth on and no administrator yet: creates one from `--auth-admin-password`, or
+/// says how to. Several nodes may try at once; raft lets one win.
+async fn first_admin(auth: Arc<dyn AuthService>, password: Option<String>, http_addr: SocketAddr) {
+    if !auth.admin_missing() {
+        return;
+    }
+    match password {
+        Some(password) => match auth.init_admin(Some(password)).await {
+            Ok((username, _)) => tracing::info!(username, "the administrator was created from --auth-admin-password"),
+            Err(ports::auth::AuthFailure::Rejected(domain::Rejection::AdminExists)) => {}
+            Err(err) => tracing::error!(cause = %err, "the administrator could not be created"),
+        },
+        None => tracing::warn!(
+            "auth is on and there is no administrator yet: set its password once with \
+             `curl -X POST http://{http_addr}/nacos/v1/auth/users/admin -d password=...` \
+             (user `nacos`), or start with --auth-admin-password"
+        ),
+    }
 }

@@ -36,6 +36,8 @@ const DEFAULT_RAFT_SNAPSHOT_LOGS: u64 = 10_000;
 const MIN_RAFT_SNAPSHOT_LOGS: u64 = 1_000;
 const DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
 const DEFAULT_HTTP_IDLE_TIMEOUT_SECONDS: u64 = 60;
+/// Java Nacos's `token.expire.seconds` default.
+const DEFAULT_AUTH_TOKEN_TTL_SECONDS: u64 = 18_000;
 
 /// nacosd: a Nacos-compatible config center and service registry.
 ///
@@ -154,6 +156,25 @@ pub struct Cli {
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives [default: info].
     #[arg(long, env = "NACOSD_LOG_LEVEL")]
     pub log_level: Option<String>,
+
+    /// Require users, roles and permissions on every HTTP and gRPC request (as Nacos's
+    /// `nacos.core.auth.enabled`); needs --auth-token-secret [default: false].
+    #[arg(long, env = "NACOSD_AUTH_ENABLED", num_args = 0..=1, default_missing_value = "true")]
+    pub auth_enabled: Option<bool>,
+
+    /// The secret access tokens are signed with: base64 of at least 32 bytes (for example
+    /// `openssl rand -base64 32`), the same on every node.
+    #[arg(long, env = "NACOSD_AUTH_TOKEN_SECRET", hide_env_values = true)]
+    pub auth_token_secret: Option<String>,
+
+    /// How long an access token lives, in seconds [default: 18000].
+    #[arg(long, env = "NACOSD_AUTH_TOKEN_TTL_SECONDS")]
+    pub auth_token_ttl_seconds: Option<u64>,
+
+    /// The password of the first administrator (`nacos`), set at start-up when none exists
+    /// yet; otherwise set it once with `POST /nacos/v1/auth/users/admin` [default: none].
+    #[arg(long, env = "NACOSD_AUTH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub auth_admin_password: Option<String>,
 }
 
 /// The same settings as read from a TOML file.
@@ -184,6 +205,10 @@ struct FileSettings {
     raft_snapshot_logs: Option<u64>,
     connection_silent_seconds: Option<u64>,
     log_level: Option<String>,
+    auth_enabled: Option<bool>,
+    auth_token_secret: Option<String>,
+    auth_token_ttl_seconds: Option<u64>,
+    auth_admin_password: Option<String>,
 }
 
 /// Fully resolved settings.
@@ -218,6 +243,28 @@ pub struct Settings {
     pub raft_snapshot_logs: u64,
     pub connection_silent_after: std::time::Duration,
     pub log_level: String,
+    pub auth: AuthSettings,
+}
+
+/// Authentication settings. Secrets are kept out of `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub enabled: bool,
+    /// The token secret, checked (base64, 32 bytes or more) when auth is on.
+    pub token_secret: Option<String>,
+    pub token_ttl_seconds: u64,
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("enabled", &self.enabled)
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
+            .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl Settings {
@@ -290,6 +337,29 @@ impl Settings {
             anyhow::bail!("cluster-id must be 1 to 128 printable characters");
         }
         let cluster_token = cli.cluster_token.or(file.cluster_token).filter(|token| !token.is_empty());
+        let auth = AuthSettings {
+            enabled: cli.auth_enabled.or(file.auth_enabled).unwrap_or(false),
+            token_secret: cli.auth_token_secret.or(file.auth_token_secret).filter(|secret| !secret.is_empty()),
+            token_ttl_seconds: cli
+                .auth_token_ttl_seconds
+                .or(file.auth_token_ttl_seconds)
+                .unwrap_or(DEFAULT_AUTH_TOKEN_TTL_SECONDS)
+                .max(1),
+            admin_password: cli.auth_admin_password.or(file.auth_admin_password).filter(|pw| !pw.is_empty()),
+        };
+        if auth.enabled {
+            let Some(secret) = auth.token_secret.as_deref() else {
+                anyhow::bail!(
+                    "auth is enabled but no token secret is set: give --auth-token-secret (or NACOSD_AUTH_TOKEN_SECRET) \
+                     base64 of at least 32 random bytes, the same on every node, e.g. `openssl rand -base64 32`"
+                );
+            };
+            auth_crypto::JwtCodec::new(secret).map_err(|err| anyhow::format_err!("--auth-token-secret: {err}"))?;
+            if let Some(password) = auth.admin_password.as_deref() {
+                domain::auth::check_password("auth-admin-password", Some(password))
+                    .map_err(|err| anyhow::format_err!("--auth-admin-password: {err}"))?;
+            }
+        }
         Ok(Self {
             http_port,
             grpc_port,
@@ -336,6 +406,7 @@ impl Settings {
                 cli.connection_silent_seconds.or(file.connection_silent_seconds).unwrap_or(20).max(1),
             ),
             log_level: cli.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned()),
+            auth,
         })
     }
 }

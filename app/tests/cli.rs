@@ -50,3 +50,11 @@ fn environment_sets_what_flags_do_not() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/from-env.toml"));
 }
+
+#[test]
+fn auth_without_a_token_secret_refuses_to_start_and_says_why() {
+    let output = nacosd(&["--auth-enabled"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no token secret") && stderr.contains("openssl rand -base64 32"), "{stderr}");
+}

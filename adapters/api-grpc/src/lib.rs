@@ -20,6 +20,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ports::auth::AuthService;
 use ports::config::ConfigService;
 use ports::connection::ConnectionService;
 use ports::listen::ListenService;
@@ -59,6 +60,8 @@ pub struct Services {
     pub subscriptions: Arc<dyn SubscriptionService>,
     /// Told when a connection ends, whatever ended it.
     pub connection_ends: Arc<dyn ConnectionService>,
+    /// Who may do what: every request but set-up and health checks is checked.
+    pub auth: Arc<dyn AuthService>,
 }
 
 /// What the client gRPC port serves, and its limits.

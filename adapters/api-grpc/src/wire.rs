@@ -18,6 +18,8 @@ pub(crate) mod code {
     /// Unknown request type.
     pub(crate) const NO_HANDLER: i32 = 302;
     pub(crate) const INVALID_PARAM: i32 = 400;
+    /// Refused by the access check; clients log in again when they see it.
+    pub(crate) const NO_RIGHT: i32 = 403;
     pub(crate) const SERVER_ERROR: i32 = 500;
     /// Unparseable payload.
     pub(crate) const BAD_GATEWAY: i32 = 502;
@@ -32,6 +34,8 @@ pub(crate) mod code {
 pub(crate) struct Incoming {
     pub(crate) kind: String,
     pub(crate) client_ip: String,
+    /// The payload metadata's headers (where Java and Rust clients put `accessToken`).
+    headers: std::collections::HashMap<String, String>,
     body: Vec<u8>,
 }
 
@@ -51,7 +55,12 @@ impl Incoming {
         if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(WireError::NotAnObject);
         }
-        Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, body })
+        Ok(Self { kind: metadata.r#type, client_ip: metadata.client_ip, headers: metadata.headers, body })
+    }
+
+    /// A header of the payload's metadata.
+    pub(crate) fn metadata_header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).cloned()
     }
 
     /// The body as a typed request.

@@ -14,7 +14,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 /// The raft groups Java Nacos reports; ours is one log for all, so each names its leader.
@@ -22,7 +22,7 @@ const RAFT_GROUPS: [&str; 2] = ["naming_persistent_service_v2", "nacos_config"];
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let api = warp::any().map(move || Arc::clone(&api));
     let v1 = warp::path!("nacos" / "v1" / "core" / "cluster" / ..)
         .and(warp::path::tail())
@@ -34,7 +34,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let v3 = warp::path!("nacos" / "v3" / "admin" / "core" / "cluster" / ..)
         .and(warp::path::tail())
         .map(|tail: warp::path::Tail| (2, tail.as_str().to_owned()));
-    let reads = v1.or(v2).unify().or(v3).unify().and(warp::get()).and(api.clone()).and(params(limit)).and_then(
+    let reads = v1.or(v2).unify().or(v3).unify().and(warp::get()).and(api.clone()).and(checked.clone()).and_then(
         |(version, tail): (u8, String), api: Arc<HttpApi>, params: Params| async move {
             answer(version, &tail, &api, &params).ok_or_else(warp::reject::not_found)
         },
@@ -42,7 +42,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let remove = warp::path!("nacos" / "v2" / "core" / "cluster" / "node")
         .and(warp::delete())
         .and(api)
-        .and(params(limit))
+        .and(checked.clone())
         .and_then(
             |api: Arc<HttpApi>, params: Params| async move { Ok::<_, warp::Rejection>(remove(&api, &params).await) },
         );

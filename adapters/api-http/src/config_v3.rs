@@ -13,11 +13,11 @@ use warp::Filter;
 use crate::config_v2::failure;
 use crate::configs::{self, ConfigRequest, Operation, Version};
 use crate::error::ApiError;
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::{history, namespaces, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let client = configs::config_requests(Arc::clone(&api), warp::path!("nacos" / "v3" / "client" / "cs" / "config"))
         .then(|request: ConfigRequest| async move {
             match request.operation {
@@ -41,36 +41,36 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
     let list = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "list")
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .map(|api: Arc<HttpApi>, params: Params| list(&api, &params));
     let history = warp::path!("nacos" / "v3" / "admin" / "cs" / "history" / ..)
         .and(warp::path::tail())
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .map(|tail: warp::path::Tail, api: Arc<HttpApi>, params: Params| history(&api, tail.as_str(), &params));
     let beta = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "beta")
         .and(warp::method())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .then(|method: warp::http::Method, api: Arc<HttpApi>, params: Params| async move {
             beta(&api, &method, &params).await
         });
     let listeners = warp::path!("nacos" / "v3" / "admin" / "cs" / "config" / "listener")
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .map(|api: Arc<HttpApi>, params: Params| listeners(&api, &params));
     let listened = warp::path!("nacos" / "v3" / "admin" / "cs" / "listener")
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .map(|api: Arc<HttpApi>, params: Params| listened(&api, &params));
     let namespace = warp::path!("nacos" / "v3" / "admin" / "core" / "namespace" / ..)
         .and(warp::path::tail())
         .and(warp::method())
         .and(with_api)
-        .and(params(limit))
+        .and(checked.clone())
         .then(|tail: warp::path::Tail, method, api, params| {
             namespaces::v2(tail.as_str().to_owned(), method, api, params)
         });

@@ -12,7 +12,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::error::{text, ApiError};
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::{history, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -52,7 +52,7 @@ pub(crate) fn config_requests(
     api: Arc<HttpApi>,
     path: impl Filter<Extract = (), Error = warp::Rejection> + Clone,
 ) -> impl Filter<Extract = (ConfigRequest,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     let operation = warp::get()
         .map(|| Operation::Read)
@@ -62,7 +62,7 @@ pub(crate) fn config_requests(
         .unify();
     path.and(operation)
         .and(with_api)
-        .and(params(limit))
+        .and(checked.clone())
         .and(client_ip())
         .and(warp::header::optional::<String>("casMd5"))
         .and(warp::header::optional::<String>("betaIps"))

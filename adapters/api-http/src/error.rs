@@ -77,6 +77,10 @@ pub enum ApiError {
     Internal,
     #[error("server error: stored data could not be read")]
     StorageRead,
+    /// Refused by the access check: Java Nacos's reason (`user not found!`, `token
+    /// expired!`, `authorization failed!`, ...), which SDKs and consoles key on.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -148,6 +152,7 @@ impl ApiError {
             // Java Nacos answers a failed CAS with 500; clients key on it.
             Self::CasMismatch | Self::Internal | Self::StorageRead => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -190,6 +195,7 @@ impl ApiError {
             Self::CasMismatch => 20005,
             Self::Unavailable(_) => 23000,
             Self::Internal | Self::StorageRead => 30000,
+            Self::Forbidden(_) => 10001,
         }
     }
 
@@ -207,6 +213,7 @@ impl ApiError {
             22001 => "namespace not exist",
             22002 => "namespace already exist",
             30000 => "server error",
+            10001 => "access denied",
             _ => "parameter validate error",
         }
     }

@@ -10,26 +10,26 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     let list_or_one = warp::path!("nacos" / "v1" / "cs" / "history")
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .and_then(list_or_one);
     let previous = warp::path!("nacos" / "v1" / "cs" / "history" / "previous")
         .and(warp::get())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .and_then(previous);
     let configs = warp::path!("nacos" / "v1" / "cs" / "history" / "configs")
         .and(warp::get())
         .and(with_api)
-        .and(params(limit))
+        .and(checked.clone())
         .and_then(configs_of_namespace);
     list_or_one.or(previous).unify().or(configs).unify()
 }

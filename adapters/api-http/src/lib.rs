@@ -4,6 +4,8 @@
 //! rule about what is valid lives in `domain`; every decision about what happens lives in
 //! the services behind [`ports`].
 
+mod access;
+mod auth_api;
 mod cluster;
 mod config_v2;
 mod config_v3;
@@ -14,7 +16,6 @@ pub mod fuzzing;
 mod health;
 mod history;
 mod listener;
-mod login;
 mod long_poll;
 mod namespaces;
 mod naming;
@@ -29,6 +30,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
+use ports::auth::AuthService;
 use ports::cluster::ClusterView;
 use ports::config::ConfigService;
 use ports::listen::ListenService;
@@ -63,6 +65,8 @@ pub struct HttpApi {
     pub relay: Relay,
     /// Largest request body accepted, in bytes (form encoding can triple a config's size).
     pub max_body_bytes: u64,
+    /// Who may do what; every route's parameters pass its check.
+    pub auth: Arc<dyn AuthService>,
 }
 
 impl HttpApi {
@@ -76,7 +80,7 @@ impl HttpApi {
             .unify()
             .or(namespaces::routes(Arc::clone(&api)))
             .unify()
-            .or(login::routes(api.max_body_bytes))
+            .or(auth_api::routes(Arc::clone(&api)))
             .unify()
             .or(cluster::routes(Arc::clone(&api)))
             .unify()

@@ -11,7 +11,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 /// Nacos holds a poll at least this long, whatever the client asked.
@@ -27,24 +27,24 @@ const LINE: char = '\u{1}';
 const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'*');
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let api_for_ip = Arc::clone(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     let base = warp::path!("nacos" / "v1" / "cs" / "configs" / "listener").and(with_api);
     let poll = base
         .clone()
         .and(warp::post())
-        .and(params(limit))
+        .and(checked.clone())
         .and(warp::header::optional::<u64>("Long-Pulling-Timeout"))
         .and(warp::header::optional::<String>("Long-Pulling-Timeout-No-Hangup"))
         .and(crate::configs::client_ip())
         .and(warp::header::optional::<String>("Vipserver-Tag"))
         .and_then(long_poll);
-    let query = base.and(warp::get()).and(params(limit)).and_then(listeners_of);
+    let query = base.and(warp::get()).and(checked.clone()).and_then(listeners_of);
     let by_ip = warp::path!("nacos" / "v1" / "cs" / "listener")
         .and(warp::get())
         .and(warp::any().map(move || Arc::clone(&api_for_ip)))
-        .and(params(limit))
+        .and(checked.clone())
         .and_then(listened_by_ip);
     poll.or(query).unify().or(by_ip).unify()
 }

@@ -10,25 +10,25 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::error::{text, ApiError};
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 /// Nacos's fixed per-namespace config quota, shown by consoles.
 const QUOTA: u32 = 200;
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     let v1 = warp::path!("nacos" / "v1" / "console" / "namespaces")
         .and(warp::method())
         .and(with_api.clone())
-        .and(params(limit))
+        .and(checked.clone())
         .then(v1);
     let v2 = warp::path!("nacos" / "v2" / "console" / "namespace" / ..)
         .and(warp::path::tail())
         .and(warp::method())
         .and(with_api)
-        .and(params(limit))
+        .and(checked.clone())
         .then(|tail: warp::path::Tail, method, api, params| v2(tail.as_str().to_owned(), method, api, params));
     v1.or(v2).unify()
 }

@@ -25,7 +25,7 @@ use crate::config_v2;
 use crate::configs::client_ip;
 use crate::error::ApiError;
 use crate::naming_wire::{self, boolean, cluster, draft, float, number, patch, service_key, Beat};
-use crate::params::{params, Params};
+use crate::params::Params;
 use crate::HttpApi;
 
 /// Java Nacos's beat codes: OK, and "unknown instance, register again".
@@ -62,7 +62,7 @@ pub(crate) struct Call {
 }
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let limit = api.max_body_bytes;
+    let checked = crate::access::checked_params(&api);
     let with_api = warp::any().map(move || Arc::clone(&api));
     // `/nacos/v1/ns/...`, `/nacos/v2/ns/...`, and 3.x's `/nacos/v3/{client,admin}/ns/...`.
     let v1_v2 = warp::path("nacos").and(warp::path::param::<String>()).and(warp::path("ns"));
@@ -72,7 +72,7 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
         .unify()
         .and(warp::path::tail())
         .and(warp::method())
-        .and(params(limit))
+        .and(checked.clone())
         .and(client_ip())
         .and(warp::header::optional::<String>("user-agent"))
         .and(with_api)

@@ -102,3 +102,46 @@ fn without_members_a_node_is_a_cluster_of_one() {
     assert_eq!(settings.cluster_token.as_deref(), Some("s"));
     assert_eq!(settings.peer_source_ip, Some(IpAddr::from([127, 0, 0, 7])));
 }
+
+/// 32 bytes, base64.
+const SECRET: &str = "U2VjcmV0S2V5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
+
+#[test]
+fn auth_is_off_by_default_and_on_only_with_a_usable_secret() {
+    let settings = Settings::resolve(Cli::default()).unwrap();
+    assert!(!settings.auth.enabled);
+    assert_eq!(settings.auth.token_ttl_seconds, 18_000);
+
+    let missing = Settings::resolve(cli(&["--auth-enabled"])).unwrap_err().to_string();
+    assert!(missing.contains("no token secret") && missing.contains("--auth-token-secret"), "{missing}");
+    let short = Settings::resolve(cli(&["--auth-enabled", "--auth-token-secret", "c2hvcnQ="])).unwrap_err();
+    assert!(short.to_string().contains("at least 32 bytes"), "{short}");
+    let not_base64 = Settings::resolve(cli(&["--auth-enabled", "true", "--auth-token-secret", "!!"])).unwrap_err();
+    assert!(not_base64.to_string().contains("base64"), "{not_base64}");
+
+    let on = Settings::resolve(cli(&[
+        "--auth-enabled",
+        "--auth-token-secret",
+        SECRET,
+        "--auth-token-ttl-seconds",
+        "60",
+        "--auth-admin-password",
+        "s3cret",
+    ]))
+    .unwrap();
+    assert!(on.auth.enabled);
+    assert_eq!(on.auth.token_ttl_seconds, 60);
+    let shown = format!("{:?}", on.auth);
+    assert!(!shown.contains(SECRET) && !shown.contains("s3cret"), "secrets stay out of logs: {shown}");
+    assert!(Settings::resolve(cli(&["--auth-enabled=false"])).is_ok(), "off needs no secret");
+}
+
+#[test]
+fn auth_settings_come_from_the_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nacosd.toml");
+    std::fs::write(&path, format!("auth-enabled = true\nauth-token-secret = \"{SECRET}\"\n")).unwrap();
+    let settings = Settings::resolve(cli(&["--config", path.to_str().unwrap()])).unwrap();
+    assert!(settings.auth.enabled);
+    assert_eq!(settings.auth.token_secret.as_deref(), Some(SECRET));
+}

@@ -1,5 +1,6 @@
 //! One module per Nacos request type, and the dispatch by type name.
 
+mod access;
 mod config_fuzzy_watch;
 mod config_listen;
 mod config_publish;
@@ -61,6 +62,47 @@ impl Route {
     }
 }
 
+impl Route {
+    /// The response type a refusal of this route is answered with (clients match on it).
+    fn response(self) -> &'static str {
+        match self {
+            Self::HealthCheck => "HealthCheckResponse",
+            Self::ConfigQuery => "ConfigQueryResponse",
+            Self::ConfigPublish => "ConfigPublishResponse",
+            Self::ConfigRemove => "ConfigRemoveResponse",
+            Self::ConfigListen => "ConfigChangeBatchListenResponse",
+            Self::ConfigFuzzyWatch => "ConfigFuzzyWatchResponse",
+            Self::Instance(naming_instance::Kind::Batch) => "BatchInstanceResponse",
+            Self::Instance(_) => "InstanceResponse",
+            Self::NamingFuzzyWatch => "NamingFuzzyWatchResponse",
+            Self::Subscribe => "SubscribeServiceResponse",
+            Self::ServiceQuery => "QueryServiceResponse",
+            Self::ServiceList => "ServiceListResponse",
+        }
+    }
+}
+
+/// Whether the request may do what it asks; the refusal's reason (Java Nacos's texts, which
+/// clients answer by logging in again) if not.
+async fn check_access(api: &GrpcApi, route: Route, incoming: &Incoming) -> Result<(), String> {
+    let auth = std::sync::Arc::clone(&api.services.auth);
+    if !auth.settings().enabled {
+        return Ok(());
+    }
+    let Some((resources, action)) = access::need(route, incoming) else { return Ok(()) };
+    let credentials = access::credentials(incoming);
+    // A password is checked with bcrypt, which takes a while: off the async workers.
+    let judged = tokio::task::spawn_blocking(move || {
+        resources.iter().try_for_each(|resource| auth.check(&credentials, resource, action))
+    })
+    .await;
+    match judged {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(failure)) => Err(failure.to_string()),
+        Err(_) => Err("server error".to_owned()),
+    }
+}
+
 /// Reads a request as its handler would, short of calling a service: the typed body of
 /// its route, and what the handler validates before any call. For fuzzers.
 #[cfg(any(test, feature = "fuzzing"))]
@@ -104,6 +146,9 @@ pub(crate) async fn dispatch(api: &GrpcApi, remote: Option<SocketAddr>, incoming
     let Some(connection) = connection else {
         return wire::error_response(code::UN_REGISTER, "connection is not registered, please reconnect");
     };
+    if let Err(reason) = check_access(api, route, &incoming).await {
+        return wire::failure(route.response(), code::NO_RIGHT, &reason, json!({}));
+    }
     match route {
         Route::HealthCheck => wire::success("HealthCheckResponse", json!({})),
         Route::ConfigQuery => config_query::handle(api, &connection, &incoming),

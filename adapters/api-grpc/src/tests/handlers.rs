@@ -296,3 +296,47 @@ async fn a_server_check_answers_the_connection_id_and_unknown_or_unregistered_ca
     assert_eq!(refusal["errorCode"], 302, "an unknown type is refused as unknown before asking to reconnect");
     assert_ne!(stranger, remote());
 }
+
+#[tokio::test]
+async fn with_auth_on_a_request_is_checked_against_its_resource_with_the_token_it_carries() {
+    use domain::auth::{Action, Denied, Resource};
+    use ports::auth::AuthFailure;
+
+    let mut auth = super::auth_with(true);
+    // The token from the metadata or the body's headers; a write to a service; a read of
+    // each listened config, refused at the first.
+    auth.expect_check()
+        .withf(|credentials, resource, action| {
+            credentials.token.as_deref() == Some("t")
+                && *action == Action::Write
+                && *resource == Resource::Naming { namespace: "dev".into(), group: "G".into(), service: "svc".into() }
+        })
+        .times(1)
+        .returning(|_, _, _| Err(AuthFailure::Denied(Denied::NotPermitted)));
+    auth.expect_check()
+        .withf(|credentials, resource, action| {
+            credentials.token.is_none()
+                && *action == Action::Read
+                && matches!(resource, Resource::Config { data_id, .. } if data_id == "a")
+        })
+        .times(1)
+        .returning(|_, _, _| Err(AuthFailure::UnknownUser));
+    let client = Mocks { auth: Some(auth), ..Mocks::default() }.client();
+    let register = json!({
+        "namespace": "dev", "groupName": "G", "serviceName": "svc", "type": "registerInstance",
+        "headers": { "accessToken": "t" },
+        "instance": { "ip": "127.0.0.1", "port": 80 },
+    });
+    let (kind, answer) = client.call("InstanceRequest", register).await;
+    assert_eq!(kind, "InstanceResponse");
+    assert_eq!((answer["errorCode"].as_i64(), answer["message"].as_str()), (Some(403), Some("authorization failed!")));
+    let listen = json!({ "listen": true, "configListenContexts": [
+        { "dataId": "a", "group": "G", "md5": "", "tenant": "" },
+        { "dataId": "b", "group": "G", "md5": "", "tenant": "" },
+    ]});
+    let (kind, answer) = client.call("ConfigBatchListenRequest", listen).await;
+    assert_eq!(kind, "ConfigChangeBatchListenResponse");
+    assert_eq!((answer["errorCode"].as_i64(), answer["message"].as_str()), (Some(403), Some("user not found!")));
+    let (_, health) = client.call("HealthCheckRequest", json!({})).await;
+    assert_eq!(health["resultCode"], 200, "health checks are open");
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Millis;
+use ports::auth::{AuthSettings, MockAuthService};
 use ports::clock::Clock;
 use ports::config::MockConfigService;
 use ports::connection::MockConnectionService;
@@ -51,6 +52,8 @@ pub(super) struct Mocks {
     pub(super) queries: MockRegistryQueries,
     pub(super) subscriptions: MockSubscriptionService,
     pub(super) connection_ends: MockConnectionService,
+    /// Auth as shipped (off) unless a test sets it.
+    pub(super) auth: Option<MockAuthService>,
 }
 
 pub(super) const REMOTE: &str = "127.0.0.1:50000";
@@ -71,6 +74,7 @@ impl Mocks {
             queries: Arc::new(self.queries),
             subscriptions: Arc::new(self.subscriptions),
             connection_ends: Arc::new(self.connection_ends),
+            auth: Arc::new(self.auth.unwrap_or_else(|| auth_with(false))),
         };
         let limits =
             GrpcLimits { max_connections: 10, max_message_bytes: 1 << 20, silent_after: Duration::from_secs(20) };
@@ -91,6 +95,13 @@ impl Client {
     pub(super) async fn call(&self, kind: &str, body: Value) -> (String, Value) {
         answer(crate::handlers::dispatch(&self.api, Some(remote()), incoming(kind, &body)).await)
     }
+}
+
+/// An auth service mock that says whether auth is on.
+pub(super) fn auth_with(enabled: bool) -> MockAuthService {
+    let mut auth = MockAuthService::new();
+    auth.expect_settings().return_const(AuthSettings { enabled, token_ttl_seconds: 18_000 });
+    auth
 }
 
 pub(super) fn incoming(kind: &str, body: &Value) -> Incoming {

@@ -157,14 +157,28 @@ async fn a_missing_config_is_404_with_nacos_text() {
 }
 
 #[tokio::test]
-async fn login_answers_a_well_formed_token_while_auth_is_off() {
+async fn login_answers_the_auth_service_s_grant_as_nacos_does() {
     for path in ["/nacos/v1/auth/login?username=nacos&password=x", "/nacos/v1/auth/users/login?username=u"] {
-        let response =
-            warp::test::request().method("POST").path(path).reply(&api(MockConfigService::new()).routes()).await;
+        let mut auth = super::auth_off();
+        auth.expect_login().times(1).returning(|username, _, _| {
+            Ok(ports::auth::LoginGrant {
+                token: "t0k3n".into(),
+                ttl_seconds: 18_000,
+                global_admin: true,
+                username: username.to_owned(),
+            })
+        });
+        let api = Mocks { auth, ..Mocks::default() }.api();
+        let response = warp::test::request().method("POST").path(path).reply(&api.routes()).await;
         assert_eq!(response.status(), StatusCode::OK);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-        assert!(body["accessToken"].is_string());
+        assert_eq!(body["accessToken"], "t0k3n");
         assert_eq!(body["tokenTtl"], 18000);
-        assert!(response.headers()["authorization"].to_str().unwrap().starts_with("Bearer "));
+        assert_eq!(response.headers()["authorization"].to_str().unwrap(), "Bearer t0k3n");
     }
+    let mut auth = super::auth_off();
+    auth.expect_login().returning(|_, _, _| Err(ports::auth::AuthFailure::UnknownUser));
+    let api = Mocks { auth, ..Mocks::default() }.api();
+    let response = warp::test::request().method("POST").path("/nacos/v1/auth/login").reply(&api.routes()).await;
+    assert_eq!((response.status(), response.body().as_ref()), (StatusCode::FORBIDDEN, &b"user not found!"[..]));
 }

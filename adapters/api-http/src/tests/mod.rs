@@ -10,6 +10,7 @@ mod naming;
 
 use std::sync::Arc;
 
+use ports::auth::{AuthSettings, MockAuthService};
 use ports::cluster::MockClusterView;
 use ports::config::MockConfigService;
 use ports::listen::MockListenService;
@@ -29,6 +30,7 @@ pub(super) struct Mocks {
     pub(super) subscriptions: MockSubscriptionService,
     pub(super) listening: MockListenService,
     pub(super) cluster: MockClusterView,
+    pub(super) auth: MockAuthService,
 }
 
 impl Default for Mocks {
@@ -43,6 +45,7 @@ impl Default for Mocks {
             subscriptions: MockSubscriptionService::new(),
             listening: MockListenService::new(),
             cluster,
+            auth: auth_off(),
         }
     }
 }
@@ -65,6 +68,14 @@ impl Mocks {
             http_port: 8848,
             relay: crate::Relay::default(),
             max_body_bytes: 64 * 1024,
+            auth: Arc::new(self.auth),
         }
     }
+}
+
+/// Auth as shipped: off, so every request passes.
+pub(super) fn auth_off() -> MockAuthService {
+    let mut auth = MockAuthService::new();
+    auth.expect_settings().return_const(AuthSettings { enabled: false, token_ttl_seconds: 18_000 });
+    auth
 }
