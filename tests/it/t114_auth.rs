@@ -1,0 +1,321 @@
+//! Authentication and authorisation on a real node with auth on: nothing but login, the
+//! first-admin initialisation and health answers without a token; the administrator does
+//! everything; a user gets what their roles' permissions grant, on HTTP and gRPC alike (the
+//! Rust SDK logs in and carries its token); forged and expired tokens and repeated failed
+//! logins are refused; users, roles and permissions survive a restart; passwords are kept
+//! as bcrypt hashes only.
+
+use std::time::{Duration, Instant};
+
+use nacos_sdk::api::config::{ConfigService, ConfigServiceBuilder};
+use nacos_sdk::api::props::ClientProps;
+use reqwest::blocking::Response;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tests::Nacosd;
+
+/// 32 bytes, base64.
+const SECRET: &str = "U2VjcmV0S2V5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
+const ADMIN_PASSWORD: &str = "Adm1n-pw";
+
+fn start(dir: &std::path::Path, admin_password: Option<&str>) -> Nacosd {
+    let mut args = vec!["--auth-enabled", "--auth-token-secret", SECRET];
+    if let Some(password) = admin_password {
+        args.extend(["--auth-admin-password", password]);
+    }
+    Nacosd::start_with(&dir.join("node"), &args)
+}
+
+fn send(node: &Nacosd, method: Method, path: &str, token: Option<&str>, form: &[(&str, &str)]) -> Response {
+    let mut request = node.http().request(method, node.url(path)).form(form);
+    if let Some(token) = token {
+        request = request.query(&[("accessToken", token)]);
+    }
+    request.send().unwrap()
+}
+
+fn status(
+    node: &Nacosd,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = send(node, method, path, token, form);
+    (response.status(), response.text().unwrap())
+}
+
+fn login(node: &Nacosd, username: &str, password: &str) -> Result<String, (StatusCode, String)> {
+    let (code, body) =
+        status(node, Method::POST, "/nacos/v1/auth/login", None, &[("username", username), ("password", password)]);
+    if code != StatusCode::OK {
+        return Err((code, body));
+    }
+    let body: Value = serde_json::from_str(&body).unwrap();
+    Ok(body["accessToken"].as_str().unwrap().to_owned())
+}
+
+/// Logs in as the administrator once the node has made it (from its flag, through raft).
+fn admin_token(node: &Nacosd) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match login(node, "nacos", ADMIN_PASSWORD) {
+            Ok(token) => return token,
+            Err(err) => assert!(Instant::now() < deadline, "the administrator never appeared: {err:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn ok(node: &Nacosd, method: Method, path: &str, token: &str, form: &[(&str, &str)]) -> String {
+    let (code, body) = status(node, method, path, Some(token), form);
+    assert_eq!(code, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+/// A user `dev` whose role `DEV` may read namespace `dev`, and a config there.
+fn dev_reader(node: &Nacosd, admin: &str) {
+    ok(
+        node,
+        Method::POST,
+        "/nacos/v1/console/namespaces",
+        admin,
+        &[("customNamespaceId", "dev"), ("namespaceName", "Dev")],
+    );
+    let publish = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G"), ("content", "v1")];
+    assert_eq!(ok(node, Method::POST, "/nacos/v1/cs/configs", admin, &publish), "true");
+    let created = ok(node, Method::POST, "/nacos/v1/auth/users", admin, &[("username", "dev"), ("password", "dev-pw")]);
+    assert!(created.contains("create user ok!"), "{created}");
+    ok(node, Method::POST, "/nacos/v1/auth/roles", admin, &[("role", "DEV"), ("username", "dev")]);
+    let grant = [("role", "DEV"), ("resource", "dev:*:*"), ("action", "r")];
+    ok(node, Method::POST, "/nacos/v1/auth/permissions", admin, &grant);
+}
+
+#[test]
+fn without_a_token_only_login_and_health_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    for (method, path, form) in [
+        (Method::GET, "/nacos/v1/cs/configs", vec![("dataId", "a"), ("group", "G")]),
+        (Method::POST, "/nacos/v1/cs/configs", vec![("dataId", "a"), ("group", "G"), ("content", "x")]),
+        (Method::GET, "/nacos/v2/cs/config", vec![("dataId", "a"), ("group", "G")]),
+        (Method::GET, "/nacos/v3/admin/cs/config/list", vec![]),
+        (Method::GET, "/nacos/v1/cs/history", vec![("search", "accurate"), ("dataId", "a"), ("group", "G")]),
+        (Method::POST, "/nacos/v1/ns/instance", vec![("serviceName", "s"), ("ip", "127.0.0.1"), ("port", "80")]),
+        (Method::GET, "/nacos/v1/ns/instance/list", vec![("serviceName", "s")]),
+        (Method::GET, "/nacos/v2/ns/service/list", vec![]),
+        (Method::PUT, "/nacos/v1/ns/operator/switches", vec![("entry", "checkTimes"), ("value", "4")]),
+        (Method::POST, "/nacos/v1/console/namespaces", vec![("customNamespaceId", "x"), ("namespaceName", "x")]),
+        (Method::GET, "/nacos/v1/core/cluster/nodes", vec![]),
+        (Method::GET, "/nacos/v1/auth/users", vec![("pageNo", "1"), ("pageSize", "10")]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", "x"), ("password", "x")]),
+    ] {
+        let (code, body) = status(&node, method.clone(), path, None, &form);
+        assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "user not found!"), "{method} {path}");
+    }
+    // A token claiming to be the administrator's, signed with nothing.
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuYWNvcyIsImV4cCI6OTk5OTk5OTk5OX0.AAAA";
+    let (code, body) =
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some(forged), &[("dataId", "a"), ("group", "G")]);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "Invalid signature"));
+    let (code, body) =
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some("not.a.token"), &[("dataId", "a"), ("group", "G")]);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "unsupported signature algorithm"));
+    let (code, body) =
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some("garbage"), &[("dataId", "a"), ("group", "G")]);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "token invalid!"));
+    assert_eq!(status(&node, Method::GET, "/nacos/v1/console/health/readiness", None, &[]).0, StatusCode::OK);
+    assert_eq!(status(&node, Method::GET, "/nacos/v1/console/namespaces", None, &[]).0, StatusCode::OK, "as Java");
+    let (code, body) = status(&node, Method::GET, "/nacos/v1/cs/configs", None, &[("dataId", "a"), ("group", "G")]);
+    assert_eq!(code, StatusCode::FORBIDDEN, "{body}");
+
+    // Nothing was written by the refused requests; the administrator may do all of it.
+    assert_eq!(
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some(&admin), &[("dataId", "a"), ("group", "G")]).0,
+        StatusCode::NOT_FOUND
+    );
+    let publish = [("dataId", "a"), ("group", "G"), ("content", "x")];
+    assert_eq!(ok(&node, Method::POST, "/nacos/v1/cs/configs", &admin, &publish), "true");
+    ok(&node, Method::GET, "/nacos/v1/core/cluster/nodes", &admin, &[]);
+    ok(&node, Method::PUT, "/nacos/v1/ns/operator/switches", &admin, &[("entry", "checkTimes"), ("value", "4")]);
+    let bearer = node.http().get(node.url("/nacos/v1/cs/configs?dataId=a&group=G")).bearer_auth(&admin).send().unwrap();
+    assert_eq!(bearer.text().unwrap(), "x", "the token in Authorization: Bearer");
+}
+
+#[test]
+fn a_user_gets_what_their_roles_grant_and_passwords_are_kept_as_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = start(dir.path(), Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    dev_reader(&node, &admin);
+    let dev = login(&node, "dev", "dev-pw").unwrap();
+    let read = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
+    assert_eq!(ok(&node, Method::GET, "/nacos/v1/cs/configs", &dev, &read), "v1");
+    let write = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G"), ("content", "v2")];
+    assert_eq!(
+        status(&node, Method::POST, "/nacos/v1/cs/configs", Some(&dev), &write),
+        (StatusCode::FORBIDDEN, "authorization failed!".to_owned())
+    );
+    let public = [("dataId", "app.yaml"), ("group", "G")];
+    assert_eq!(
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some(&dev), &public).0,
+        StatusCode::FORBIDDEN,
+        "another namespace"
+    );
+    assert_eq!(
+        status(&node, Method::GET, "/nacos/v1/auth/users", Some(&dev), &[]).0,
+        StatusCode::FORBIDDEN,
+        "admin only"
+    );
+    assert_eq!(status(&node, Method::GET, "/nacos/v1/core/cluster/nodes", Some(&dev), &[]).0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ok(&node, Method::GET, "/nacos/v1/cs/configs", &admin, &read),
+        "v1",
+        "the refused write changed nothing"
+    );
+    // A user name and password on the request instead of a token (the node SDK does this).
+    let by_password =
+        [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G"), ("username", "dev"), ("password", "dev-pw")];
+    assert_eq!(
+        status(&node, Method::GET, "/nacos/v1/cs/configs", None, &by_password),
+        (StatusCode::OK, "v1".to_owned())
+    );
+
+    // One's own password: yes; another's: no.
+    let (code, body) =
+        status(&node, Method::PUT, "/nacos/v1/auth/users", Some(&dev), &[("username", "nacos"), ("newPassword", "x")]);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "authorization failed!"));
+    ok(&node, Method::PUT, "/nacos/v1/auth/users", &dev, &[("username", "dev"), ("newPassword", "dev-pw2")]);
+
+    // Lists show bcrypt hashes, never a password.
+    let users: Value = serde_json::from_str(&ok(
+        &node,
+        Method::GET,
+        "/nacos/v1/auth/users",
+        &admin,
+        &[("pageNo", "1"), ("pageSize", "10")],
+    ))
+    .unwrap();
+    assert_eq!(users["totalCount"], 2, "{users}");
+    for user in users["pageItems"].as_array().unwrap() {
+        assert!(user["password"].as_str().unwrap().starts_with("$2a$10$"), "{user}");
+    }
+    let roles: Value =
+        serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/auth/roles", &admin, &[("username", "dev")])).unwrap();
+    assert_eq!(roles["pageItems"][0]["role"], "DEV", "{roles}");
+    let granted = ok(
+        &node,
+        Method::GET,
+        "/nacos/v1/auth/permissions",
+        &admin,
+        &[("role", "DEV"), ("resource", "dev:*:*"), ("action", "r")],
+    );
+    assert!(granted.contains("\"data\":true"), "{granted}");
+    assert!(!node.log().contains("dev-pw"), "no password in the log");
+
+    // Bad input: a clear refusal, nothing changed.
+    let (code, body) =
+        status(&node, Method::POST, "/nacos/v1/auth/users", Some(&admin), &[("username", "dev"), ("password", "x")]);
+    assert_eq!((code, body.as_str()), (StatusCode::BAD_REQUEST, "user 'dev' already exist!"));
+    let (code, _) = status(
+        &node,
+        Method::POST,
+        "/nacos/v1/auth/roles",
+        Some(&admin),
+        &[("role", "ROLE_ADMIN"), ("username", "dev")],
+    );
+    assert_eq!(code, StatusCode::BAD_REQUEST, "nobody else becomes admin");
+    let (code, _) = status(&node, Method::DELETE, "/nacos/v1/auth/users", Some(&admin), &[("username", "nacos")]);
+    assert_eq!(code, StatusCode::BAD_REQUEST, "the admin cannot be deleted");
+    let bad = [("role", "DEV"), ("resource", "dev:*:*"), ("action", "x")];
+    assert_eq!(
+        status(&node, Method::POST, "/nacos/v1/auth/permissions", Some(&admin), &bad).0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Everything survives a restart (through raft, in storage).
+    node.kill9();
+    node.restart();
+    let dev = login(&node, "dev", "dev-pw2").unwrap();
+    assert_eq!(ok(&node, Method::GET, "/nacos/v1/cs/configs", &dev, &read), "v1");
+    assert!(login(&node, "dev", "dev-pw").is_err(), "the old password is gone");
+}
+
+#[test]
+fn repeated_failed_logins_are_refused_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), Some(ADMIN_PASSWORD));
+    admin_token(&node);
+    for _ in 0..5 {
+        assert_eq!(login(&node, "nacos", "guess").unwrap_err(), (StatusCode::FORBIDDEN, "user not found!".to_owned()));
+    }
+    let (code, body) = login(&node, "nacos", ADMIN_PASSWORD).unwrap_err();
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(body.contains("too many failed logins"), "{body}");
+    assert!(node.log().contains("too many failed logins"), "and it is logged");
+}
+
+#[test]
+fn the_first_admin_is_set_once_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.log().contains("no administrator yet") {
+        assert!(Instant::now() < deadline, "the log does not say how to set the admin: {}", node.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(login(&node, "nacos", "nacos").is_err(), "no default password");
+    let (code, body) = status(&node, Method::POST, "/nacos/v1/auth/users/admin", None, &[("password", ADMIN_PASSWORD)]);
+    assert_eq!(code, StatusCode::OK);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((body["username"].as_str(), body["password"].as_str()), (Some("nacos"), Some(ADMIN_PASSWORD)));
+    let (_, again) = status(&node, Method::POST, "/nacos/v1/auth/users/admin", None, &[("password", "other")]);
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!((again["code"].as_i64(), again["data"].as_str()), (Some(409), Some("have admin user cannot use it")));
+    let grant: Value = serde_json::from_str(
+        &status(
+            &node,
+            Method::POST,
+            "/nacos/v3/auth/user/login",
+            None,
+            &[("username", "nacos"), ("password", ADMIN_PASSWORD)],
+        )
+        .1,
+    )
+    .unwrap();
+    assert_eq!(grant["data"]["globalAdmin"], true, "{grant}");
+    assert_eq!(grant["data"]["tokenTtl"], 18000);
+}
+
+#[test]
+fn the_rust_sdk_logs_in_and_its_grpc_calls_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    dev_reader(&node, &admin);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let sdk = |username: &str, password: &str| {
+            let props = ClientProps::new()
+                .server_addr(node.http_addr())
+                .remote_grpc_port(node.grpc_port)
+                .namespace("dev")
+                .cache_dir(dir.path().join(format!("cache-{username}")))
+                .auth_username(username)
+                .auth_password(password);
+            ConfigServiceBuilder::new(props).enable_auth_plugin_http().build()
+        };
+        let dev: ConfigService = sdk("dev", "dev-pw").await.unwrap();
+        let read = dev.get_config("app.yaml".into(), "G".into()).await.unwrap();
+        assert_eq!(read.content(), "v1");
+        let write = dev.publish_config("app.yaml".into(), "G".into(), "v2".into(), None).await;
+        assert!(write.is_err(), "a reader cannot publish over gRPC: {write:?}");
+        let admin_sdk: ConfigService = sdk("nacos", ADMIN_PASSWORD).await.unwrap();
+        assert!(admin_sdk.publish_config("app.yaml".into(), "G".into(), "v3".into(), None).await.unwrap());
+        let stranger: ConfigService = sdk("dev", "wrong").await.unwrap();
+        assert!(stranger.get_config("app.yaml".into(), "G".into()).await.is_err(), "no login, no read");
+    });
+    let read = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
+    assert_eq!(ok(&node, Method::GET, "/nacos/v1/cs/configs", &admin, &read), "v3");
+}
