@@ -341,7 +341,7 @@ impl TokenCodec for NoTokens {
         ports::auth::AUTH_DISABLED_TOKEN.to_owned()
     }
 
-    fn verify(&self, _: &str, _: u64) -> Result<String, ports::auth::TokenError> {
+    fn verify(&self, _: &str, _: u64) -> Result<(String, u64), ports::auth::TokenError> {
         Err(ports::auth::TokenError::Malformed)
     }
 }

@@ -355,6 +355,12 @@ impl Settings {
                 );
             };
             auth_crypto::JwtCodec::new(secret).map_err(|err| anyhow::format_err!("--auth-token-secret: {err}"))?;
+            if (members.len() > 1 || join.is_some()) && cluster_token.is_none() {
+                anyhow::bail!(
+                    "auth is enabled on a cluster without --cluster-token: peers would call each other \
+                     unauthenticated; give every node the same --cluster-token (or NACOSD_CLUSTER_TOKEN)"
+                );
+            }
             if let Some(password) = auth.admin_password.as_deref() {
                 domain::auth::check_password("auth-admin-password", Some(password))
                     .map_err(|err| anyhow::format_err!("--auth-admin-password: {err}"))?;

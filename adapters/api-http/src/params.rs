@@ -47,6 +47,11 @@ impl Params {
             .join("&")
     }
 
+    /// Sets `name` unless the request gave it.
+    pub(crate) fn insert_if_absent(&mut self, name: &str, value: &str) {
+        self.values.entry(name.to_owned()).or_insert_with(|| value.to_owned());
+    }
+
     /// The parameter's value; blank values count as absent, as in Nacos.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
@@ -74,8 +79,10 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
         .map_err(|_| ApiError::NotUtf8(String::from_utf8_lossy(raw).into_owned()))
 }
 
-/// Extracts the merged parameters, reading at most `limit` body bytes.
-pub(crate) fn params(limit: u64) -> impl Filter<Extract = (Params,), Error = warp::Rejection> + Clone {
+/// Extracts the merged parameters, reading at most `limit` body bytes, with no access check:
+/// routes read theirs through `access::checked_params`, and only the access check itself
+/// and login (how a client gets its token) call this.
+pub(crate) fn unchecked_params(limit: u64) -> impl Filter<Extract = (Params,), Error = warp::Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     query.and(body(limit)).and_then(|query: String, body: Bytes| async move {
         Params::parse(&query, &body).map_err(warp::reject::custom)

@@ -97,7 +97,7 @@ impl TokenCodec for JwtCodec {
         format!("{signed}.{signature}")
     }
 
-    fn verify(&self, token: &str, now: u64) -> Result<String, TokenError> {
+    fn verify(&self, token: &str, now: u64) -> Result<(String, u64), TokenError> {
         let parts: Vec<&str> = token.split('.').collect();
         let [header, claims, signature] = parts[..] else { return Err(TokenError::Malformed) };
         if header != self.algorithm.header() {
@@ -115,7 +115,7 @@ impl TokenCodec for JwtCodec {
         if expiry < now {
             return Err(TokenError::Expired);
         }
-        Ok(username.to_owned())
+        Ok((username.to_owned(), expiry))
     }
 }
 
@@ -131,8 +131,8 @@ mod tests {
         let codec = JwtCodec::new(SECRET).unwrap();
         let token = codec.issue("dev", 1_000);
         assert!(token.starts_with("eyJhbGciOiJIUzI1NiJ9."), "{token}");
-        assert_eq!(codec.verify(&token, 999), Ok("dev".to_owned()));
-        assert_eq!(codec.verify(&token, 1_000), Ok("dev".to_owned()));
+        assert_eq!(codec.verify(&token, 999), Ok(("dev".to_owned(), 1_000)));
+        assert_eq!(codec.verify(&token, 1_000), Ok(("dev".to_owned(), 1_000)));
         assert_eq!(codec.verify(&token, 1_001), Err(TokenError::Expired));
     }
 

@@ -145,3 +145,21 @@ fn auth_settings_come_from_the_file_too() {
     assert!(settings.auth.enabled);
     assert_eq!(settings.auth.token_secret.as_deref(), Some(SECRET));
 }
+
+#[test]
+fn auth_on_a_cluster_needs_the_cluster_token() {
+    let members = "1=127.0.0.1:9849,2=127.0.0.1:19849";
+    let without =
+        Settings::resolve(cli(&["--auth-enabled", "--auth-token-secret", SECRET, "--members", members])).unwrap_err();
+    assert!(without.to_string().contains("--cluster-token"), "{without}");
+    let with = Settings::resolve(cli(&[
+        "--auth-enabled",
+        "--auth-token-secret",
+        SECRET,
+        "--members",
+        members,
+        "--cluster-token",
+        "peer-secret",
+    ]));
+    assert!(with.is_ok());
+}

@@ -7,6 +7,7 @@
 
 mod manage;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -36,9 +37,15 @@ pub trait PasswordHasher: Send + Sync {
 pub trait TokenCodec: Send + Sync {
     /// A token for `username`, valid until `expires_at` (Unix seconds).
     fn issue(&self, username: &str, expires_at: u64) -> String;
-    /// The user a token names, if it is genuine and unexpired at `now` (Unix seconds).
-    fn verify(&self, token: &str, now: u64) -> Result<String, TokenError>;
+    /// The user a token names and when it expires (Unix seconds), if it is genuine and
+    /// unexpired at `now`.
+    fn verify(&self, token: &str, now: u64) -> Result<(String, u64), TokenError>;
 }
+
+/// Tokens already verified, so a client's every request costs a map lookup instead of an
+/// HMAC: each with its user and expiry, at most [`TOKEN_CACHE_ENTRIES`] (then it starts
+/// over; a miss only costs a verification).
+const TOKEN_CACHE_ENTRIES: usize = 10_000;
 
 /// Why a token was refused; the texts are Java Nacos's 403 reasons.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,6 +214,9 @@ pub struct AuthApp {
     settings: AuthSettings,
     /// A std lock, held for a map update only.
     throttle: Mutex<LoginThrottle>,
+    /// Verified tokens: token -> (user, expiry in Unix seconds). A std lock, held for a
+    /// lookup or an insert.
+    verified: Mutex<HashMap<String, (String, u64)>>,
 }
 
 impl AuthApp {
@@ -218,7 +228,16 @@ impl AuthApp {
         tokens: Arc<dyn TokenCodec>,
         settings: AuthSettings,
     ) -> Self {
-        Self { consensus, state, clock, hasher, tokens, settings, throttle: Mutex::default() }
+        Self {
+            consensus,
+            state,
+            clock,
+            hasher,
+            tokens,
+            settings,
+            throttle: Mutex::default(),
+            verified: Mutex::default(),
+        }
     }
 
     fn now_secs(&self) -> u64 {
@@ -235,6 +254,25 @@ impl AuthApp {
             Verdict::Applied => Ok(()),
             Verdict::Rejected(rejection) => Err(AuthFailure::Rejected(rejection)),
         }
+    }
+
+    /// The user of a genuine, unexpired token; from the cache when it was seen before.
+    fn verified_user(&self, token: &str) -> Result<String, AuthFailure> {
+        let now = self.now_secs();
+        let verified = self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match verified.get(token) {
+            Some((username, expires_at)) if *expires_at >= now => return Ok(username.clone()),
+            Some(_) => return Err(AuthFailure::Token(TokenError::Expired)),
+            None => {}
+        }
+        drop(verified);
+        let (username, expires_at) = self.tokens.verify(token, now)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if verified.len() >= TOKEN_CACHE_ENTRIES {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (username.clone(), expires_at));
+        Ok(username)
     }
 
     fn password_matches(&self, username: &str, password: &str) -> bool {
@@ -262,8 +300,8 @@ impl AuthService for AuthApp {
     }
 
     fn identify(&self, credentials: &Credentials) -> Result<String, AuthFailure> {
-        if let Some(token) = credentials.token.as_deref().filter(|token| !token.trim().is_empty()) {
-            return Ok(self.tokens.verify(token.trim(), self.now_secs())?);
+        if let Some(token) = credentials.token.as_deref().map(str::trim).filter(|token| !token.is_empty()) {
+            return self.verified_user(token);
         }
         match (credentials.username.as_deref(), credentials.password.as_deref()) {
             (Some(username), Some(password)) if self.password_matches(username, password) => Ok(username.to_owned()),

@@ -31,40 +31,50 @@ impl PasswordHasher for PlainHasher {
     }
 }
 
-/// Tokens as `user/expiry`.
-struct PlainTokens;
+/// Tokens as `user/expiry`; counts its verifications.
+#[derive(Default)]
+struct PlainTokens {
+    checks: AtomicU64,
+}
 
 impl TokenCodec for PlainTokens {
     fn issue(&self, username: &str, expires_at: u64) -> String {
         format!("{username}/{expires_at}")
     }
 
-    fn verify(&self, token: &str, now: u64) -> Result<String, TokenError> {
+    fn verify(&self, token: &str, now: u64) -> Result<(String, u64), TokenError> {
+        self.checks.fetch_add(1, Ordering::Relaxed);
         let (user, expiry) = token.split_once('/').ok_or(TokenError::Malformed)?;
         let expiry: u64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
         if expiry < now {
             return Err(TokenError::Expired);
         }
-        Ok(user.to_owned())
+        Ok((user.to_owned(), expiry))
     }
 }
 
 fn app(enabled: bool) -> (AuthApp, AppliedState, Arc<StepClock>) {
+    let (app, state, clock, _) = app_with_tokens(enabled);
+    (app, state, clock)
+}
+
+fn app_with_tokens(enabled: bool) -> (AuthApp, AppliedState, Arc<StepClock>, Arc<PlainTokens>) {
     let state = AppliedState::new();
     let mut consensus = MockConsensusLog::new();
     let applied = state.clone();
     consensus.expect_propose().returning(move |command| Ok(applied.apply(&command).verdict()));
     let clock = Arc::new(StepClock(AtomicU64::new(1_000_000)));
     let settings = AuthSettings { enabled, token_ttl_seconds: 100 };
+    let tokens = Arc::new(PlainTokens::default());
     let app = AuthApp::new(
         Arc::new(consensus),
         state.clone(),
         clock.clone(),
         Arc::new(PlainHasher),
-        Arc::new(PlainTokens),
+        tokens.clone(),
         settings,
     );
-    (app, state, clock)
+    (app, state, clock, tokens)
 }
 
 fn config(namespace: &str) -> Resource {
@@ -155,4 +165,26 @@ fn name_filters_read_as_nacos_s_search() {
     assert!(NameFilter::new(Some("ev"), true).matches("dev2"));
     assert!(NameFilter::new(Some("d*2"), true).matches("dev2") && !NameFilter::new(Some("d*2"), true).matches("dev3"));
     assert!(NameFilter::new(None, true).matches("anything"));
+}
+
+#[tokio::test]
+async fn a_token_is_verified_once_and_a_deleted_user_s_token_stops_working() {
+    let (app, _, clock, tokens) = app_with_tokens(true);
+    dev_reader(&app).await;
+    let grant = app.login("dev", "dev-pw", "127.0.0.1").unwrap();
+    let token = Credentials { token: Some(grant.token.clone()), ..Credentials::default() };
+    for _ in 0..100 {
+        assert!(app.check(&token, &config("dev"), Action::Read).is_ok());
+    }
+    assert_eq!(tokens.checks.load(Ordering::Relaxed), 1, "the signature is checked once");
+    clock.0.fetch_add(101_000, Ordering::Relaxed);
+    let expired = app.check(&token, &config("dev"), Action::Read);
+    assert!(matches!(expired, Err(AuthFailure::Token(TokenError::Expired))), "a cached token still expires");
+
+    let grant = app.login("dev", "dev-pw", "127.0.0.1").unwrap();
+    let token = Credentials { token: Some(grant.token.clone()), ..Credentials::default() };
+    assert!(app.check(&token, &config("dev"), Action::Read).is_ok());
+    app.delete_user(some("dev")).await.unwrap();
+    let deleted = app.check(&token, &config("dev"), Action::Read);
+    assert!(matches!(deleted, Err(AuthFailure::Denied(domain::auth::Denied::UnknownUser))));
 }
