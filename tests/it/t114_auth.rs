@@ -319,3 +319,318 @@ fn the_rust_sdk_logs_in_and_its_grpc_calls_are_checked() {
     let read = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
     assert_eq!(ok(&node, Method::GET, "/nacos/v1/cs/configs", &admin, &read), "v3");
 }
+
+/// What an endpoint needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Read,
+    Write,
+    /// Any known user (the SDKs' health check).
+    User,
+    Admin,
+}
+
+/// Every HTTP endpoint family, on namespace `dev` where it names one: the one list the
+/// access test walks.
+fn endpoints() -> Vec<(Method, &'static str, Vec<(&'static str, &'static str)>, Needs)> {
+    use Needs::*;
+    let config = vec![("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
+    let config3 = vec![("namespaceId", "dev"), ("dataId", "app.yaml"), ("groupName", "G")];
+    let service = vec![("namespaceId", "dev"), ("groupName", "G"), ("serviceName", "svc")];
+    let instance =
+        vec![("namespaceId", "dev"), ("groupName", "G"), ("serviceName", "svc"), ("ip", "127.0.0.1"), ("port", "81")];
+    vec![
+        (Method::GET, "/nacos/v1/cs/configs", config.clone(), Read),
+        (
+            Method::GET,
+            "/nacos/v1/cs/configs",
+            vec![("search", "accurate"), ("tenant", "dev"), ("dataId", ""), ("group", "")],
+            Read,
+        ),
+        (
+            Method::GET,
+            "/nacos/v2/cs/config",
+            vec![("namespaceId", "dev"), ("dataId", "app.yaml"), ("group", "G")],
+            Read,
+        ),
+        (Method::GET, "/nacos/v3/client/cs/config", config3.clone(), Read),
+        (Method::GET, "/nacos/v3/admin/cs/config", config3.clone(), Read),
+        (Method::GET, "/nacos/v3/admin/cs/config/list", vec![("namespaceId", "dev")], Read),
+        (
+            Method::GET,
+            "/nacos/v1/cs/history",
+            vec![("search", "accurate"), ("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")],
+            Read,
+        ),
+        (Method::GET, "/nacos/v3/admin/cs/history/list", config3.clone(), Read),
+        (Method::GET, "/nacos/v1/cs/configs/listener", config.clone(), Read),
+        (Method::GET, "/nacos/v1/cs/listener", vec![("ip", "127.0.0.1"), ("tenant", "dev")], Read),
+        (
+            Method::POST,
+            "/nacos/v1/cs/configs/listener",
+            vec![("Listening-Configs", "app.yaml\u{2}G\u{2}\u{2}dev\u{1}")],
+            Read,
+        ),
+        (Method::GET, "/nacos/v1/ns/instance/list", vec![("namespaceId", "dev"), ("serviceName", "G@@svc")], Read),
+        (Method::GET, "/nacos/v2/ns/instance/list", service.clone(), Read),
+        (Method::GET, "/nacos/v3/client/ns/instance/list", service.clone(), Read),
+        (Method::GET, "/nacos/v1/ns/service", service.clone(), Read),
+        (
+            Method::GET,
+            "/nacos/v1/ns/service/list",
+            vec![("namespaceId", "dev"), ("pageNo", "1"), ("pageSize", "10")],
+            Read,
+        ),
+        (Method::GET, "/nacos/v1/ns/catalog/services", vec![("namespaceId", "dev")], Read),
+        (
+            Method::POST,
+            "/nacos/v1/cs/configs",
+            vec![("tenant", "dev"), ("dataId", "w1"), ("group", "G"), ("content", "x")],
+            Write,
+        ),
+        (
+            Method::POST,
+            "/nacos/v2/cs/config",
+            vec![("namespaceId", "dev"), ("dataId", "w2"), ("group", "G"), ("content", "x")],
+            Write,
+        ),
+        (
+            Method::POST,
+            "/nacos/v3/admin/cs/config",
+            vec![("namespaceId", "dev"), ("dataId", "w3"), ("groupName", "G"), ("content", "x")],
+            Write,
+        ),
+        (Method::DELETE, "/nacos/v1/cs/configs", vec![("tenant", "dev"), ("dataId", "w1"), ("group", "G")], Write),
+        (Method::POST, "/nacos/v1/ns/instance", instance.clone(), Write),
+        (Method::DELETE, "/nacos/v1/ns/instance", instance, Write),
+        (
+            Method::POST,
+            "/nacos/v1/ns/service",
+            vec![("namespaceId", "dev"), ("groupName", "G"), ("serviceName", "svc2")],
+            Write,
+        ),
+        (Method::GET, "/nacos/v1/ns/operator/metrics", vec![], User),
+        (Method::GET, "/nacos/v1/ns/operator/switches", vec![], Admin),
+        (Method::GET, "/nacos/v2/ns/client/list", vec![], Admin),
+        (Method::GET, "/nacos/v1/core/cluster/nodes", vec![], Admin),
+        (Method::GET, "/nacos/v2/core/cluster/node/list", vec![], Admin),
+        (Method::GET, "/nacos/v3/admin/core/cluster/node/list", vec![], Admin),
+        (
+            Method::POST,
+            "/nacos/v1/console/namespaces",
+            vec![("customNamespaceId", "made"), ("namespaceName", "made")],
+            Admin,
+        ),
+        (Method::GET, "/nacos/v1/auth/users", vec![("pageNo", "1"), ("pageSize", "10")], Admin),
+        (Method::GET, "/nacos/v1/auth/roles", vec![("pageNo", "1"), ("pageSize", "10")], Admin),
+        (Method::GET, "/nacos/v1/auth/permissions", vec![("pageNo", "1"), ("pageSize", "10")], Admin),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", "made"), ("password", "made-pw")], Admin),
+        (Method::GET, "/nacos/v3/auth/user/list", vec![], Admin),
+    ]
+}
+
+/// A node with a config and a service in `dev`, the administrator's token, a reader of
+/// `dev` and a user with every right on namespace `other` only.
+fn populated(dir: &std::path::Path) -> (Nacosd, [String; 3]) {
+    let node = start(dir, Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    dev_reader(&node, &admin);
+    ok(
+        &node,
+        Method::POST,
+        "/nacos/v1/console/namespaces",
+        &admin,
+        &[("customNamespaceId", "other"), ("namespaceName", "Other")],
+    );
+    let register =
+        [("namespaceId", "dev"), ("groupName", "G"), ("serviceName", "svc"), ("ip", "127.0.0.1"), ("port", "80")];
+    ok(&node, Method::POST, "/nacos/v1/ns/instance", &admin, &register);
+    ok(&node, Method::POST, "/nacos/v1/auth/users", &admin, &[("username", "outsider"), ("password", "out-pw")]);
+    ok(&node, Method::POST, "/nacos/v1/auth/roles", &admin, &[("role", "OTHER"), ("username", "outsider")]);
+    ok(
+        &node,
+        Method::POST,
+        "/nacos/v1/auth/permissions",
+        &admin,
+        &[("role", "OTHER"), ("resource", "other:*:*"), ("action", "rw")],
+    );
+    let reader = login(&node, "dev", "dev-pw").unwrap();
+    let outsider = login(&node, "outsider", "out-pw").unwrap();
+    (node, [admin, reader, outsider])
+}
+
+#[test]
+fn every_endpoint_family_answers_by_who_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, [admin, reader, outsider]) = populated(dir.path());
+    let refused = |token: Option<&str>, method: &Method, path: &str, params: &[(&str, &str)]| {
+        let (code, body) = status(&node, method.clone(), path, token, params);
+        assert!(!code.is_server_error(), "{method} {path}: {code} {body}");
+        code == StatusCode::FORBIDDEN
+    };
+    for (method, path, params, needs) in endpoints() {
+        let what = format!("{method} {path} {params:?}");
+        assert!(refused(None, &method, path, &params), "no token: {what}");
+        assert_eq!(
+            refused(Some(&reader), &method, path, &params),
+            !matches!(needs, Needs::Read | Needs::User),
+            "reader of dev: {what}"
+        );
+        assert_eq!(
+            refused(Some(&outsider), &method, path, &params),
+            needs != Needs::User,
+            "user of another namespace: {what}"
+        );
+    }
+    // The refused writes wrote nothing.
+    let refused_write = [("tenant", "dev"), ("dataId", "w1"), ("group", "G")];
+    assert_eq!(
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some(&admin), &refused_write).0,
+        StatusCode::NOT_FOUND
+    );
+    for (method, path, params, _) in endpoints() {
+        assert!(!refused(Some(&admin), &method, path, &params), "the administrator: {method} {path}");
+    }
+}
+
+#[test]
+fn every_grpc_request_type_answers_by_who_asks() {
+    use crate::t70_grpc_protocol::{payload, runtime, unary, RawClient};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (node, [admin, reader, outsider]) = populated(dir.path());
+    let instance =
+        json!({ "ip": "127.0.0.1", "port": 82, "weight": 1.0, "enabled": true, "healthy": true, "ephemeral": true });
+    let persistent =
+        json!({ "ip": "127.0.0.1", "port": 83, "weight": 1.0, "enabled": true, "healthy": true, "ephemeral": false });
+    let service = json!({ "namespace": "dev", "groupName": "G", "serviceName": "svc" });
+    let with = |base: &serde_json::Value, extra: serde_json::Value| {
+        let mut merged = base.clone();
+        merged.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        merged
+    };
+    let requests = [
+        ("ConfigQueryRequest", json!({ "dataId": "app.yaml", "group": "G", "tenant": "dev" }), Needs::Read),
+        (
+            "ConfigBatchListenRequest",
+            json!({ "listen": true, "configListenContexts": [{ "dataId": "app.yaml", "group": "G", "tenant": "dev", "md5": "" }] }),
+            Needs::Read,
+        ),
+        (
+            "ConfigFuzzyWatchRequest",
+            json!({ "groupKeyPattern": "dev>>G>>*", "watchType": "WATCH", "initializing": true }),
+            Needs::Read,
+        ),
+        ("SubscribeServiceRequest", with(&service, json!({ "subscribe": true, "clusters": "" })), Needs::Read),
+        ("ServiceQueryRequest", with(&service, json!({ "cluster": "", "healthyOnly": false })), Needs::Read),
+        (
+            "ServiceListRequest",
+            json!({ "namespace": "dev", "groupName": "G", "pageNo": 1, "pageSize": 10 }),
+            Needs::Read,
+        ),
+        (
+            "NamingFuzzyWatchRequest",
+            json!({ "namespace": "dev", "groupKeyPattern": "dev>>G>>*", "watchType": "WATCH", "initializing": true }),
+            Needs::Read,
+        ),
+        (
+            "ConfigPublishRequest",
+            json!({ "dataId": "g1", "group": "G", "tenant": "dev", "content": "x" }),
+            Needs::Write,
+        ),
+        ("ConfigRemoveRequest", json!({ "dataId": "g1", "group": "G", "tenant": "dev" }), Needs::Write),
+        ("InstanceRequest", with(&service, json!({ "type": "registerInstance", "instance": instance })), Needs::Write),
+        (
+            "BatchInstanceRequest",
+            with(&service, json!({ "type": "batchRegisterInstance", "instances": [instance] })),
+            Needs::Write,
+        ),
+        (
+            "PersistentInstanceRequest",
+            with(&service, json!({ "serviceName": "psvc", "type": "registerInstance", "instance": persistent })),
+            Needs::Write,
+        ),
+    ];
+    runtime().block_on(async {
+        let client = RawClient::connect(&node).await;
+        let call = |kind: &'static str, body: &serde_json::Value, token: Option<&str>| {
+            let mut body = body.clone();
+            if let Some(token) = token {
+                body["headers"] = json!({ "accessToken": token });
+            }
+            let channel = client.channel.clone();
+            async move { unary(&channel, payload(kind, &body)).await }
+        };
+        for (kind, body, needs) in &requests {
+            let (_, answer) = call(kind, body, None).await;
+            assert_eq!(
+                (answer["errorCode"].as_i64(), answer["message"].as_str()),
+                (Some(403), Some("user not found!")),
+                "{kind}"
+            );
+            let (_, answer) = call(kind, body, Some(&reader)).await;
+            assert_eq!(answer["errorCode"] == 403, *needs == Needs::Write, "reader of dev: {kind}: {answer}");
+            let (_, answer) = call(kind, body, Some(&outsider)).await;
+            assert_eq!(answer["errorCode"], 403, "user of another namespace: {kind}: {answer}");
+        }
+        for (kind, body, _) in &requests {
+            let (_, answer) = call(kind, body, Some(&admin)).await;
+            assert_eq!(answer["resultCode"], 200, "the administrator: {kind}: {answer}");
+        }
+    });
+}
+
+#[test]
+fn bad_input_on_the_auth_endpoints_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    let long_name = "n".repeat(129);
+    let long_password = "p".repeat(73);
+    let long_resource = format!("dev:*:{}", "r".repeat(510));
+    let refused: Vec<(Method, &str, Vec<(&str, &str)>)> = vec![
+        (Method::POST, "/nacos/v1/auth/users", vec![("password", "pw")]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", ""), ("password", "pw")]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", "two words"), ("password", "pw")]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", &long_name), ("password", "pw")]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", "u1"), ("password", &long_password)]),
+        (Method::POST, "/nacos/v1/auth/users", vec![("username", "u2")]),
+        (Method::POST, "/nacos/v3/auth/user", vec![("username", "tab\tname"), ("password", "pw")]),
+        (Method::DELETE, "/nacos/v1/auth/users", vec![]),
+        (Method::DELETE, "/nacos/v1/auth/users", vec![("username", "ghost")]),
+        (Method::PUT, "/nacos/v1/auth/users", vec![("username", "ghost"), ("newPassword", "x")]),
+        (Method::POST, "/nacos/v1/auth/roles", vec![("role", "R")]),
+        (Method::POST, "/nacos/v1/auth/roles", vec![("role", "R"), ("username", "ghost")]),
+        (Method::POST, "/nacos/v1/auth/roles", vec![("role", "bad\u{1}role"), ("username", "nacos")]),
+        (Method::POST, "/nacos/v1/auth/permissions", vec![("role", "NOBODY"), ("resource", "*:*:*"), ("action", "r")]),
+        (Method::POST, "/nacos/v1/auth/permissions", vec![("role", "ROLE_ADMIN"), ("action", "r")]),
+        (
+            Method::POST,
+            "/nacos/v1/auth/permissions",
+            vec![("role", "ROLE_ADMIN"), ("resource", "*:*:*"), ("action", "rwx")],
+        ),
+        (
+            Method::POST,
+            "/nacos/v1/auth/permissions",
+            vec![("role", "ROLE_ADMIN"), ("resource", &long_resource), ("action", "r")],
+        ),
+        (Method::POST, "/nacos/v3/auth/permission", vec![("role", "ROLE_ADMIN"), ("resource", "*:*:*")]),
+    ];
+    for (method, path, params) in &refused {
+        let (code, body) = status(&node, method.clone(), path, Some(&admin), params);
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{method} {path} {params:?}: {body}");
+        assert!(!body.is_empty() && !body.contains("panicked"), "a clear reason: {body}");
+    }
+    // A name in any script is a name.
+    ok(&node, Method::POST, "/nacos/v1/auth/users", &admin, &[("username", "ユーザー"), ("password", "pw")]);
+    let users: Value = serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/auth/users", &admin, &[])).unwrap();
+    let names: Vec<&str> =
+        users["pageItems"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["nacos", "ユーザー"], "nothing half-written");
+    let roles: Value = serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/auth/roles", &admin, &[])).unwrap();
+    assert_eq!(roles["totalCount"], 1, "only the administrator's: {roles}");
+    let permissions: Value =
+        serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/auth/permissions", &admin, &[])).unwrap();
+    assert_eq!(permissions["totalCount"], 0, "{permissions}");
+}

@@ -133,6 +133,13 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
             let action = if parts.contains(&"listener") { Action::Read } else { read_or_write };
             Ok(Need::Access(vec![config(params)], action))
         }
+        // The registry's counts are what SDKs (Go, Java 1.x/2.x, node) poll as a health
+        // check: any known user.
+        ["v1" | "v2", "ns", "operator", "metrics"] | ["v3", "admin", "ns", "ops", "metrics"]
+            if method == Method::GET =>
+        {
+            Ok(Need::Identity)
+        }
         // The registry: operator and client views are the administrator's.
         ["v1" | "v2", "ns", "operator" | "client", ..] | ["v3", _, "ns", "ops" | "operator" | "client", ..] => admin,
         ["v1" | "v2", "ns", ..] | ["v3", "client" | "admin", "ns", ..] => {
@@ -236,7 +243,8 @@ mod tests {
         assert_eq!(need_of(Method::GET, "/nacos/v1/console/namespaces", ""), Need::Nothing);
         assert_eq!(need_of(Method::GET, "/nacos/v1/core/cluster/nodes", ""), admin(Action::Read));
         assert_eq!(need_of(Method::PUT, "/nacos/v1/ns/operator/switches", ""), admin(Action::Write));
-        assert_eq!(need_of(Method::GET, "/nacos/v3/admin/ns/ops/metrics", ""), admin(Action::Read));
+        assert_eq!(need_of(Method::GET, "/nacos/v3/admin/ns/ops/metrics", ""), Need::Identity, "SDK health checks");
+        assert_eq!(need_of(Method::GET, "/nacos/v3/admin/ns/ops/switches", ""), admin(Action::Read));
         assert_eq!(need_of(Method::GET, "/nacos/v2/ns/client/list", ""), admin(Action::Read));
         assert_eq!(need_of(Method::GET, "/nacos/v9/whatever", ""), admin(Action::Read), "unknown: fails closed");
         for open in ["/nacos/v1/auth/login", "/nacos/v1/auth/users/login", "/nacos/v1/auth/users/admin"] {
