@@ -330,9 +330,12 @@ enum Needs {
     Admin,
 }
 
+/// Request parameters.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
 /// Every HTTP endpoint family, on namespace `dev` where it names one: the one list the
 /// access test walks.
-fn endpoints() -> Vec<(Method, &'static str, Vec<(&'static str, &'static str)>, Needs)> {
+fn endpoints() -> Vec<(Method, &'static str, Form<'static>, Needs)> {
     use Needs::*;
     let config = vec![("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
     let config3 = vec![("namespaceId", "dev"), ("dataId", "app.yaml"), ("groupName", "G")];
@@ -589,7 +592,7 @@ fn bad_input_on_the_auth_endpoints_is_refused_and_writes_nothing() {
     let long_name = "n".repeat(129);
     let long_password = "p".repeat(73);
     let long_resource = format!("dev:*:{}", "r".repeat(510));
-    let refused: Vec<(Method, &str, Vec<(&str, &str)>)> = vec![
+    let refused: Vec<(Method, &str, Form<'_>)> = vec![
         (Method::POST, "/nacos/v1/auth/users", vec![("password", "pw")]),
         (Method::POST, "/nacos/v1/auth/users", vec![("username", ""), ("password", "pw")]),
         (Method::POST, "/nacos/v1/auth/users", vec![("username", "two words"), ("password", "pw")]),
