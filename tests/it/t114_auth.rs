@@ -637,3 +637,116 @@ fn bad_input_on_the_auth_endpoints_is_refused_and_writes_nothing() {
         serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/auth/permissions", &admin, &[])).unwrap();
     assert_eq!(permissions["totalCount"], 0, "{permissions}");
 }
+
+#[test]
+fn users_and_tokens_are_the_same_on_every_node_of_a_cluster() {
+    let cluster = tests::cluster::Cluster::start(
+        3,
+        &[
+            "--auth-enabled",
+            "--auth-token-secret",
+            SECRET,
+            "--cluster-token",
+            "peers",
+            "--auth-admin-password",
+            ADMIN_PASSWORD,
+        ],
+    );
+    let [one, two, three] = [&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]];
+    let admin = admin_token(one);
+    dev_reader(one, &admin);
+    // The user made through node 1 logs in on node 3; a token from node 2 reads on node 3.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dev = loop {
+        match login(three, "dev", "dev-pw") {
+            Ok(token) => break token,
+            Err(err) => assert!(Instant::now() < deadline, "node 3 never knew dev: {err:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G")];
+    assert_eq!(ok(two, Method::GET, "/nacos/v1/cs/configs", &dev, &read), "v1");
+    let from_two = login(two, "dev", "dev-pw").unwrap();
+    assert_eq!(ok(three, Method::GET, "/nacos/v1/cs/configs", &from_two, &read), "v1");
+    let write = [("tenant", "dev"), ("dataId", "app.yaml"), ("group", "G"), ("content", "v2")];
+    assert_eq!(status(three, Method::POST, "/nacos/v1/cs/configs", Some(&dev), &write).0, StatusCode::FORBIDDEN);
+
+    // HTTP registrations with the token in a header, on every node: a write relayed to the
+    // node responsible for its client is checked there with the same token.
+    for (n, node) in [one, two, three].iter().enumerate() {
+        let port = (9000 + n).to_string();
+        let form = [("namespaceId", "dev"), ("serviceName", "G@@svc"), ("ip", "127.0.0.1"), ("port", port.as_str())];
+        let response =
+            node.http().post(node.url("/nacos/v1/ns/instance")).bearer_auth(&admin).form(&form).send().unwrap();
+        assert_eq!(response.text().unwrap(), "ok", "through node {}", n + 1);
+    }
+    let list = [("namespaceId", "dev"), ("serviceName", "G@@svc")];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hosts: Value =
+            serde_json::from_str(&ok(three, Method::GET, "/nacos/v1/ns/instance/list", &dev, &list)).unwrap();
+        if hosts["hosts"].as_array().map(Vec::len) == Some(3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "every registration on node 3: {hosts}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_rust_sdk_registers_with_its_login_and_renews_its_token_before_it_expires() {
+    use nacos_sdk::api::naming::{NamingService, NamingServiceBuilder, ServiceInstance};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = Nacosd::start_with(
+        &dir.path().join("node"),
+        &[
+            "--auth-enabled",
+            "--auth-token-secret",
+            SECRET,
+            "--auth-admin-password",
+            ADMIN_PASSWORD,
+            "--auth-token-ttl-seconds",
+            "35",
+        ],
+    );
+    let admin = admin_token(&node);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let sdk = |password: &str| {
+            let props = ClientProps::new()
+                .server_addr(node.http_addr())
+                .remote_grpc_port(node.grpc_port)
+                .naming_push_empty_protection(false)
+                .naming_load_cache_at_start(false)
+                .cache_dir(dir.path().join(format!("cache-{password}")))
+                .auth_username("nacos")
+                .auth_password(password);
+            NamingServiceBuilder::new(props).enable_auth_plugin_http().build()
+        };
+        let instance = |port| ServiceInstance { ip: "127.0.0.1".into(), port, ..ServiceInstance::default() };
+        let wrong: NamingService = sdk("wrong").await.unwrap();
+        assert!(wrong.register_instance("refused".into(), None, instance(7000)).await.is_err(), "no login, no write");
+
+        let naming: NamingService = sdk(ADMIN_PASSWORD).await.unwrap();
+        naming.register_instance("orders".into(), None, instance(7001)).await.unwrap();
+        // Past the first token's 35 seconds, every call still works: the SDK logged in
+        // again before it expired (it does every 30 s, whatever the token's life, so a
+        // shorter life than that fails it, against Java Nacos too).
+        let until = Instant::now() + Duration::from_secs(38);
+        let mut calls = 0;
+        while Instant::now() < until {
+            let hosts = naming.get_all_instances("orders".into(), None, Vec::new(), false).await;
+            assert_eq!(hosts.map(|hosts| hosts.len()).ok(), Some(1), "call {calls}");
+            calls += 1;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let refused = [("serviceName", "refused")];
+    let (code, body) = status(&node, Method::GET, "/nacos/v1/ns/instance/list", Some(&admin), &refused);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "token expired!"), "the first token is past its life");
+    let admin = admin_token(&node);
+    let hosts: Value =
+        serde_json::from_str(&ok(&node, Method::GET, "/nacos/v1/ns/instance/list", &admin, &refused)).unwrap();
+    assert_eq!(hosts["hosts"], Value::Array(Vec::new()), "the refused registration wrote nothing");
+}
