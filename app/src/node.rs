@@ -168,7 +168,8 @@ impl Node {
         servers.push(tokio::spawn(health_checks.run(wait_for_stop(stopped.clone()))));
         let auth = auth_service(settings, &raft, &state, &clock)?;
         if settings.auth.enabled {
-            servers.push(tokio::spawn(first_admin(Arc::clone(&auth), settings.auth.admin_password.clone(), http_addr)));
+            // Before serving: a client that finds the node up finds the administrator made.
+            first_admin(auth.as_ref(), settings.auth.admin_password.clone(), http_addr).await;
         }
         let services = api_grpc::Services {
             config: config.clone(),
@@ -348,7 +349,7 @@ impl TokenCodec for NoTokens {
 
 /// With auth on and no administrator yet: creates one from `--auth-admin-password`, or
 /// says how to. Several nodes may try at once; raft lets one win.
-async fn first_admin(auth: Arc<dyn AuthService>, password: Option<String>, http_addr: SocketAddr) {
+async fn first_admin(auth: &dyn AuthService, password: Option<String>, http_addr: SocketAddr) {
     if !auth.admin_missing() {
         return;
     }

@@ -9,7 +9,7 @@ mod throttle;
 
 pub use access::{authorize, permission_covers, Action, Denied, Resource};
 pub use table::{AuthChange, AuthCommand, AuthTable, Permission};
-pub use throttle::{LoginThrottle, Throttled, LOCK_MILLIS, MAX_FAILURES};
+pub use throttle::{LoginThrottle, Throttled, LOCK_MILLIS, MAX_ADDRESS_FAILURES, MAX_USER_FAILURES};
 
 /// The role of the global administrator: it may do everything, and only it may manage
 /// users, roles, permissions, namespaces and the cluster.

@@ -101,17 +101,17 @@ fn names_passwords_and_permissions_are_checked() {
 fn repeated_failed_logins_lock_a_key_for_a_while() {
     let mut throttle = LoginThrottle::default();
     let mut now = Millis(1_000);
-    for n in 1..MAX_FAILURES {
-        assert!(!throttle.failed("user:dev", now), "failure {n} does not lock");
+    for n in 1..MAX_USER_FAILURES {
+        assert!(!throttle.failed("user:dev", MAX_USER_FAILURES, now), "failure {n} does not lock");
         assert_eq!(throttle.check("user:dev", now), Ok(()));
         now = Millis(now.0 + 100);
     }
-    assert!(throttle.failed("user:dev", now), "the fifth failure locks");
+    assert!(throttle.failed("user:dev", MAX_USER_FAILURES, now), "the fifth failure locks");
     assert_eq!(throttle.check("user:dev", now), Err(Throttled { retry_after_ms: LOCK_MILLIS }));
     assert_eq!(throttle.check("user:other", now), Ok(()), "other keys are free");
     let later = Millis(now.0 + LOCK_MILLIS);
     assert_eq!(throttle.check("user:dev", later), Ok(()), "unlocked after the lock time");
-    assert!(!throttle.failed("user:dev", later), "a failure after the lock starts a new count");
+    assert!(!throttle.failed("user:dev", MAX_USER_FAILURES, later), "a failure after the lock starts a new count");
     throttle.succeeded("user:dev");
     assert!(throttle.is_empty());
 }
@@ -120,7 +120,7 @@ fn repeated_failed_logins_lock_a_key_for_a_while() {
 fn the_throttle_forgets_the_stalest_keys_when_full() {
     let mut throttle = LoginThrottle::default();
     for n in 0..10_050u64 {
-        throttle.failed(&format!("ip:{n}"), Millis(n));
+        throttle.failed(&format!("ip:{n}"), MAX_ADDRESS_FAILURES, Millis(n));
     }
     assert!(throttle.len() <= 10_000, "{}", throttle.len());
 }

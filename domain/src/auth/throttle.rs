@@ -1,13 +1,18 @@
-//! Login throttling: after [`MAX_FAILURES`] failed logins in a row for one user or from one
-//! client address, further attempts for it are refused for [`LOCK_MILLIS`], so a password
-//! cannot be guessed at the speed of the network. Pure: time arrives as an argument.
+//! Login throttling: after [`MAX_USER_FAILURES`] failed logins in a row for one user, or
+//! [`MAX_ADDRESS_FAILURES`] from one client address, further attempts for it are refused for
+//! [`LOCK_MILLIS`], so a password cannot be guessed at the speed of the network. An address
+//! gets more tries than a user: many clients may share one (a NAT, a host of services), and
+//! one misconfigured client should not lock out the rest for long. Pure: time arrives as an
+//! argument.
 
 use std::collections::HashMap;
 
 use crate::Millis;
 
-/// Failed logins in a row that lock a key.
-pub const MAX_FAILURES: u32 = 5;
+/// Failed logins in a row that lock a user.
+pub const MAX_USER_FAILURES: u32 = 5;
+/// Failed logins in a row that lock a client address.
+pub const MAX_ADDRESS_FAILURES: u32 = 20;
 /// How long a locked key stays locked.
 pub const LOCK_MILLIS: u64 = 60_000;
 /// Failures older than this are forgotten (a slow trickle never locks).
@@ -44,8 +49,9 @@ impl LoginThrottle {
         }
     }
 
-    /// A failed login for `key`; answers whether this failure locked it.
-    pub fn failed(&mut self, key: &str, now: Millis) -> bool {
+    /// A failed login for `key`, which `max_failures` in a row lock; answers whether this
+    /// failure locked it.
+    pub fn failed(&mut self, key: &str, max_failures: u32, now: Millis) -> bool {
         if self.entries.len() >= MAX_KEYS && !self.entries.contains_key(key) {
             self.forget_stalest(now);
         }
@@ -59,7 +65,7 @@ impl LoginThrottle {
         }
         entry.failures += 1;
         entry.last_failure = now;
-        if entry.failures >= MAX_FAILURES && entry.locked_until.is_none() {
+        if entry.failures >= max_failures && entry.locked_until.is_none() {
             entry.locked_until = Some(Millis(now.0 + LOCK_MILLIS));
             return true;
         }

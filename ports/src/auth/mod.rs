@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use domain::auth::{authorize, Action, AuthError, Denied, LoginThrottle, Permission, Resource};
+use domain::auth::{
+    authorize, Action, AuthError, Denied, LoginThrottle, Permission, Resource, MAX_ADDRESS_FAILURES, MAX_USER_FAILURES,
+};
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Rejection, Verdict};
 
@@ -317,8 +319,14 @@ impl AuthService for AuthApp {
             return Ok(LoginGrant { token, ttl_seconds, global_admin: true, username: username.to_owned() });
         }
         let now = self.clock.now();
-        let keys = [format!("user:{username}"), format!("ip:{client_ip}")];
-        for key in &keys {
+        // Only a user that exists can be locked: failures for made-up names would lock
+        // nothing worth locking, and must not grow the table per guess.
+        let user_exists = self.state.read_with(|state| state.auth.has_user(username));
+        let mut keys = vec![(format!("ip:{client_ip}"), MAX_ADDRESS_FAILURES)];
+        if user_exists {
+            keys.push((format!("user:{username}"), MAX_USER_FAILURES));
+        }
+        for (key, _) in &keys {
             if let Err(throttled) = self.throttle().check(key, now) {
                 tracing::warn!(username, client_ip, "login refused: too many failed logins");
                 return Err(AuthFailure::Throttled { retry_after_secs: throttled.retry_after_ms.div_ceil(1000) });
@@ -326,8 +334,8 @@ impl AuthService for AuthApp {
         }
         if !self.password_matches(username, password) {
             let mut throttle = self.throttle();
-            for key in &keys {
-                if throttle.failed(key, now) {
+            for (key, max_failures) in &keys {
+                if throttle.failed(key, *max_failures, now) {
                     tracing::warn!(key, "too many failed logins: locked for a while");
                 }
             }
@@ -335,7 +343,7 @@ impl AuthService for AuthApp {
             return Err(AuthFailure::UnknownUser);
         }
         let mut throttle = self.throttle();
-        for key in &keys {
+        for (key, _) in &keys {
             throttle.succeeded(key);
         }
         drop(throttle);

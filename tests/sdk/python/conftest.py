@@ -28,14 +28,18 @@ def _pick_port():
     raise RuntimeError("no free port triple")
 
 
-@pytest.fixture(scope="session")
-def server():
+# Auth-on servers: a 32-byte token secret (base64) and the first administrator's password.
+TOKEN_SECRET = "U2VjcmV0S2V5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="
+ADMIN_PASSWORD = "Adm1n-pw"
+
+
+def _start(extra_args):
     binary = os.environ.get("NACOSD_BIN", os.path.join(ROOT, "target", "debug", "nacosd"))
     port = _pick_port()
     data = tempfile.mkdtemp(prefix="nacosd-pysdk-")
     log = open(os.path.join(data, "server.log"), "w")
     proc = subprocess.Popen([binary, "--http-port", str(port), "--bind", "127.0.0.1", "--data-dir",
-                             os.path.join(data, "data")], stdout=log, stderr=subprocess.STDOUT)
+                             os.path.join(data, "data")] + extra_args, stdout=log, stderr=subprocess.STDOUT)
     url = "http://127.0.0.1:%d" % port
     deadline = time.time() + 30
     while True:
@@ -46,7 +50,23 @@ def server():
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("nacosd did not start; see %s" % log.name)
             time.sleep(0.1)
-    yield "127.0.0.1:%d" % port
+    return proc, "127.0.0.1:%d" % port
+
+
+@pytest.fixture(scope="session")
+def server():
+    proc, addr = _start([])
+    yield addr
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def auth_server():
+    """A server with auth on, whose administrator is `nacos` / ADMIN_PASSWORD."""
+    proc, addr = _start(["--auth-enabled", "--auth-token-secret", TOKEN_SECRET,
+                         "--auth-admin-password", ADMIN_PASSWORD])
+    yield addr
     proc.terminate()
     proc.wait(10)
 

@@ -25,12 +25,14 @@ async function pickPort() {
   throw new Error('no free port triple');
 }
 
-async function startServer() {
+/** `extraArgs` go to nacosd (e.g. the auth flags). */
+async function startServer(extraArgs = []) {
   const binary = process.env.NACOSD_BIN || path.join(ROOT, 'target', 'debug', 'nacosd');
   const port = await pickPort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nacosd-node-'));
   const log = fs.openSync(path.join(dir, 'server.log'), 'w');
-  const child = spawn(binary, ['--http-port', String(port), '--bind', '127.0.0.1', '--data-dir', path.join(dir, 'data')],
+  const args = ['--http-port', String(port), '--bind', '127.0.0.1', '--data-dir', path.join(dir, 'data'), ...extraArgs];
+  const child = spawn(binary, args,
     { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(async () => {
