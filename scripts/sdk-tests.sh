@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the SDK compatibility suites against fresh nacosd processes:
 #   - Python: the legacy HTTP client of nacos-sdk-python (2.x line), with pytest;
-#   - Node: the `nacos` npm client, with node's test runner.
-# (The Python 3.x gRPC SDK runs in the shared conformance suite, scripts/conformance.sh.)
+#   - Python 3.x: the gRPC client with auth on (its other uses run in the shared conformance
+#     suite, scripts/conformance.sh);
+#   - Node: the `nacos` npm client, with node's test runner;
+# each against auth off and auth on.
 #   scripts/sdk-tests.sh [path/to/nacosd]      (default: target/debug/nacosd)
 # The Python virtualenv lives under ${XDG_CACHE_HOME:-$HOME/.cache}/nacosd-sdk and is
 # reused; the npm packages are installed from the committed lock file.
@@ -41,6 +43,10 @@ fi
 SCRATCH=$(mktemp -d /tmp/nacosd-pysdk-XXXXXX)
 (cd "$SCRATCH" && "$VENV/bin/python" -m pytest -q -p no:warnings -p no:cacheprovider "$ROOT/tests/sdk/python")
 rm -rf "$SCRATCH"
+
+echo "== SDK suite: Python 3.x gRPC client with auth on (the shared conformance suite's virtualenv)"
+VENV3=$("$ROOT/../shared/conformance/setup.sh")
+"$VENV3/bin/python" tests/sdk/python3/grpc_client_auth.py "$NACOSD_BIN"
 
 echo "== SDK suite: Node (nacos npm client)"
 (
