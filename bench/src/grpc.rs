@@ -44,7 +44,10 @@ pub(crate) fn payload(kind: &str, body: serde_json::Value) -> Payload {
         metadata: Some(Metadata {
             r#type: kind.to_owned(),
             client_ip: "127.0.0.1".to_owned(),
-            headers: Default::default(),
+            headers: crate::http::ACCESS_TOKEN
+                .get()
+                .map(|token| [("accessToken".to_owned(), token.clone())].into())
+                .unwrap_or_default(),
         }),
         body: Some(prost_types::Any { type_url: String::new(), value: body.to_string().into_bytes() }),
     }

@@ -40,8 +40,32 @@ pub(crate) struct Captured {
     pub(crate) body: Bytes,
 }
 
-fn request(addr: SocketAddr, op: Op, n: u64) -> Request<Full<Bytes>> {
+/// The access token every request carries (`--username`, with auth on the server).
+pub(crate) static ACCESS_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A request to `addr`, with the access token when there is one.
+fn builder(addr: SocketAddr) -> hyper::http::request::Builder {
     let builder = Request::builder().header("host", addr.to_string());
+    match ACCESS_TOKEN.get() {
+        Some(token) => builder.header("authorization", format!("Bearer {token}")),
+        None => builder,
+    }
+}
+
+/// Logs in and keeps the token for every later request.
+pub(crate) async fn login(addr: SocketAddr, username: &str, password: &str) -> anyhow::Result<()> {
+    let mut sender = connect(addr).await?;
+    let form = format!("username={username}&password={password}");
+    let response = sender.send_request(form_post(addr, "/nacos/v1/auth/login", form)?).await?;
+    anyhow::ensure!(response.status().is_success(), "login failed: {}", response.status());
+    let body: serde_json::Value = serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    let token = body["accessToken"].as_str().ok_or_else(|| anyhow::format_err!("login answered no token"))?;
+    ACCESS_TOKEN.set(token.to_owned()).map_err(|_| anyhow::format_err!("logged in twice"))?;
+    Ok(())
+}
+
+fn request(addr: SocketAddr, op: Op, n: u64) -> Request<Full<Bytes>> {
+    let builder = builder(addr);
     let request = match op {
         Op::Get => builder
             .method(Method::GET)
@@ -78,10 +102,9 @@ fn request(addr: SocketAddr, op: Op, n: u64) -> Request<Full<Bytes>> {
 pub(crate) async fn seed(addr: SocketAddr) -> anyhow::Result<()> {
     let mut sender = connect(addr).await?;
     let body = format!("dataId={DATA_ID}&group={GROUP}&content={}", CONTENT.replace('\n', "%0A").replace('=', "%3D"));
-    let request = Request::builder()
+    let request = builder(addr)
         .method(Method::POST)
         .uri("/nacos/v1/cs/configs")
-        .header("host", addr.to_string())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(body)))?;
     let response = sender.send_request(request).await?;
@@ -107,8 +130,7 @@ pub(crate) async fn seed_naming(addr: SocketAddr) -> anyhow::Result<()> {
 /// GETs `path` once and answers the body.
 pub(crate) async fn get(addr: SocketAddr, path: &str) -> anyhow::Result<Bytes> {
     let mut sender = connect(addr).await?;
-    let request =
-        Request::builder().method(Method::GET).uri(path).header("host", addr.to_string()).body(Full::default())?;
+    let request = builder(addr).method(Method::GET).uri(path).body(Full::default())?;
     let response = sender.send_request(request).await?;
     anyhow::ensure!(response.status().is_success(), "GET {path} failed: {}", response.status());
     Ok(response.into_body().collect().await?.to_bytes())
@@ -123,10 +145,9 @@ pub(crate) async fn post(addr: SocketAddr, path: &str, form: String) -> anyhow::
 }
 
 fn form_post(addr: SocketAddr, path: &str, form: String) -> anyhow::Result<Request<Full<Bytes>>> {
-    Ok(Request::builder()
+    Ok(builder(addr)
         .method(Method::POST)
         .uri(path)
-        .header("host", addr.to_string())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(form)))?)
 }
@@ -134,10 +155,9 @@ fn form_post(addr: SocketAddr, path: &str, form: String) -> anyhow::Result<Reque
 /// Publishes `content` under `data_id` and waits for the answer.
 pub(crate) async fn publish(addr: SocketAddr, data_id: &str, content: &str) -> anyhow::Result<()> {
     let mut sender = connect(addr).await?;
-    let request = Request::builder()
+    let request = builder(addr)
         .method(Method::POST)
         .uri("/nacos/v1/cs/configs")
-        .header("host", addr.to_string())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(format!("dataId={data_id}&group={GROUP}&content={content}"))))?;
     let response = sender.send_request(request).await?;

@@ -60,6 +60,11 @@ struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Log in as this user first and carry the token on every request (auth on).
+    #[arg(long, requires = "password")]
+    username: Option<String>,
+    #[arg(long)]
+    password: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,6 +156,9 @@ async fn main() -> anyhow::Result<()> {
         .map(|http| SocketAddr::new(http.ip(), args.grpc_port.unwrap_or(http.port() + 1000)))
         .collect();
     let (target, grpc_addr) = (args.target[0], grpc_addrs[0]);
+    if let (Some(username), Some(password)) = (&args.username, &args.password) {
+        http::login(target, username, password).await?;
+    }
     http::seed(target).await?;
     http::seed_naming(target).await?;
 

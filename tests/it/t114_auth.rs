@@ -119,6 +119,11 @@ fn without_a_token_only_login_and_health_answer() {
     let (code, body) =
         status(&node, Method::GET, "/nacos/v1/cs/configs", Some(forged), &[("dataId", "a"), ("group", "G")]);
     assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "Invalid signature"));
+    // `alg: none`, unsigned: refused for its algorithm.
+    let unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJuYWNvcyIsImV4cCI6OTk5OTk5OTk5OX0.";
+    let (code, body) =
+        status(&node, Method::GET, "/nacos/v1/cs/configs", Some(unsigned), &[("dataId", "a"), ("group", "G")]);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "unsupported signature algorithm"));
     let (code, body) =
         status(&node, Method::GET, "/nacos/v1/cs/configs", Some("not.a.token"), &[("dataId", "a"), ("group", "G")]);
     assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "unsupported signature algorithm"));
@@ -240,6 +245,11 @@ fn a_user_gets_what_their_roles_grant_and_passwords_are_kept_as_hashes() {
     let dev = login(&node, "dev", "dev-pw2").unwrap();
     assert_eq!(ok(&node, Method::GET, "/nacos/v1/cs/configs", &dev, &read), "v1");
     assert!(login(&node, "dev", "dev-pw").is_err(), "the old password is gone");
+
+    // A deleted user's token stops working at once.
+    ok(&node, Method::DELETE, "/nacos/v1/auth/users", &admin_token(&node), &[("username", "dev")]);
+    let (code, body) = status(&node, Method::GET, "/nacos/v1/cs/configs", Some(&dev), &read);
+    assert_eq!((code, body.as_str()), (StatusCode::FORBIDDEN, "user not found!"));
 }
 
 #[test]
@@ -266,6 +276,13 @@ fn the_first_admin_is_set_once_through_the_api() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(login(&node, "nacos", "nacos").is_err(), "no default password");
+    let state = |node: &Nacosd| -> Value {
+        serde_json::from_str(&status(node, Method::GET, "/nacos/v1/console/server/state", None, &[]).1).unwrap()
+    };
+    assert_eq!(
+        (state(&node)["auth_enabled"].as_str(), state(&node)["auth_admin_request"].as_str()),
+        (Some("true"), Some("true"))
+    );
     let (code, body) = status(&node, Method::POST, "/nacos/v1/auth/users/admin", None, &[("password", ADMIN_PASSWORD)]);
     assert_eq!(code, StatusCode::OK);
     let body: Value = serde_json::from_str(&body).unwrap();
@@ -273,6 +290,7 @@ fn the_first_admin_is_set_once_through_the_api() {
     let (_, again) = status(&node, Method::POST, "/nacos/v1/auth/users/admin", None, &[("password", "other")]);
     let again: Value = serde_json::from_str(&again).unwrap();
     assert_eq!((again["code"].as_i64(), again["data"].as_str()), (Some(409), Some("have admin user cannot use it")));
+    assert_eq!(state(&node)["auth_admin_request"], "false", "a console no longer asks for it");
     let grant: Value = serde_json::from_str(
         &status(
             &node,

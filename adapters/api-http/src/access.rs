@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use domain::auth::{Action, Resource};
 use ports::auth::{AuthFailure, Credentials};
-use warp::http::{HeaderMap, Method};
+use warp::http::Method;
 use warp::Filter;
 
 use crate::error::ApiError;
@@ -23,20 +23,32 @@ pub(crate) fn checked_params(api: &Arc<HttpApi>) -> impl Filter<Extract = (Param
     let api = Arc::clone(api);
     warp::method()
         .and(warp::path::full())
-        .and(warp::header::headers_cloned())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("accesstoken"))
         .and(unchecked_params(api.max_body_bytes))
-        .and_then(move |method: Method, path: warp::path::FullPath, headers: HeaderMap, mut params: Params| {
-            let api = Arc::clone(&api);
-            async move {
-                check(&api, &method, path.as_str(), &headers, &params).await.map_err(warp::reject::custom)?;
-                // A token that came in a header travels on with the parameters, so a write
-                // relayed to the node responsible for its client is checked there too.
-                if let Some(token) = credentials(&headers, &params).token {
-                    params.insert_if_absent("accessToken", &token);
+        .and_then(
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  authorization: Option<String>,
+                  access_token: Option<String>,
+                  mut params: Params| {
+                let api = Arc::clone(&api);
+                async move {
+                    if !api.auth.settings().enabled {
+                        return Ok::<_, warp::Rejection>(params);
+                    }
+                    let credentials = credentials(authorization.as_deref(), access_token.as_deref(), &params);
+                    // A write's token that came in a header travels on with the parameters,
+                    // so a write relayed to the node responsible for its client is checked
+                    // there too.
+                    if let Some(token) = credentials.token.as_deref().filter(|_| method != Method::GET) {
+                        params.insert_if_absent("accessToken", token);
+                    }
+                    check(&api, &method, path.as_str(), credentials, &params).await.map_err(warp::reject::custom)?;
+                    Ok(params)
                 }
-                Ok::<_, warp::Rejection>(params)
-            }
-        })
+            },
+        )
 }
 
 /// What a request needs.
@@ -53,26 +65,23 @@ async fn check(
     api: &HttpApi,
     method: &Method,
     path: &str,
-    headers: &HeaderMap,
+    credentials: Credentials,
     params: &Params,
 ) -> Result<(), ApiError> {
     let auth = Arc::clone(&api.auth);
-    if !auth.settings().enabled {
-        return Ok(());
-    }
     let need = need(method, path, params)?;
-    let credentials = credentials(headers, params);
-    // A user name and password are checked with bcrypt, which takes a while: off the
-    // async workers.
-    let judged = tokio::task::spawn_blocking(move || match need {
+    let uses_password = credentials.token.is_none() && credentials.password.is_some();
+    let judge = move || match need {
         Need::Nothing => Ok(()),
         Need::Identity => auth.identify(&credentials).map(|_| ()),
         Need::Access(resources, action) => {
             resources.iter().try_for_each(|resource| auth.check(&credentials, resource, action))
         }
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?;
+    };
+    // A token is checked in a map lookup (verified tokens are cached); a user name and
+    // password with bcrypt, which takes a while: off the async workers.
+    let judged =
+        if uses_password { tokio::task::spawn_blocking(judge).await.map_err(|_| ApiError::Internal)? } else { judge() };
     judged.map_err(forbidden)
 }
 
@@ -86,10 +95,9 @@ pub(crate) fn forbidden(failure: AuthFailure) -> ApiError {
 
 /// The credentials a request carries: `Authorization: Bearer`, then an `accessToken`
 /// header or parameter, then `username` and `password` parameters.
-pub(crate) fn credentials(headers: &HeaderMap, params: &Params) -> Credentials {
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
-    let bearer = header("authorization").and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
-    let token = bearer.or_else(|| header("accesstoken")).or_else(|| params.get("accessToken"));
+pub(crate) fn credentials(authorization: Option<&str>, access_token: Option<&str>, params: &Params) -> Credentials {
+    let bearer = authorization.map(str::trim).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
+    let token = bearer.or_else(|| access_token.map(str::trim)).or_else(|| params.get("accessToken"));
     Credentials {
         token: token.filter(|token| !token.is_empty()).map(str::to_owned),
         username: params.get("username").map(str::to_owned),
@@ -105,7 +113,7 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
     };
     let parts: Vec<&str> = rest.split('/').collect();
     let read_or_write = if method == Method::GET { Action::Read } else { Action::Write };
-    let admin = Ok(Need::Access(vec![Resource::Admin], read_or_write));
+    let admin = || Ok(Need::Access(vec![Resource::Admin], read_or_write));
     match parts.as_slice() {
         // Open: logins, the first administrator, health and readiness.
         ["v1", "auth", "login"] | ["v1", "auth", "users", "login"] | ["v3", "auth", "user", "login"] => {
@@ -116,7 +124,7 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
         ["v1", "console", "server", "state"] => Ok(Need::Nothing),
         // Changing a password: any known user; the service checks it is their own.
         ["v1", "auth", "users"] | ["v3", "auth", "user"] if method == Method::PUT => Ok(Need::Identity),
-        ["v1", "auth", ..] | ["v3", "auth", ..] => admin,
+        ["v1", "auth", ..] | ["v3", "auth", ..] => admin(),
         // Namespaces: anyone may list them (as Java), only the administrator changes them.
         ["v1", "console", "namespaces"]
         | ["v2", "console", "namespace", ..]
@@ -124,7 +132,7 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
             if method == Method::GET {
                 Ok(Need::Nothing)
             } else {
-                admin
+                admin()
             }
         }
         // Configs.
@@ -141,12 +149,12 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
             Ok(Need::Identity)
         }
         // The registry: operator and client views are the administrator's.
-        ["v1" | "v2", "ns", "operator" | "client", ..] | ["v3", _, "ns", "ops" | "operator" | "client", ..] => admin,
+        ["v1" | "v2", "ns", "operator" | "client", ..] | ["v3", _, "ns", "ops" | "operator" | "client", ..] => admin(),
         ["v1" | "v2", "ns", ..] | ["v3", "client" | "admin", "ns", ..] => {
             Ok(Need::Access(vec![service(params)], read_or_write))
         }
         // The cluster, and anything else.
-        _ => admin,
+        _ => admin(),
     }
 }
 
@@ -276,13 +284,10 @@ mod tests {
 
     #[test]
     fn credentials_come_from_the_bearer_header_the_token_or_a_password() {
-        let mut headers = HeaderMap::new();
         let params = Params::parse("accessToken=q&username=u&password=p", b"").unwrap();
-        assert_eq!(credentials(&headers, &params).token.as_deref(), Some("q"));
-        headers.insert("accessToken", "h".parse().unwrap());
-        assert_eq!(credentials(&headers, &params).token.as_deref(), Some("h"));
-        headers.insert("Authorization", "Bearer b".parse().unwrap());
-        let found = credentials(&headers, &params);
+        assert_eq!(credentials(None, None, &params).token.as_deref(), Some("q"));
+        assert_eq!(credentials(None, Some("h"), &params).token.as_deref(), Some("h"));
+        let found = credentials(Some("Bearer b"), Some("h"), &params);
         assert_eq!((found.token.as_deref(), found.username.as_deref()), (Some("b"), Some("u")));
     }
 }

@@ -63,7 +63,28 @@ pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Er
                     .ok_or_else(warp::reject::not_found)
             },
         );
-    login.or(manage).unify()
+    let state = warp::path!("nacos" / "v1" / "console" / "server" / "state")
+        .and(warp::get())
+        .and(warp::any().map(move || Arc::clone(&api)))
+        .map(|api: Arc<HttpApi>| server_state(&api));
+    login.or(manage).unify().or(state).unify()
+}
+
+/// `GET /nacos/v1/console/server/state`: what a console reads before it shows a login page
+/// (or the page that sets the first administrator's password).
+fn server_state(api: &HttpApi) -> Response {
+    let enabled = api.auth.settings().enabled;
+    let cluster = api.cluster.status().members.len() > 1;
+    let body = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "startup_mode": if cluster { "cluster" } else { "standalone" },
+        "function_mode": null,
+        "auth_enabled": enabled.to_string(),
+        "login_page_enabled": enabled.to_string(),
+        "auth_system_type": "nacos",
+        "auth_admin_request": (enabled && api.auth.admin_missing()).to_string(),
+    });
+    warp::reply::json(&body).into_response()
 }
 
 /// `POST /nacos/v1/auth/login`, `/v1/auth/users/login`, `/v3/auth/user/login`.
@@ -143,7 +164,8 @@ async fn manage(
         }
         (Version::V1, "PUT", "users") | (Version::V3, "PUT", "user") => {
             let caller = if auth.settings().enabled {
-                match auth.identify(&credentials(headers, params)) {
+                let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+                match auth.identify(&credentials(header("authorization"), header("accesstoken"), params)) {
                     Ok(caller) => caller,
                     Err(failure) => return Some(forbidden(version, &failure)),
                 }

@@ -72,12 +72,11 @@ pub fn authorize(table: &AuthTable, username: &str, resource: &Resource, action:
     if !table.has_user(username) {
         return Err(Denied::UnknownUser);
     }
-    let roles = table.roles_of(username);
-    if roles.iter().any(|role| role == ROLE_ADMIN) {
+    if table.roles(username).any(|role| role == ROLE_ADMIN) {
         return Ok(());
     }
     let Some(target) = resource.as_pattern_target() else { return Err(Denied::NotPermitted) };
-    let granted = roles.iter().any(|role| {
+    let granted = table.roles(username).any(|role| {
         table.permissions_of(role).any(|permission| {
             permission.action.contains(action.letter()) && pattern_matches(&permission.resource, &target)
         })

@@ -66,6 +66,9 @@ pub struct AuthTable {
     users: BTreeMap<String, String>,
     /// (role, username)
     bindings: BTreeSet<(String, String)>,
+    /// The same bindings by user: every request asks for its user's roles.
+    roles_by_user: BTreeMap<String, BTreeSet<String>>,
+    /// Ordered by role first, so a role's permissions are one range.
     permissions: BTreeSet<Permission>,
 }
 
@@ -153,12 +156,18 @@ impl AuthTable {
     }
 
     fn bind(&mut self, role: &str, username: &str) -> AuthChange {
-        self.bindings.insert((role.to_owned(), username.to_owned()));
+        self.restore_binding(role.to_owned(), username.to_owned());
         AuthChange::RoleBound { role: role.to_owned(), username: username.to_owned() }
     }
 
     fn unbind(&mut self, role: &str, username: &str) -> AuthChange {
         self.bindings.remove(&(role.to_owned(), username.to_owned()));
+        if let Some(roles) = self.roles_by_user.get_mut(username) {
+            roles.remove(role);
+            if roles.is_empty() {
+                self.roles_by_user.remove(username);
+            }
+        }
         AuthChange::RoleUnbound { role: role.to_owned(), username: username.to_owned() }
     }
 
@@ -178,11 +187,17 @@ impl AuthTable {
     }
 
     pub fn roles_of(&self, username: &str) -> Vec<String> {
-        self.bindings.iter().filter(|(_, u)| u == username).map(|(role, _)| role.clone()).collect()
+        self.roles(username).map(str::to_owned).collect()
+    }
+
+    /// The roles bound to `username`.
+    pub fn roles<'a>(&'a self, username: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.roles_by_user.get(username).into_iter().flat_map(|roles| roles.iter().map(String::as_str))
     }
 
     pub fn permissions_of<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Permission> + 'a {
-        self.permissions.iter().filter(move |permission| permission.role == role)
+        let from = Permission { role: role.to_owned(), resource: String::new(), action: String::new() };
+        self.permissions.range(from..).take_while(move |permission| permission.role == role)
     }
 
     pub fn users(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -204,6 +219,7 @@ impl AuthTable {
     }
 
     pub fn restore_binding(&mut self, role: String, username: String) {
+        self.roles_by_user.entry(username.clone()).or_default().insert(role.clone());
         self.bindings.insert((role, username));
     }
 

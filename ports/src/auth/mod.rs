@@ -8,7 +8,7 @@
 mod manage;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use domain::auth::{
@@ -218,7 +218,7 @@ pub struct AuthApp {
     throttle: Mutex<LoginThrottle>,
     /// Verified tokens: token -> (user, expiry in Unix seconds). A std lock, held for a
     /// lookup or an insert.
-    verified: Mutex<HashMap<String, (String, u64)>>,
+    verified: RwLock<HashMap<String, (String, u64)>>,
 }
 
 impl AuthApp {
@@ -238,7 +238,7 @@ impl AuthApp {
             tokens,
             settings,
             throttle: Mutex::default(),
-            verified: Mutex::default(),
+            verified: RwLock::default(),
         }
     }
 
@@ -261,7 +261,8 @@ impl AuthApp {
     /// The user of a genuine, unexpired token; from the cache when it was seen before.
     fn verified_user(&self, token: &str) -> Result<String, AuthFailure> {
         let now = self.now_secs();
-        let verified = self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A read lock: every request of every client looks here, and writes are rare.
+        let verified = self.verified.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         match verified.get(token) {
             Some((username, expires_at)) if *expires_at >= now => return Ok(username.clone()),
             Some(_) => return Err(AuthFailure::Token(TokenError::Expired)),
@@ -269,7 +270,7 @@ impl AuthApp {
         }
         drop(verified);
         let (username, expires_at) = self.tokens.verify(token, now)?;
-        let mut verified = self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut verified = self.verified.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if verified.len() >= TOKEN_CACHE_ENTRIES {
             verified.clear();
         }

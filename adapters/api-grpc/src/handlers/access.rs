@@ -3,8 +3,6 @@
 //! service. Server checks, health checks and connection set-up are open, as in Java Nacos
 //! (a client sets up before it has anything to authenticate with).
 
-use std::collections::HashMap;
-
 use domain::auth::{Action, Resource};
 use ports::auth::Credentials;
 use serde::Deserialize;
@@ -24,7 +22,19 @@ struct Addressed {
     service_name: Option<String>,
     config_listen_contexts: Vec<ListenKey>,
     group_key_pattern: Option<String>,
-    headers: HashMap<String, serde_json::Value>,
+    headers: CredentialHeaders,
+}
+
+/// The body's `headers` that carry credentials; the others are skipped unread.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CredentialHeaders {
+    #[serde(rename = "accessToken")]
+    access_token: Option<String>,
+    #[serde(rename = "Authorization")]
+    authorization: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,9 +45,11 @@ struct ListenKey {
     tenant: Option<String>,
 }
 
-/// What `route` needs: `action` on each resource (`None`: nothing).
-pub(super) fn need(route: Route, incoming: &Incoming) -> Option<(Vec<Resource>, Action)> {
+/// What `route` needs (`action` on each resource; `None`: nothing) and the credentials
+/// the request carries, from one reading of its body.
+pub(super) fn need(route: Route, incoming: &Incoming) -> Option<(Vec<Resource>, Action, Credentials)> {
     let fields: Addressed = incoming.decode().unwrap_or_default();
+    let credentials = credentials(incoming, &fields);
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let config = |data_id: &Option<String>, group: &Option<String>, tenant: &Option<String>| Resource::Config {
         namespace: text(tenant),
@@ -58,7 +70,7 @@ pub(super) fn need(route: Route, incoming: &Incoming) -> Option<(Vec<Resource>, 
         let pattern = text(&fields.group_key_pattern);
         pattern.split(">>").next().unwrap_or_default().to_owned()
     };
-    Some(match route {
+    let (resources, action) = match route {
         Route::HealthCheck => return None,
         Route::ConfigQuery => (vec![config(&fields.data_id, &fields.group, &fields.tenant)], Action::Read),
         Route::ConfigPublish | Route::ConfigRemove => {
@@ -80,17 +92,23 @@ pub(super) fn need(route: Route, incoming: &Incoming) -> Option<(Vec<Resource>, 
         }
         Route::Instance(_) => (vec![service()], Action::Write),
         Route::Subscribe | Route::ServiceQuery | Route::ServiceList => (vec![service()], Action::Read),
-    })
+    };
+    Some((resources, action, credentials))
 }
 
 /// The credentials of a request: `accessToken` (or `Authorization: Bearer`), else
 /// `username` and `password`, from the payload's metadata headers or the body's `headers`.
-pub(super) fn credentials(incoming: &Incoming) -> Credentials {
-    let body: Addressed = incoming.decode().unwrap_or_default();
+fn credentials(incoming: &Incoming, body: &Addressed) -> Credentials {
     let header = |name: &str| {
+        let in_body = match name {
+            "accessToken" => &body.headers.access_token,
+            "Authorization" => &body.headers.authorization,
+            "username" => &body.headers.username,
+            _ => &body.headers.password,
+        };
         incoming
             .metadata_header(name)
-            .or_else(|| body.headers.get(name).and_then(|value| value.as_str()).map(str::to_owned))
+            .or_else(|| in_body.clone())
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     };
