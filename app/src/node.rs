@@ -95,7 +95,10 @@ impl Node {
             snapshot_dir: storage::snapshot_dir(settings.storage, &settings.data_dir),
             log_dir: storage::log_dir(settings.storage, &settings.data_dir),
         };
-        let identity = PeerIdentity { cluster_id: settings.cluster_id.clone(), token: settings.cluster_token.clone() };
+        let identity = PeerIdentity {
+            cluster_id: settings.cluster_id.clone(),
+            token: settings.cluster_token.as_deref().map(str::to_owned),
+        };
         let transport = Arc::new(GrpcPeerTransport::new(identity.clone()).with_source_ip(settings.peer_source_ip));
         let distro_slot = Arc::new(DistroSlot::default());
         let raft = RaftNode::start(raft_settings, Arc::clone(&kv), state.clone(), transport.clone()).await?;

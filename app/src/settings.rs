@@ -228,7 +228,8 @@ pub struct Settings {
     /// A member to ask for admission instead of founding a cluster.
     pub join: Option<PeerAddr>,
     pub cluster_id: String,
-    pub cluster_token: Option<String>,
+    /// Shown as `<set>` in logs, as every secret.
+    pub cluster_token: Option<Secret>,
     pub storage: Engine,
     /// The storage engine's memory budget, in bytes.
     pub storage_memory_bytes: usize,
@@ -244,6 +245,24 @@ pub struct Settings {
     pub connection_silent_after: std::time::Duration,
     pub log_level: String,
     pub auth: AuthSettings,
+}
+
+/// A secret setting: its value never reaches a log (`Debug` shows `<set>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<set>")
+    }
 }
 
 /// Authentication settings. Secrets are kept out of `Debug`.
@@ -378,7 +397,7 @@ impl Settings {
             members,
             join,
             cluster_id,
-            cluster_token,
+            cluster_token: cluster_token.map(Secret),
             storage,
             storage_memory_bytes: usize::try_from(storage_memory_mb << 20).unwrap_or(usize::MAX),
             max_content_bytes: cli.max_content_bytes.or(file.max_content_bytes).unwrap_or(DEFAULT_MAX_CONTENT_BYTES),

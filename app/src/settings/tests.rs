@@ -100,6 +100,8 @@ fn without_members_a_node_is_a_cluster_of_one() {
         [(7, "127.0.0.1:9849")]
     );
     assert_eq!(settings.cluster_token.as_deref(), Some("s"));
+    assert!(!format!("{settings:?}").contains("token: Some(\"s\")"), "the cluster token stays out of logs");
+    assert!(format!("{settings:?}").contains("cluster_token: Some(<set>)"));
     assert_eq!(settings.peer_source_ip, Some(IpAddr::from([127, 0, 0, 7])));
 }
 
