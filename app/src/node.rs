@@ -331,7 +331,7 @@ fn auth_service(
         Arc::new(raft.clone()),
         state.clone(),
         Arc::clone(clock),
-        Arc::new(auth_crypto::Bcrypt),
+        Arc::new(auth_crypto::Bcrypt::default()),
         tokens,
         auth_settings,
     )))
