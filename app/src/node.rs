@@ -172,7 +172,7 @@ impl Node {
         let auth = auth_service(settings, &raft, &state, &clock)?;
         if settings.auth.enabled {
             // Before serving: a client that finds the node up finds the administrator made.
-            first_admin(auth.as_ref(), settings.auth.admin_password.clone(), http_addr).await;
+            first_admin(auth.as_ref(), settings.auth.admin_password.as_deref().map(str::to_owned), http_addr).await;
         }
         let services = api_grpc::Services {
             config: config.clone(),

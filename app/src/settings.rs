@@ -244,7 +244,7 @@ pub struct Settings {
     pub raft_snapshot_logs: u64,
     pub connection_silent_after: std::time::Duration,
     pub log_level: String,
-    pub auth: AuthSettings,
+    pub auth: AuthOptions,
 }
 
 /// A secret setting: its value never reaches a log (`Debug` shows `<set>`).
@@ -265,25 +265,14 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Authentication settings. Secrets are kept out of `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AuthSettings {
+/// The auth flags as given (the service's own settings are `ports::auth::AuthSettings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthOptions {
     pub enabled: bool,
     /// The token secret, checked (base64, 32 bytes or more) when auth is on.
-    pub token_secret: Option<String>,
+    pub token_secret: Option<Secret>,
     pub token_ttl_seconds: u64,
-    pub admin_password: Option<String>,
-}
-
-impl std::fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("enabled", &self.enabled)
-            .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
-            .field("token_ttl_seconds", &self.token_ttl_seconds)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "<set>"))
-            .finish()
-    }
+    pub admin_password: Option<Secret>,
 }
 
 impl Settings {
@@ -356,15 +345,23 @@ impl Settings {
             anyhow::bail!("cluster-id must be 1 to 128 printable characters");
         }
         let cluster_token = cli.cluster_token.or(file.cluster_token).filter(|token| !token.is_empty());
-        let auth = AuthSettings {
+        let auth = AuthOptions {
             enabled: cli.auth_enabled.or(file.auth_enabled).unwrap_or(false),
-            token_secret: cli.auth_token_secret.or(file.auth_token_secret).filter(|secret| !secret.is_empty()),
+            token_secret: cli
+                .auth_token_secret
+                .or(file.auth_token_secret)
+                .filter(|secret| !secret.is_empty())
+                .map(Secret),
             token_ttl_seconds: cli
                 .auth_token_ttl_seconds
                 .or(file.auth_token_ttl_seconds)
                 .unwrap_or(DEFAULT_AUTH_TOKEN_TTL_SECONDS)
                 .max(1),
-            admin_password: cli.auth_admin_password.or(file.auth_admin_password).filter(|pw| !pw.is_empty()),
+            admin_password: cli
+                .auth_admin_password
+                .or(file.auth_admin_password)
+                .filter(|pw| !pw.is_empty())
+                .map(Secret),
         };
         if auth.enabled {
             let Some(secret) = auth.token_secret.as_deref() else {

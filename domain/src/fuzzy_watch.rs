@@ -74,6 +74,12 @@ impl FuzzyPattern {
         &self.raw
     }
 
+    /// Whether the pattern watches namespace `namespace` (canonical, as [`Namespace`]
+    /// holds it): a key elsewhere never matches.
+    pub fn namespace_is(&self, namespace: &str) -> bool {
+        self.namespace == namespace
+    }
+
     /// Whether the key (`namespace` canonical, as [`Namespace`] holds it) matches.
     pub fn matches(&self, key: &WatchedKey<'_>) -> bool {
         key.namespace == self.namespace && part_matches(&self.group, key.group) && part_matches(&self.name, key.name)

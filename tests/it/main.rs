@@ -11,6 +11,7 @@ mod t108_cluster_histories;
 mod t10_dependency_direction;
 mod t110_cluster_listeners;
 mod t114_auth;
+mod t115_auth_users;
 mod t20_openraft_suite;
 mod t30_config_http;
 mod t32_encrypted_configs;

@@ -70,7 +70,7 @@ async fn check(
 ) -> Result<(), ApiError> {
     let auth = Arc::clone(&api.auth);
     let need = need(method, path, params)?;
-    let uses_password = credentials.token.is_none() && credentials.password.is_some();
+    let uses_password = credentials.carry_password();
     let judge = move || match need {
         Need::Nothing => Ok(()),
         Need::Identity => auth.identify(&credentials).map(|_| ()),

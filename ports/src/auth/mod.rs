@@ -70,6 +70,14 @@ pub struct Credentials {
     pub password: Option<String>,
 }
 
+impl Credentials {
+    /// Whether checking these runs bcrypt (a password and no token), which takes long
+    /// enough that adapters run the check off their async workers; a token is a map lookup.
+    pub fn carry_password(&self) -> bool {
+        self.token.is_none() && self.password.is_some()
+    }
+}
+
 /// A successful login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginGrant {
@@ -197,8 +205,9 @@ pub trait AuthService: Send + Sync {
         action: Option<String>,
     ) -> Result<(), AuthFailure>;
 
-    /// Users (name and bcrypt hash) by name.
-    fn users(&self, filter: &NameFilter, page: PageRequest) -> Page<(String, String)>;
+    /// User names. Their hashes never leave the service: nothing needs them, and a hash can
+    /// be attacked offline.
+    fn users(&self, filter: &NameFilter, page: PageRequest) -> Page<String>;
     /// Role bindings (role, username).
     fn roles(&self, role: &NameFilter, username: &NameFilter, page: PageRequest) -> Page<(String, String)>;
     fn permissions(&self, role: &NameFilter, page: PageRequest) -> Page<Permission>;
@@ -403,10 +412,10 @@ impl AuthService for AuthApp {
         self.grant(role, resource, action, false).await
     }
 
-    fn users(&self, filter: &NameFilter, page: PageRequest) -> Page<(String, String)> {
+    fn users(&self, filter: &NameFilter, page: PageRequest) -> Page<String> {
         self.state.read_with(|state| {
-            let users = state.auth.users().filter(|(name, _)| filter.matches(name));
-            Page::of(users.map(|(name, hash)| (name.to_owned(), hash.to_owned())), page)
+            let names = state.auth.users().map(|(name, _)| name).filter(|name| filter.matches(name));
+            Page::of(names.map(str::to_owned), page)
         })
     }
 

@@ -23,11 +23,9 @@ impl NamingApp {
         initializing: bool,
     ) -> Result<(), FuzzyWatchError> {
         let pattern = FuzzyPattern::parse(pattern, "groupKeyPattern")?;
-        let mut services: BTreeSet<ServiceKey> =
-            self.state.read_with(|state| state.naming.iter().map(|(key, _)| key.clone()).collect());
+        let services = self.listed_services(|key| pattern.namespace_is(key.namespace.as_str()));
         let plan = {
             let mut inner = self.inner();
-            services.extend(inner.ephemeral.services().cloned());
             let keys: Vec<(&ServiceKey, String)> = services.iter().map(|key| (key, service_key(key))).collect();
             let existing = keys.iter().map(|(key, wire)| watched(key, wire));
             inner.fuzzy.watch(connection, pattern.clone(), existing, received)?

@@ -331,6 +331,16 @@ impl NamingApp {
         self.pushers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(pusher);
     }
 
+    /// The services the service list shows (stored ones, and those with ephemeral
+    /// instances) that `keep` admits.
+    fn listed_services(&self, keep: impl Fn(&ServiceKey) -> bool) -> BTreeSet<ServiceKey> {
+        let mut keys: BTreeSet<ServiceKey> = self
+            .state
+            .read_with(|state| state.naming.iter().map(|(key, _)| key).filter(|k| keep(k)).cloned().collect());
+        keys.extend(self.inner().ephemeral.services().filter(|k| keep(k)).cloned());
+        keys
+    }
+
     fn pushers(&self) -> Vec<Arc<dyn ServicePush>> {
         self.pushers.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }

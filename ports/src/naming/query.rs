@@ -56,11 +56,7 @@ impl RegistryQueries for NamingApp {
                 && group.as_deref().is_none_or(|group| service.group.as_str() == group)
                 && service.name.as_str().contains(name_filter)
         };
-        let mut keys: BTreeSet<ServiceKey> = self
-            .state
-            .read_with(|state| state.naming.iter().map(|(key, _)| key).filter(|k| keep(k)).cloned().collect());
-        keys.extend(self.inner().ephemeral.services().filter(|k| keep(k)).cloned());
-        let keys = Page::of(keys, page);
+        let keys = Page::of(self.listed_services(keep), page);
         let total = keys.total;
         let items = keys.items.iter().filter_map(|key| self.service(key)).collect();
         Page::from_parts(total, page, items)

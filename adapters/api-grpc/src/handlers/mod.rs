@@ -90,7 +90,7 @@ async fn check_access(api: &GrpcApi, route: Route, incoming: &Incoming) -> Resul
         return Ok(());
     }
     let Some((resources, action, credentials)) = access::need(route, incoming) else { return Ok(()) };
-    let uses_password = credentials.token.is_none() && credentials.password.is_some();
+    let uses_password = credentials.carry_password();
     let judge = move || resources.iter().try_for_each(|resource| auth.check(&credentials, resource, action));
     // A token is checked in a map lookup (verified tokens are cached); a user name and
     // password with bcrypt, which takes a while: off the async workers.
