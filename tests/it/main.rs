@@ -12,6 +12,7 @@ mod t10_dependency_direction;
 mod t110_cluster_listeners;
 mod t114_auth;
 mod t115_auth_users;
+mod t116_config_transfer;
 mod t20_openraft_suite;
 mod t30_config_http;
 mod t32_encrypted_configs;

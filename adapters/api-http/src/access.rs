@@ -85,6 +85,24 @@ async fn check(
     judged.map_err(forbidden)
 }
 
+/// Checks `action` on each of `resources` for the credentials the request carried (in
+/// `params`, where the route's check leaves a write's token): for a request that touches
+/// more than its parameters name, as a clone reads its sources.
+pub(crate) async fn check_each(
+    api: &HttpApi,
+    params: &Params,
+    resources: Vec<Resource>,
+    action: Action,
+) -> Result<(), ApiError> {
+    if !api.auth.settings().enabled {
+        return Ok(());
+    }
+    let credentials = credentials(None, None, params);
+    let auth = Arc::clone(&api.auth);
+    let judge = move || resources.iter().try_for_each(|resource| auth.check(&credentials, resource, action));
+    tokio::task::spawn_blocking(judge).await.map_err(|_| ApiError::Internal)?.map_err(forbidden)
+}
+
 /// The 403 of a refused request, with Java Nacos's reason.
 pub(crate) fn forbidden(failure: AuthFailure) -> ApiError {
     match failure {
@@ -161,7 +179,7 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
 /// A config request's resource: namespace from `namespaceId` or `tenant`, group from
 /// `groupName` or `group`, the data id (blank parts match any).
 fn config(params: &Params) -> Resource {
-    let namespace = params.get("namespaceId").or_else(|| params.get("tenant")).unwrap_or("");
+    let namespace = params.get("namespaceId").or_else(|| crate::transfer::target_namespace(params)).unwrap_or("");
     let group = params.get("groupName").or_else(|| params.get("group")).unwrap_or("");
     Resource::Config {
         namespace: namespace.into(),

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use domain::config::{
-    parse_gray_rule, parse_gray_tag, reader_tag, Config, ConfigDetails, ConfigKey, ConfigQuery, ConfigType, GrayConfig,
-    GrayRule, KeyRef, MatchMode, Namespace, PublishConfig, PublishParams, Reader, BETA_GRAY_NAME,
+    parse_gray_rule, parse_gray_tag, reader_tag, ArchiveLayout, Config, ConfigDetails, ConfigKey, ConfigQuery,
+    ConfigType, GrayConfig, GrayRule, KeyRef, MatchMode, Namespace, PublishConfig, PublishParams, Reader,
+    BETA_GRAY_NAME,
 };
 use domain::paging::Page;
 use warp::reply::{Reply, Response};
@@ -13,7 +14,7 @@ use warp::Filter;
 
 use crate::error::{text, ApiError};
 use crate::params::Params;
-use crate::{history, HttpApi};
+use crate::{history, transfer, HttpApi};
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     config_requests(api, warp::path!("nacos" / "v1" / "cs" / "configs")).and_then(|request: ConfigRequest| async move {
@@ -199,6 +200,12 @@ async fn get_config(
     if let Some(mode) = params.get("search") {
         return search(&api, mode, &params);
     }
+    if transfer::asked(&params, "exportV2") {
+        return transfer::export(&api, &params, ArchiveLayout::V2);
+    }
+    if transfer::asked(&params, "export") {
+        return transfer::export(&api, &params, ArchiveLayout::V1);
+    }
     if params.get("beta").is_some_and(|beta| beta.eq_ignore_ascii_case("true")) {
         return beta_info(&api, &params);
     }
@@ -277,6 +284,12 @@ async fn publish_config(
     cas_md5: Option<String>,
     beta_ips: Option<String>,
 ) -> Result<Response, warp::Rejection> {
+    if transfer::asked(&params, "import") {
+        return transfer::import(&api, &params).await;
+    }
+    if transfer::asked(&params, "clone") {
+        return transfer::clone(&api, &params).await;
+    }
     write(&api, Version::V1, &params, cas_md5.as_deref(), beta_ips.as_deref()).await.map_err(reject)?;
     Ok(text("true".to_owned()).into_response())
 }

@@ -29,6 +29,8 @@ pub enum ApiError {
     BodyTooLarge { limit: u64 },
     #[error("request body could not be read")]
     BadBody,
+    #[error("multipart body could not be read: {0}")]
+    BadMultipart(String),
     #[error("config data not exist")]
     ConfigNotFound,
     #[error("Cas publish fail, server md5 may have changed.")]
@@ -127,6 +129,7 @@ impl ApiError {
             Self::Invalid(_)
             | Self::NotUtf8(_)
             | Self::BadBody
+            | Self::BadMultipart(_)
             | Self::MissingParam(_)
             | Self::BadListeningConfigs
             | Self::TooManyListeningConfigs { .. }
@@ -189,6 +192,7 @@ impl ApiError {
             Self::Invalid(_)
             | Self::NotUtf8(_)
             | Self::BadBody
+            | Self::BadMultipart(_)
             | Self::BodyTooLarge { .. }
             | Self::BadListeningConfigs
             | Self::TooManyListeningConfigs { .. } => 20002,

@@ -5,6 +5,7 @@
 //! the services behind [`ports`].
 
 mod access;
+mod archive;
 mod auth_api;
 mod cluster;
 mod config_v2;
@@ -24,6 +25,7 @@ mod naming_wire;
 mod params;
 mod relay;
 mod server;
+mod transfer;
 mod udp_push;
 
 use std::convert::Infallible;

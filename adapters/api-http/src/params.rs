@@ -15,10 +15,14 @@ use warp::Filter;
 
 use crate::error::ApiError;
 
-/// The merged parameters of one request.
+/// The merged parameters of one request, and the files of a multipart upload.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
     values: HashMap<String, String>,
+    files: HashMap<String, Bytes>,
+    /// An `application/json` body, kept whole (a clone's selection); such a body is not
+    /// read as a form, as Java Nacos does not.
+    json: Option<Bytes>,
 }
 
 impl Params {
@@ -27,6 +31,38 @@ impl Params {
         params.extend(query.as_bytes())?;
         params.extend(body)?;
         Ok(params)
+    }
+
+    /// A `multipart/form-data` body: its text fields are parameters (the body's win over
+    /// the query's, as for a form), its file fields are kept whole for [`Params::file`].
+    pub(crate) async fn parse_multipart(query: &str, boundary: String, body: Bytes) -> Result<Self, ApiError> {
+        let mut params = Self::default();
+        params.extend(query.as_bytes())?;
+        let body = futures::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+        let mut multipart = multer::Multipart::new(body, boundary);
+        let bad = |err: multer::Error| ApiError::BadMultipart(err.to_string());
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or("").to_owned();
+            if field.file_name().is_some() {
+                let content = field.bytes().await.map_err(bad)?;
+                params.files.insert(name, content);
+            } else {
+                let value = field.bytes().await.map_err(bad)?;
+                let value = String::from_utf8(value.to_vec()).map_err(|_| ApiError::NotUtf8(name.clone()))?;
+                params.values.insert(name, value);
+            }
+        }
+        Ok(params)
+    }
+
+    /// The raw body of an `application/json` request.
+    pub(crate) fn json_body(&self) -> Option<&[u8]> {
+        self.json.as_deref()
+    }
+
+    /// An uploaded file's content, by its form field's name.
+    pub(crate) fn file(&self, name: &str) -> Option<&Bytes> {
+        self.files.get(name)
     }
 
     /// Every parameter as a form body (for a request passed to another node).
@@ -84,9 +120,21 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
 /// and login (how a client gets its token) call this.
 pub(crate) fn unchecked_params(limit: u64) -> impl Filter<Extract = (Params,), Error = warp::Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    query.and(body(limit)).and_then(|query: String, body: Bytes| async move {
-        Params::parse(&query, &body).map_err(warp::reject::custom)
-    })
+    query.and(warp::header::optional::<String>("content-type")).and(body(limit)).and_then(
+        |query: String, content_type: Option<String>, body: Bytes| async move {
+            let content_type = content_type.as_deref().unwrap_or("");
+            if content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
+                let mut params = Params::parse(&query, b"").map_err(warp::reject::custom)?;
+                params.json = Some(body);
+                return Ok(params);
+            }
+            match multer::parse_boundary(content_type).ok() {
+                Some(boundary) => Params::parse_multipart(&query, boundary, body).await,
+                None => Params::parse(&query, &body),
+            }
+            .map_err(warp::reject::custom)
+        },
+    )
 }
 
 /// How much of a refused body is still read (and dropped) before the 413 goes out, as

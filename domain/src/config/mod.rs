@@ -10,6 +10,7 @@ mod md5;
 mod publish;
 mod search;
 mod table;
+mod transfer;
 
 pub use gray::{
     gray_for, parse_beta_ips, parse_gray_rule, parse_gray_tag, reader_tag, GrayConfig, GrayRule, Reader,
@@ -23,6 +24,11 @@ pub use md5::md5_hex;
 pub use publish::{ConfigDetails, ConfigLimits, ConfigMeta, PublishConfig, PublishParams, DEFAULT_MAX_CONTENT_BYTES};
 pub use search::{search, ConfigQuery, MatchMode};
 pub use table::{view_for, ConfigChange, ConfigCommand, ConfigTable, Grays};
+pub use transfer::{
+    check_entry_name, clone_publish, export_archive, read_archive, ArchiveFile, ArchiveLayout, ArchiveMetadata,
+    CloneItem, ImportPlan, ImportReport, ImportSet, MetadataItem, SameConfigPolicy, TransferError, MAX_ARCHIVE_ENTRIES,
+    MAX_ARCHIVE_EXPANDED_BYTES, META_V1, META_V2,
+};
 
 /// A request that breaks a config rule. The message names the offending parameter the way
 /// Nacos spells it on the wire, so adapters can pass it to clients unchanged.

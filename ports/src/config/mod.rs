@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::config::{
-    Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, GrayConfig, GrayRule, HistoryRecord,
-    KeyRef, PublishConfig, Reader,
+    CloneItem, Config, ConfigCommand, ConfigError, ConfigKey, ConfigLimits, ConfigQuery, GrayConfig, GrayRule,
+    HistoryRecord, ImportReport, KeyRef, Namespace, PublishConfig, Reader, SameConfigPolicy,
 };
 use domain::paging::{Page, PageRequest};
 use domain::{Command, Millis, Rejection, Verdict};
@@ -15,8 +15,10 @@ use crate::clock::Clock;
 use crate::consensus::{ConsensusError, ConsensusLog};
 
 mod history;
+mod transfer;
 
 pub use history::{HistoryStore, HistoryStoreError};
+pub use transfer::TransferFailure;
 
 /// What the HTTP and gRPC adapters call for configs (driving port).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -69,6 +71,25 @@ pub trait ConfigService: Send + Sync {
     /// Replicates dropping history older than `retention`; only the leader does anything,
     /// so a cluster purges once.
     async fn purge_history(&self, retention: std::time::Duration) -> Result<(), ConfigServiceError>;
+
+    /// Configs by id (the console's selection), in id order; unknown ids are left out.
+    fn by_ids(&self, ids: &[u64]) -> Vec<(ConfigKey, Arc<Config>)>;
+
+    /// Publishes `configs` (an archive's) under `policy`: into existing namespaces only,
+    /// nothing at all when `ABORT` finds a config that exists.
+    async fn import(
+        &self,
+        configs: Vec<PublishConfig>,
+        policy: SameConfigPolicy,
+    ) -> Result<ImportReport, TransferFailure>;
+
+    /// Copies the configs `items` name (by id) into `target` under `policy`.
+    async fn clone_configs(
+        &self,
+        items: Vec<CloneItem>,
+        target: Namespace,
+        policy: SameConfigPolicy,
+    ) -> Result<ImportReport, TransferFailure>;
 }
 
 /// Why a config use case failed.
@@ -198,6 +219,27 @@ impl ConfigService for ConfigApp {
             Verdict::Applied => Ok(()),
             Verdict::Rejected(rejection) => Err(rejection.into()),
         }
+    }
+
+    fn by_ids(&self, ids: &[u64]) -> Vec<(ConfigKey, Arc<Config>)> {
+        self.configs_by_ids(ids)
+    }
+
+    async fn import(
+        &self,
+        configs: Vec<PublishConfig>,
+        policy: SameConfigPolicy,
+    ) -> Result<ImportReport, TransferFailure> {
+        self.run_import(configs, policy).await
+    }
+
+    async fn clone_configs(
+        &self,
+        items: Vec<CloneItem>,
+        target: Namespace,
+        policy: SameConfigPolicy,
+    ) -> Result<ImportReport, TransferFailure> {
+        self.run_clone(items, target, policy).await
     }
 }
 
