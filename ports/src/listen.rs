@@ -71,6 +71,9 @@ pub trait ListenService: Send + Sync {
     /// What listeners from `client_ip` listen to, with the md5 each holds.
     fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)>;
 
+    /// How many listeners there are, and how many configs they listen to.
+    fn counts(&self) -> (usize, usize);
+
     /// Starts (or repeats) a fuzzy watch of `pattern` for `connection` and queues its sync
     /// against the keys the client says it has (`received`). `MatchCountOverLimit` means
     /// the watch holds and its sync went out, for the first keys up to the limit.
@@ -155,6 +158,10 @@ impl ListenService for ConfigListeners {
 
     fn registrations(&self, key: &ConfigKey) -> Vec<(ListenerId, Registration)> {
         self.table().registrations(key)
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        self.table().counts()
     }
 
     fn registrations_of_ip(&self, client_ip: &str) -> Vec<(ConfigKey, Registration)> {

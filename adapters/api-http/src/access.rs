@@ -140,6 +140,8 @@ pub(crate) fn need(method: &Method, path: &str, params: &Params) -> Result<Need,
         ["v1", "auth", "users", "admin"] | ["v3", "auth", "user", "admin"] => Ok(Need::Nothing),
         ["v1", "console", "health", ..] | ["v3", "admin", "core", "state", ..] => Ok(Need::Nothing),
         ["v1", "console", "server", "state"] => Ok(Need::Nothing),
+        // The console's counts: any known user.
+        ["v1", "console", "overview"] => Ok(Need::Identity),
         // Changing a password: any known user; the service checks it is their own.
         ["v1", "auth", "users"] | ["v3", "auth", "user"] if method == Method::PUT => Ok(Need::Identity),
         ["v1", "auth", ..] | ["v3", "auth", ..] => admin(),

@@ -11,6 +11,7 @@ mod cluster;
 mod config_v2;
 mod config_v3;
 mod configs;
+mod console;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
@@ -87,6 +88,8 @@ impl HttpApi {
             .or(cluster::routes(Arc::clone(&api)))
             .unify()
             .or(config_v3::routes(Arc::clone(&api)))
+            .unify()
+            .or(console::routes(Arc::clone(&api)))
             .unify()
             .boxed();
         let naming = naming::routes(Arc::clone(&api)).boxed();

@@ -132,6 +132,12 @@ impl ListenerTable {
     }
 
     /// Drops every registration of a listener that went away.
+    /// How many listeners there are (gRPC connections and long polls that listen to at
+    /// least one config), and how many configs are listened to.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.by_listener.len(), self.by_key.len())
+    }
+
     pub fn drop_listener(&mut self, listener: &ListenerId) {
         for key in self.by_listener.remove(listener).unwrap_or_default() {
             self.remove(listener, &key);

@@ -246,6 +246,7 @@ mod listeners {
             .listen(&c1, &Reader::at("10.0.0.1"), &[context("a", "", ""), context("b", "", "")], 10, md5_of_a)
             .unwrap();
         table.listen(&c2, &Reader::at("10.0.0.2"), &[context("a", "", "")], 10, md5_of_a).unwrap();
+        assert_eq!(table.counts(), (2, 2), "two listeners, two listened configs");
         table.unlisten(&c1, &[key("a")]);
         assert_eq!(table.targets(&key("a")).len(), 1);
         assert_eq!(table.keys_of(&c1), vec![key("b")]);
@@ -253,6 +254,7 @@ mod listeners {
         assert!(table.targets(&key("b")).is_empty());
         assert!(table.keys_of(&c1).is_empty());
         assert_eq!(table.targets(&key("a"))[0].listener, c2);
+        assert_eq!(table.counts(), (1, 1));
     }
 
     #[test]
