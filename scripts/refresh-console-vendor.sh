@@ -4,7 +4,7 @@
 #   scripts/refresh-console-vendor.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENDOR=adapters/console-web/assets/vendor
+VENDOR=console/assets/vendor
 JS_YAML_VERSION=4.1.0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

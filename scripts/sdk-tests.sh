@@ -16,16 +16,8 @@ NACOSD_BIN=$(readlink -f "${1:-$ROOT/target/debug/nacosd}")
 export NACOSD_BIN
 [ -x "$NACOSD_BIN" ] || { echo "sdk-tests: $NACOSD_BIN is missing; run cargo build -p app first" >&2; exit 1; }
 
-need() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "sdk-tests: installing $2" >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >&2
-  else
-    echo "sdk-tests: $1 is needed; as root: apt-get install -y $2" >&2
-    exit 1
-  fi
-}
+NEED_WHO=sdk-tests
+source scripts/need.sh
 need python3 "python3 python3-venv"
 need node "nodejs npm"
 need npm "npm"

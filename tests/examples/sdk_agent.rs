@@ -31,11 +31,15 @@ impl NamingEventListener for Printer {
                 })
             })
             .collect();
-        let line = serde_json::json!({ "event": "instances", "instances": instances });
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").unwrap();
-        out.flush().unwrap();
+        emit(&serde_json::json!({ "event": "instances", "instances": instances }));
     }
+}
+
+/// One JSON line on stdout, flushed: the journey reads them as they come.
+fn emit(line: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +61,7 @@ async fn main() {
     let instance = ServiceInstance { ip: ip.clone(), port: port.parse().unwrap(), ..ServiceInstance::default() };
     naming.register_instance(service.clone(), None, instance).await.unwrap();
     naming.subscribe(service.clone(), None, vec![], Arc::new(Printer)).await.unwrap();
-    println!("{}", serde_json::json!({ "event": "registered" }));
+    emit(&serde_json::json!({ "event": "registered" }));
     // Runs until the journey kills it.
     std::future::pending::<()>().await;
 }

@@ -78,6 +78,8 @@ fn broken_rule(workspace: &Workspace, krate: &str, dep: &str, kind: Kind) -> Opt
         // Services are tested against mocks and a runtime, never against an adapter.
         ("ports", Kind::Dev) if is_adapter(dep) => Some("ports are tested against mocks, not adapters"),
         ("proto", _) if matches!(dep, "domain" | "ports" | "nacos-json") || is_adapter(dep) => Some("proto is a leaf"),
+        // The web console's assets: served by the HTTP adapter, knowing nothing themselves.
+        ("console-web", _) => Some("the console's assets are a leaf"),
         ("nacos-json", _) if is_adapter(dep) || TECHNOLOGY.contains(&dep) => {
             Some("nacos-json is a library of wire shapes: no adapter, no transport")
         }

@@ -37,7 +37,7 @@ export function diffLines(before, after) {
       if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
         out.push(["same", midA[i++]]);
         j++;
-      } else if (j < midB.length && (i === midA.length || lcs[i * cols + j + 1] >= lcs[(i + 1) * cols + j])) {
+      } else if (j < midB.length && (i === midA.length || lcs[i * cols + j + 1] > lcs[(i + 1) * cols + j])) {
         out.push(["add", midB[j++]]);
       } else {
         out.push(["del", midA[i++]]);

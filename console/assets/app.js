@@ -86,12 +86,15 @@ async function show() {
   renderWho();
   document.getElementById("nav").classList.remove("open");
   document.title = `${PAGES[page].title} · nacosd`;
-  render(main, h("p", { class: "muted" }, "Loading…"));
+  // Each visit renders into its own view: a slow page that finishes after the user moved
+  // on writes into a view no longer shown, never over the page that replaced it.
+  const view = h("div", { class: "view" }, h("p", { class: "muted" }, "Loading…"));
+  render(main, view);
   try {
     const module = await import(`./pages/${PAGES[page].module}.js`);
-    await module.default(main, params);
+    await module.default(view, params);
   } catch (err) {
-    render(main, h("h1", {}, PAGES[page].title), errorBox(err));
+    render(view, h("h1", {}, PAGES[page].title), errorBox(err));
   }
 }
 

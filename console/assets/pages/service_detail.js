@@ -2,7 +2,6 @@
 // disable, weight, metadata), and its subscribers. The instance list refreshes itself.
 
 import { get, put } from "../api.js";
-import { route } from "../app.js";
 import { currentNamespace, errorBox, field, h, modal, render, table, toast } from "../ui.js";
 
 const REFRESH_MS = 3000;
@@ -103,9 +102,8 @@ export default async function serviceDetail(main, params) {
   await Promise.all([showInstances(), showSubscribers()]);
 
   // Instances come and go without the user doing anything: refresh while this page shows.
-  const here = location.hash;
   const timer = setInterval(async () => {
-    if (location.hash !== here || route().name !== "service") {
+    if (!main.isConnected) {
       clearInterval(timer);
       return;
     }

@@ -31,7 +31,7 @@ export default async function services(main, params) {
   const link = (service) => `#/service?${new URLSearchParams({ name: service.name, group: service.groupName })}`;
   const rows = table([
     { title: "Service", cell: (service) => h("a", { href: link(service) }, service.name) },
-    { title: "Group", cell: (service) => service.groupName },
+    { title: "Group", cell: (service) => service.groupName, optional: true },
     { title: "Clusters", cell: (service) => String(service.clusterCount), optional: true },
     { title: "Instances", cell: (service) => String(service.ipCount) },
     { title: "Healthy", cell: (service) => h("span", { class: service.healthyInstanceCount < service.ipCount ? "badge warn" : "badge ok" }, String(service.healthyInstanceCount)) },
