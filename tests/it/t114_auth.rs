@@ -237,6 +237,13 @@ fn endpoints() -> Vec<(Method, &'static str, Form<'static>, Needs)> {
             vec![("namespaceId", "dev"), ("groupName", "G"), ("serviceName", "svc2")],
             Write,
         ),
+        (Method::GET, "/nacos/v1/cs/configs", vec![("export", "true"), ("tenant", "dev")], Read),
+        (Method::GET, "/nacos/v1/cs/configs", vec![("exportV2", "true"), ("tenant", "dev")], Read),
+        // No file: allowed callers are answered Nacos's "empty file" code, with 200.
+        (Method::POST, "/nacos/v1/cs/configs", vec![("import", "true"), ("namespace", "dev")], Write),
+        // No JSON body: allowed callers get a 400.
+        (Method::POST, "/nacos/v1/cs/configs", vec![("clone", "true"), ("tenant", "dev")], Write),
+        (Method::GET, "/nacos/v1/console/overview", vec![], User),
         (Method::GET, "/nacos/v1/ns/operator/metrics", vec![], User),
         (Method::GET, "/nacos/v1/ns/operator/switches", vec![], Admin),
         (Method::GET, "/nacos/v2/ns/client/list", vec![], Admin),

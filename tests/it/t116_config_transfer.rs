@@ -193,3 +193,51 @@ fn bad_archives_are_refused_with_a_clear_message_and_import_nothing() {
     assert_eq!(bad_policy.send().unwrap().status(), 400);
     assert!(node.answers_liveness_within(std::time::Duration::from_secs(5)));
 }
+
+/// A clone reads its sources: a user who may write the target but not read a source is
+/// refused, and nothing is written.
+#[test]
+fn a_clone_needs_read_access_to_every_source() {
+    use crate::t114_auth::{admin_token, login, ok, start, ADMIN_PASSWORD};
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), Some(ADMIN_PASSWORD));
+    let admin = admin_token(&node);
+    for id in ["secret", "mine"] {
+        ok(
+            &node,
+            Method::POST,
+            "/nacos/v1/console/namespaces",
+            &admin,
+            &[("customNamespaceId", id), ("namespaceName", id)],
+        );
+    }
+    let publish = [("tenant", "secret"), ("dataId", "db.yaml"), ("group", "G"), ("content", "password: x")];
+    ok(&node, Method::POST, "/nacos/v1/cs/configs", &admin, &publish);
+    ok(&node, Method::POST, "/nacos/v1/auth/users", &admin, &[("username", "eve"), ("password", "eve-pw")]);
+    ok(&node, Method::POST, "/nacos/v1/auth/roles", &admin, &[("role", "MINE"), ("username", "eve")]);
+    ok(
+        &node,
+        Method::POST,
+        "/nacos/v1/auth/permissions",
+        &admin,
+        &[("role", "MINE"), ("resource", "mine:*:*"), ("action", "rw")],
+    );
+    let eve = login(&node, "eve", "eve-pw").unwrap();
+    let show = [("tenant", "secret"), ("dataId", "db.yaml"), ("group", "G"), ("show", "all")];
+    let id = serde_json::from_str::<Value>(&ok(&node, Method::GET, "/nacos/v1/cs/configs", &admin, &show)).unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let clone = |token: &str| {
+        let body = serde_json::json!([{ "cfgId": id, "dataId": "", "group": "" }]);
+        let url = node.url("/nacos/v1/cs/configs");
+        let query = [("clone", "true"), ("tenant", "mine"), ("policy", "OVERWRITE"), ("accessToken", token)];
+        node.http().post(url).query(&query).json(&body).send().unwrap()
+    };
+    assert_eq!(clone(&eve).status(), 403, "eve may write mine but not read secret");
+    let copied = [("tenant", "mine"), ("dataId", "db.yaml"), ("group", "G")];
+    assert_eq!(crate::t114_auth::status(&node, Method::GET, "/nacos/v1/cs/configs", Some(&admin), &copied).0, 404);
+    assert_eq!(clone(&admin).json::<Value>().unwrap()["data"]["succCount"], 1);
+}
