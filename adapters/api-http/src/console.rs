@@ -16,14 +16,19 @@ const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
 pub(crate) fn routes(api: Arc<HttpApi>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    // By the full path: warp's segment matching cannot tell `/nacos` from `/nacos/`.
-    let pages = warp::get().and(warp::path::full()).and_then(|path: warp::path::FullPath| async move {
-        match path.as_str() {
-            "/" | "/nacos" => Ok(redirect("/nacos/")),
-            "/nacos/" | "/nacos/index.html" => Ok(asset("")),
-            _ => Err(warp::reject::not_found()),
-        }
-    });
+    // By the full path (warp's segment matching cannot tell `/nacos` from `/nacos/`), and
+    // the path before the method: other paths must fall through as "not found", not as
+    // "method not allowed".
+    let pages = warp::path::full()
+        .and_then(|path: warp::path::FullPath| async move {
+            match path.as_str() {
+                "/" | "/nacos" => Ok(None),
+                "/nacos/" | "/nacos/index.html" => Ok(Some("")),
+                _ => Err(warp::reject::not_found()),
+            }
+        })
+        .and(warp::get())
+        .map(|page: Option<&'static str>| page.map_or_else(|| redirect("/nacos/"), asset));
     let files = warp::path!("nacos" / "console-ui" / ..)
         .and(warp::path::tail())
         .and(warp::get())

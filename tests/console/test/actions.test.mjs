@@ -154,3 +154,33 @@ test("the listeners of a config show a held long poll until it is answered", asy
     poll.abort();
   }
 });
+
+test("deletes ask first; namespaces are edited and deleted", async () => {
+  await api(node, "POST", "/v1/cs/configs", { dataId: "doomed", group: "DEFAULT_GROUP", content: "x" }, token);
+  await api(node, "POST", "/v1/console/namespaces", { customNamespaceId: "tmp", namespaceName: "Temporary" }, token);
+  const { page: p, context, guard } = await page();
+  const exists = async () => (await api(node, "GET", "/v1/cs/configs", { dataId: "doomed", group: "DEFAULT_GROUP" }, token)).status === 200;
+  await p.goto(`${node.base}/nacos/#/configs?dataId=doomed&mode=accurate`);
+  const row = p.getByRole("row", { name: /doomed/ });
+  await row.getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+  assert.ok(await exists(), "cancelled: still there");
+  await row.getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await p.getByText("No config matches the search.").waitFor();
+  assert.equal(await exists(), false);
+
+  await p.goto(`${node.base}/nacos/#/namespaces`);
+  const tmp = p.getByRole("row", { name: /Temporary/ });
+  await tmp.getByRole("button", { name: "Edit" }).click();
+  await p.getByRole("dialog").getByLabel("Name").fill("Scratch");
+  await p.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+  await p.getByRole("cell", { name: "Scratch" }).waitFor();
+  await p.getByRole("row", { name: /Scratch/ }).getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await eventually(async () => (await p.getByRole("cell", { name: "Scratch" }).count()) === 0, 5000, "namespace gone");
+  const list = (await api(node, "GET", "/v1/console/namespaces", {}, token)).json();
+  assert.ok(!list.data.some((ns) => ns.namespace === "tmp"));
+  guard.check();
+  await context.close();
+});

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod config;
+mod console;
 mod long_poll;
 mod naming;
 
