@@ -14,11 +14,12 @@ use tests::{Cluster, Nacosd};
 const CONFIGS: &str = "/nacos/v1/cs/configs";
 /// Bounds how long a failure takes to show; passing runs take a fraction of it.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
-/// openraft's election timeout here is 300-600 ms and its leader lease 600 ms, so an
-/// election takes one or two timeouts: about 1 s measured on a release build without load
-/// (the closing note has the figures). Under this test's write load, on a debug build
-/// sharing two cores with two other nodes, 2-3 s was seen; the bound catches an election
-/// that is broken (none, or one per many timeouts), not a slow machine.
+/// openraft's election timeout here is 300-600 ms and its leader lease 600 ms; a follower
+/// stands as soon as the lease has run out (`prompt_election.rs`): about 0.6 s measured on
+/// a release build without load (`scripts/election-time.py`; BENCHMARKS.md has the figures).
+/// Under this test's write load, on a debug build sharing two cores with two other nodes,
+/// seconds were seen; the bound catches an election that is broken (none, or one per many
+/// timeouts), not a slow machine.
 pub(crate) const ELECTION_BOUND: Duration = Duration::from_secs(5);
 
 pub(crate) fn publish(node: &Nacosd, data_id: &str, content: &str) -> Result<(), String> {

@@ -27,6 +27,7 @@ mod membership;
 mod naming_record;
 mod network;
 mod node;
+mod prompt_election;
 mod record;
 mod row_record;
 mod rpc;

@@ -24,6 +24,7 @@ use crate::forward::Forwarder;
 use crate::joining;
 use crate::membership::{Admin, AdminReply, AdminRequest};
 use crate::network::NetworkFactory;
+use crate::prompt_election;
 use crate::rpc::RaftRpcServer;
 use crate::state_machine::StateMachine;
 use crate::types::{NodeId, Raft};
@@ -154,6 +155,9 @@ impl RaftNode {
             contacts.clone(),
             stop.clone(),
         ));
+        // openraft 0.9's leader lease is the election timeout's maximum.
+        let lease = settings.election_timeout_max;
+        tasks.spawn(prompt_election::run(raft.clone(), settings.node_id, lease, stop.clone()));
         let forwarder = Forwarder { raft: raft.clone(), node_id: settings.node_id, transport };
         tasks.spawn(batcher::run(forwarder, queue, tasks.clone(), stop.clone()));
         Ok(Self { raft, node_id: settings.node_id, http_addr: settings.http_addr, proposals, admin, tasks, stop })
