@@ -68,10 +68,14 @@ async fn check(
     credentials: Credentials,
     params: &Params,
 ) -> Result<(), ApiError> {
+    judge(api, credentials, need(method, path, params)?).await
+}
+
+/// Whether `credentials` have what `need` asks for.
+async fn judge(api: &HttpApi, credentials: Credentials, need: Need) -> Result<(), ApiError> {
     let auth = Arc::clone(&api.auth);
-    let need = need(method, path, params)?;
     let uses_password = credentials.carry_password();
-    let judge = move || match need {
+    let decide = move || match need {
         Need::Nothing => Ok(()),
         Need::Identity => auth.identify(&credentials).map(|_| ()),
         Need::Access(resources, action) => {
@@ -80,8 +84,11 @@ async fn check(
     };
     // A token is checked in a map lookup (verified tokens are cached); a user name and
     // password with bcrypt, which takes a while: off the async workers.
-    let judged =
-        if uses_password { tokio::task::spawn_blocking(judge).await.map_err(|_| ApiError::Internal)? } else { judge() };
+    let judged = if uses_password {
+        tokio::task::spawn_blocking(decide).await.map_err(|_| ApiError::Internal)?
+    } else {
+        decide()
+    };
     judged.map_err(forbidden)
 }
 
@@ -97,10 +104,7 @@ pub(crate) async fn check_each(
     if !api.auth.settings().enabled {
         return Ok(());
     }
-    let credentials = credentials(None, None, params);
-    let auth = Arc::clone(&api.auth);
-    let judge = move || resources.iter().try_for_each(|resource| auth.check(&credentials, resource, action));
-    tokio::task::spawn_blocking(judge).await.map_err(|_| ApiError::Internal)?.map_err(forbidden)
+    judge(api, credentials(None, None, params), Need::Access(resources, action)).await
 }
 
 /// The 403 of a refused request, with Java Nacos's reason.

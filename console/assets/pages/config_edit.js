@@ -120,7 +120,7 @@ export default async function configEdit(main, params) {
     }
   };
 
-  const betaIps = h("input", { name: "betaIps", placeholder: "10.0.0.1,10.0.0.2", "aria-label": "Beta client IPs" });
+  const betaIps = h("input", { name: "betaIps", placeholder: "127.0.0.1,127.0.0.2", "aria-label": "Beta client IPs" });
   let betaSection = null;
   if (loaded) {
     const beta = await get("/v1/cs/configs", { dataId: loaded.dataId, group: loaded.group, tenant, beta: "true" });

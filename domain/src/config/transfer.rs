@@ -161,21 +161,20 @@ fn read_v2(
     namespace: &Namespace,
     limits: ConfigLimits,
 ) -> Result<ImportSet, TransferError> {
-    let mut described: BTreeMap<String, MetadataItem> = BTreeMap::new();
+    // Each described config by its entry name, with the group and data id it checked.
+    let mut described: BTreeMap<String, (String, String, MetadataItem)> = BTreeMap::new();
     for item in items {
-        let (Some(group), Some(data_id), Some(_)) = (&item.group, &item.data_id, &item.config_type) else {
+        let (Some(group), Some(data_id), Some(_)) = (item.group.clone(), item.data_id.clone(), &item.config_type)
+        else {
             return Err(TransferError::BadMetadata("every item needs dataId, group and type".to_owned()));
         };
-        described.insert(format!("{group}/{data_id}"), item);
+        described.insert(format!("{group}/{data_id}"), (group, data_id, item));
     }
     let mut set = ImportSet { configs: Vec::new(), unrecognized: Vec::new() };
     let mut found = HashSet::new();
     for file in files {
-        let Some(item) = described.get(&file.name) else {
+        let Some((group, data_id, item)) = described.get(&file.name) else {
             set.unrecognized.push(format!("not found in metadata: {}", file.name));
-            continue;
-        };
-        let (Some(group), Some(data_id)) = (item.group.as_deref(), item.data_id.as_deref()) else {
             continue;
         };
         found.insert(file.name.clone());

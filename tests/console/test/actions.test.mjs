@@ -3,25 +3,18 @@
 // permissions made through the forms, and the listeners of a config with a held long poll.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { adminToken, api, eventually, guardedPage, launchBrowser, login, shot, startNacosd } from "./harness.mjs";
+import { test } from "node:test";
+import { api, eventually, guardedPage, login, shot, useAuthNode } from "./harness.mjs";
 
 let node;
 let browser;
 let token;
 
-before(async () => {
-  node = await startNacosd({ auth: true });
-  browser = await launchBrowser();
-  token = await adminToken(node);
+useAuthNode(async (ready) => {
+  ({ node, browser, token } = ready);
   await api(node, "POST", "/v1/console/namespaces", { customNamespaceId: "dev", namespaceName: "Development" }, token);
   await api(node, "POST", "/v1/cs/configs", { dataId: "shared.yaml", group: "DEFAULT_GROUP", content: "a: 1", type: "yaml", appName: "shop" }, token);
   await api(node, "POST", "/v1/ns/instance", { serviceName: "billing", ip: "127.0.0.31", port: "9000", ephemeral: "false" }, token);
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
 });
 
 async function page() {

@@ -8,6 +8,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -157,4 +158,22 @@ export async function login(page, base, username = "nacos", password = ADMIN_PAS
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByTestId("username").waitFor();
+}
+
+/**
+ * A test file's shared set-up: one nacosd with auth on, one browser and the administrator's
+ * token, made before the file's tests (then `seed` runs with them) and stopped after.
+ */
+export function useAuthNode(seed) {
+  const ready = {};
+  before(async () => {
+    ready.node = await startNacosd({ auth: true });
+    ready.browser = await launchBrowser();
+    ready.token = await adminToken(ready.node);
+    await seed(ready);
+  });
+  after(async () => {
+    await ready.browser?.close();
+    await ready.node?.stop();
+  });
 }

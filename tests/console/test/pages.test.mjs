@@ -3,17 +3,15 @@
 // permissions who is told what is missing.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { adminToken, api, guardedPage, launchBrowser, login, shot, startNacosd } from "./harness.mjs";
+import { test } from "node:test";
+import { api, guardedPage, login, shot, startNacosd, useAuthNode } from "./harness.mjs";
 
 let node;
 let browser;
 let token;
 
-before(async () => {
-  node = await startNacosd({ auth: true });
-  browser = await launchBrowser();
-  token = await adminToken(node);
+useAuthNode(async (ready) => {
+  ({ node, browser, token } = ready);
   const publish = (dataId, content, type, tenant = "") => api(node, "POST", "/v1/cs/configs", { dataId, group: "DEFAULT_GROUP", content, type, tenant, appName: "shop" }, token);
   await api(node, "POST", "/v1/console/namespaces", { customNamespaceId: "dev", namespaceName: "Development", namespaceDesc: "for developers" }, token);
   await publish("orders.json", '{\n  "timeout": 30,\n  "retry": true\n}', "json");
@@ -28,11 +26,6 @@ before(async () => {
   await api(node, "POST", "/v1/auth/users", { username: "reader", password: "reader-pw" }, token);
   await api(node, "POST", "/v1/auth/roles", { role: "dev-readers", username: "reader" }, token);
   await api(node, "POST", "/v1/auth/permissions", { role: "dev-readers", resource: "dev:*:*", action: "r" }, token);
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
 });
 
 /** Each page: its route, what must be on it, and a name for its screenshot. */
