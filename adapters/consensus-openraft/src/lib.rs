@@ -15,6 +15,7 @@ mod durable;
 mod forward;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod held_entries;
 mod history_rows;
 mod joining;
 mod keys;

@@ -89,12 +89,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(index) => Some(*index),
             Bound::Unbounded => None,
         };
+        let unwritten = match self.writer.held_range(start, end.unwrap_or(u64::MAX)) {
+            Ok(held) => return Ok(held),
+            Err(unwritten) => unwritten,
+        };
         let mut entries: BTreeMap<u64, Entry> = BTreeMap::new();
         for entry in self.log.read(start, end).map_err(read_logs)? {
             entries.insert(entry.log_id.index, entry);
         }
         // Entries appended but not yet written are the newest truth.
-        for entry in self.writer.pending_range(start, end.unwrap_or(u64::MAX)) {
+        for entry in unwritten {
             entries.insert(entry.log_id.index, entry);
         }
         Ok(entries.into_values().collect())
@@ -107,9 +111,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id: Option<LogId> = read_json(&*self.kv, keys::PURGED).map_err(read_logs)?;
         let stored = self.log.last().map_err(read_logs)?;
-        let pending = self.writer.last_pending().map(|entry| entry.log_id);
+        let held = self.writer.last_held();
         // Never behind the purged id: a log purged whole still ends there.
-        let last_log_id = pending.max(stored).max(last_purged_log_id);
+        let last_log_id = held.max(stored).max(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -127,14 +131,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         read_json(&*self.kv, keys::VOTE).map_err(read_vote)
     }
 
-    /// Buffered: a lost committed index only means re-applying from the last applied one.
+    /// Buffered, and not waited for: a lost committed index only means re-applying from
+    /// the last applied one. It is written after the appends queued before it, so the
+    /// entries it names are in the log before it is (see `LogWriter::write_behind`).
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let mut batch = WriteBatch::new();
         match committed {
             Some(log_id) => batch.put(keys::COMMITTED, encode(&log_id).map_err(write_logs)?),
             None => batch.delete(keys::COMMITTED),
         };
-        self.write(batch, Durability::Buffered).await.map_err(write_logs)
+        self.writer.write_behind(batch).map_err(write_logs)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

@@ -2,10 +2,10 @@
 //! queue up while an fsync is in progress into the next single synced append, and reports
 //! each append durable only after that append is on disk.
 //!
-//! Entries handed to [`LogWriter::append`] are readable at once (from `pending`) and stay
-//! there until written, so openraft can replicate them before they are flushed.
+//! Entries handed to [`LogWriter::append`] are readable at once (from `held`) and stay
+//! there until written and a while after ([`HeldEntries`]), so openraft can replicate them
+//! before they are flushed and read them back without going to the files.
 
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -13,6 +13,7 @@ use openraft::storage::LogFlushed;
 use ports::kv::{Durability, KvStore, WriteBatch};
 use tokio::sync::oneshot;
 
+use crate::held_entries::HeldEntries;
 use crate::log_entries::{LogEntries, LogError};
 use crate::types::{Entry, TypeConfig};
 
@@ -20,8 +21,11 @@ use crate::types::{Entry, TypeConfig};
 enum Job {
     /// Entries to persist; `callback` fires once they are durable.
     Append { entries: Vec<Entry>, callback: LogFlushed<TypeConfig> },
-    /// A write to the KV store (vote, committed, purged id); `done` answers when applied.
+    /// A write to the KV store (vote, purged id); `done` answers when applied.
     Write { batch: WriteBatch, durability: Durability, done: Done },
+    /// A buffered write to the KV store that nobody waits for (the committed log id); it is
+    /// made after every append queued before it.
+    WriteBehind { batch: WriteBatch },
     /// Remove the entries at this index and after.
     Truncate { from: u64, done: Done },
     /// Remove the entries up to and including this index.
@@ -34,30 +38,30 @@ type Done = oneshot::Sender<Result<(), LogError>>;
 #[derive(Clone)]
 pub(crate) struct LogWriter {
     jobs: mpsc::Sender<Job>,
-    /// Appended entries not yet written, by index. A std lock: never held across an
-    /// `.await`; each section is a map operation.
-    pending: Arc<Mutex<BTreeMap<u64, Entry>>>,
+    /// Appended entries not yet written, and the latest written ones. A std lock: never
+    /// held across an `.await`; each section is a map operation.
+    held: Arc<Mutex<HeldEntries>>,
 }
 
 impl LogWriter {
     pub(crate) fn start(kv: Arc<dyn KvStore>, log: Arc<dyn LogEntries>) -> Self {
         let (jobs, queue) = mpsc::channel();
-        let pending = Arc::new(Mutex::new(BTreeMap::new()));
-        let written = Arc::clone(&pending);
+        let held = Arc::new(Mutex::new(HeldEntries::default()));
+        let written = Arc::clone(&held);
         std::thread::Builder::new()
             .name("raft-log-writer".to_owned())
             .spawn(move || run(&*kv, &*log, &queue, &written))
             .map(|_| ())
             .unwrap_or_else(|err| tracing::error!(cause = %err, "cannot start the raft log writer"));
-        Self { jobs, pending }
+        Self { jobs, held }
     }
 
     /// Queues `entries`; `callback` fires when they are on disk. Returns at once.
     pub(crate) fn append(&self, entries: Vec<Entry>, callback: LogFlushed<TypeConfig>) {
         {
-            let mut pending = self.pending();
+            let mut held = self.held();
             for entry in &entries {
-                pending.insert(entry.log_id.index, entry.clone());
+                held.appended(entry.clone());
             }
         }
         if let Err(mpsc::SendError(Job::Append { callback, .. })) = self.jobs.send(Job::Append { entries, callback }) {
@@ -71,13 +75,24 @@ impl LogWriter {
         self.run(|done| Job::Write { batch, durability, done }).await
     }
 
-    /// Removes the entries at `from` and after (pending ones at once), durably.
+    /// Queues a buffered write of `batch` to the KV store, made after every append queued
+    /// before it, and returns at once.
+    ///
+    /// For the committed log id: openraft awaits saving it before it applies the entries,
+    /// and a write that waits its turn behind the fsync of the next batch's append made
+    /// every publish wait for two fsyncs instead of one. A write that cannot be made is
+    /// logged; the writer stops making them after a failed append.
+    pub(crate) fn write_behind(&self, batch: WriteBatch) -> Result<(), LogError> {
+        self.jobs.send(Job::WriteBehind { batch }).map_err(|_| stopped())
+    }
+
+    /// Removes the entries at `from` and after (held ones at once), durably.
     pub(crate) async fn truncate(&self, from: u64) -> Result<(), LogError> {
         self.forget(from, u64::MAX);
         self.run(|done| Job::Truncate { from, done }).await
     }
 
-    /// Removes the entries up to and including `upto` (pending ones at once).
+    /// Removes the entries up to and including `upto` (held ones at once).
     pub(crate) async fn purge(&self, upto: u64) -> Result<(), LogError> {
         self.forget(0, upto.saturating_add(1));
         self.run(|done| Job::Purge { upto, done }).await
@@ -89,27 +104,25 @@ impl LogWriter {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Forgets pending entries in `[from, to)` that a truncate or purge removes.
+    /// Forgets held entries in `[from, to)` that a truncate or purge removes.
     fn forget(&self, from: u64, to: u64) {
-        let mut pending = self.pending();
-        let doomed: Vec<u64> = pending.range(from..to).map(|(index, _)| *index).collect();
-        for index in doomed {
-            pending.remove(&index);
-        }
+        self.held().forget(from, to);
     }
 
-    /// Pending entries in `[from, to)`.
-    pub(crate) fn pending_range(&self, from: u64, to: u64) -> Vec<Entry> {
-        self.pending().range(from..to).map(|(_, entry)| entry.clone()).collect()
+    /// The entries in `[from, to)` when all of them are held, or else the held ones not yet
+    /// written (which the files do not have).
+    pub(crate) fn held_range(&self, from: u64, to: u64) -> Result<Vec<Entry>, Vec<Entry>> {
+        let held = self.held();
+        held.all_of(from, to).ok_or_else(|| held.unwritten(from, to))
     }
 
-    /// The pending entry with the greatest index.
-    pub(crate) fn last_pending(&self) -> Option<Entry> {
-        self.pending().values().next_back().cloned()
+    /// The id of the held entry with the greatest index.
+    pub(crate) fn last_held(&self) -> Option<crate::types::LogId> {
+        self.held().last()
     }
 
-    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, Entry>> {
-        lock(&self.pending)
+    fn held(&self) -> MutexGuard<'_, HeldEntries> {
+        lock(&self.held)
     }
 }
 
@@ -139,13 +152,19 @@ fn stopped() -> LogError {
     LogError::Io(std::io::Error::other("the raft log writer has stopped"))
 }
 
-fn lock(pending: &Mutex<BTreeMap<u64, Entry>>) -> MutexGuard<'_, BTreeMap<u64, Entry>> {
+fn lock(held: &Mutex<HeldEntries>) -> MutexGuard<'_, HeldEntries> {
     // Inserts and removes cannot leave the map half-changed: poisoning is harmless.
-    pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_behind(kv: &dyn KvStore, batch: WriteBatch) {
+    if let Err(err) = timed("store write", || kv.write(batch, Durability::Buffered)) {
+        tracing::error!(cause = %err, "cannot write the raft committed log id");
+    }
 }
 
 /// The writer loop: take a job, merge the appends queued behind it, write once, report.
-fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pending: &Mutex<BTreeMap<u64, Entry>>) {
+fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, held: &Mutex<HeldEntries>) {
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
@@ -159,6 +178,7 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pend
             Job::Write { batch, durability, done } => {
                 let _ = done.send(timed("store write", || kv.write(batch, durability).map_err(LogError::from)));
             }
+            Job::WriteBehind { batch } => write_behind(kv, batch),
             Job::Truncate { from, done } => {
                 let _ = done.send(timed("truncate", || log.truncate(from)));
             }
@@ -167,14 +187,18 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pend
             }
             Job::Append { mut entries, callback } => {
                 let mut callbacks = vec![callback];
+                let mut behind = Vec::new();
                 // The appends that queued up meanwhile and carry on where these end go into
-                // the same fsync (one that rewrites an index is written on its own).
+                // the same fsync (one that rewrites an index is written on its own). Writes
+                // behind them are made after it: later than queued, never before an append
+                // queued ahead of them.
                 while let Ok(job) = queue.try_recv() {
                     match job {
                         Job::Append { entries: more, callback } if follows(&entries, &more) => {
                             entries.extend(more);
                             callbacks.push(callback);
                         }
+                        Job::WriteBehind { batch } => behind.push(batch),
                         other => {
                             next = Some(other);
                             break;
@@ -183,17 +207,21 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, pend
                 }
                 let result = timed("append", || log.append(&entries));
                 if result.is_ok() {
-                    let mut pending = lock(pending);
+                    let mut held = lock(held);
                     for entry in &entries {
-                        let written = &entry.log_id;
-                        if pending.get(&written.index).is_some_and(|held| held.log_id.leader_id == written.leader_id) {
-                            pending.remove(&written.index);
-                        }
+                        held.written(&entry.log_id);
                     }
                 }
+                let written = result.is_ok();
                 for callback in callbacks {
                     let reported = result.as_ref().map(|_| ()).map_err(|err| std::io::Error::other(err.to_string()));
                     callback.log_io_completed(reported);
+                }
+                // A committed id may cover entries of the failed append: not written.
+                if written {
+                    for batch in behind {
+                        write_behind(kv, batch);
+                    }
                 }
             }
         }
