@@ -14,10 +14,11 @@ use crate::record::{CommandV1, LogRecord};
 use crate::types::{Entry, LogId};
 
 /// Written entries kept, at most (bytes, roughly): enough for the entries applied and
-/// replicated in the next rounds, small next to the node's memory.
-const WRITTEN_BYTES: usize = 1 << 20;
+/// replicated in the next rounds (an entry is one round's batch, a few dozen commands under
+/// load), small next to the node's memory. A follower further behind is served from the files.
+const WRITTEN_BYTES: usize = 256 << 10;
 /// Written entries kept, at most.
-const WRITTEN_ENTRIES: usize = 512;
+const WRITTEN_ENTRIES: usize = 128;
 
 #[derive(Default)]
 pub(crate) struct HeldEntries {
@@ -127,6 +128,16 @@ mod tests {
         Entry { log_id: LogId::new(CommittedLeaderId::new(term, 1), index), payload: EntryPayload::Blank }
     }
 
+    /// Entries 1 to `last` of term 1, each appended and then written.
+    fn written_through(last: u64) -> HeldEntries {
+        let mut held = HeldEntries::default();
+        for index in 1..=last {
+            held.appended(entry(1, index));
+            held.written(&entry(1, index).log_id);
+        }
+        held
+    }
+
     #[test]
     fn unwritten_entries_are_never_let_go() {
         let mut held = HeldEntries::default();
@@ -139,11 +150,7 @@ mod tests {
 
     #[test]
     fn written_entries_are_kept_up_to_the_budget_newest_first() {
-        let mut held = HeldEntries::default();
-        for index in 1..=1000 {
-            held.appended(entry(1, index));
-            held.written(&entry(1, index).log_id);
-        }
+        let held = written_through(1000);
         let kept = 1000 - WRITTEN_ENTRIES as u64;
         assert!(held.all_of(1, 1001).is_none(), "the oldest are read from the files");
         assert_eq!(held.all_of(kept + 1, 1001).map(|entries| entries.len()), Some(WRITTEN_ENTRIES));
@@ -162,11 +169,7 @@ mod tests {
 
     #[test]
     fn forgotten_entries_are_gone_and_the_budget_follows() {
-        let mut held = HeldEntries::default();
-        for index in 1..=10 {
-            held.appended(entry(1, index));
-            held.written(&entry(1, index).log_id);
-        }
+        let mut held = written_through(10);
         held.forget(6, u64::MAX);
         assert_eq!(held.last().map(|log_id| log_id.index), Some(5));
         assert!(held.all_of(6, 7).is_none());

@@ -81,7 +81,8 @@ impl LogWriter {
     /// For the committed log id: openraft awaits saving it before it applies the entries,
     /// and a write that waits its turn behind the fsync of the next batch's append made
     /// every publish wait for two fsyncs instead of one. A write that cannot be made is
-    /// logged; the writer stops making them after a failed append.
+    /// logged (the committed id is only a hint: losing it means re-applying from the last
+    /// applied entry); one queued while an append failed is dropped.
     pub(crate) fn write_behind(&self, batch: WriteBatch) -> Result<(), LogError> {
         self.jobs.send(Job::WriteBehind { batch }).map_err(|_| stopped())
     }
