@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::held_entries::HeldEntries;
 use crate::log_entries::{LogEntries, LogError};
-use crate::types::{Entry, TypeConfig};
+use crate::types::{Entry, LogId, TypeConfig};
 
 /// Work for the writer thread, done strictly in the order it was queued.
 enum Job {
@@ -118,7 +118,7 @@ impl LogWriter {
     }
 
     /// The id of the held entry with the greatest index.
-    pub(crate) fn last_held(&self) -> Option<crate::types::LogId> {
+    pub(crate) fn last_held(&self) -> Option<LogId> {
         self.held().last()
     }
 
@@ -207,13 +207,13 @@ fn run(kv: &dyn KvStore, log: &dyn LogEntries, queue: &mpsc::Receiver<Job>, held
                     }
                 }
                 let result = timed("append", || log.append(&entries));
-                if result.is_ok() {
+                let written = result.is_ok();
+                if written {
                     let mut held = lock(held);
                     for entry in &entries {
                         held.written(&entry.log_id);
                     }
                 }
-                let written = result.is_ok();
                 for callback in callbacks {
                     let reported = result.as_ref().map(|_| ()).map_err(|err| std::io::Error::other(err.to_string()));
                     callback.log_io_completed(reported);
